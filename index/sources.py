@@ -1,0 +1,228 @@
+"""Read articles from files: JSONL (optionally gzipped) or folders of .txt / .md / .html / .jsonl."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, date, datetime
+from html.parser import HTMLParser
+from pathlib import Path
+
+from index.errors import NewsbotError
+from index.models import Article
+
+ProblemSink = Callable[[str], None]
+
+FOLDER_SUFFIXES = (".txt", ".md", ".html", ".htm", ".jsonl", ".jsonl.gz")
+
+
+def normalise_published(value: object) -> str | None:
+    """An ISO-8601 date stays a date; a datetime becomes a UTC datetime. Raises ValueError."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"'published' must be an ISO-8601 string, not {type(value).__name__}")
+    text = value.strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return date.fromisoformat(text).isoformat()
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def article_from_record(record: object) -> Article:
+    """Build an Article from one decoded JSON record; raises ValueError naming what is wrong."""
+    if not isinstance(record, dict):
+        raise ValueError("expected a JSON object")
+    url, text = record.get("url"), record.get("text")
+    if not isinstance(url, str) or not url.strip():
+        raise ValueError("missing 'url'")
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("missing 'text'")
+    title = record.get("title") or ""
+    source = record.get("source") or ""
+    if not isinstance(title, str) or not isinstance(source, str):
+        raise ValueError("'title' and 'source' must be strings")
+    return Article(
+        url=url.strip(),
+        text=text.strip(),
+        title=" ".join(title.split()),
+        published=normalise_published(record.get("published")),
+        source=source.strip(),
+    )
+
+
+def _open_text(path: Path):
+    if path.name.endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8")
+    return path.open(encoding="utf-8")
+
+
+def read_jsonl(path: Path, on_problem: ProblemSink) -> Iterator[Article]:
+    """One article a line; a bad line is reported with its number and skipped."""
+    try:
+        with _open_text(path) as lines:
+            for number, line in enumerate(lines, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    yield article_from_record(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    on_problem(f"{path}:{number}: not valid JSON ({exc.msg})")
+                except ValueError as exc:
+                    on_problem(f"{path}:{number}: {exc}")
+    except UnicodeDecodeError:
+        on_problem(f"{path}: not UTF-8 text; skipped the rest of the file")
+    except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
+        on_problem(f"{path}: cannot read ({exc})")
+
+
+class _ArticleHTML(HTMLParser):
+    """Keeps headings, paragraphs and list items; drops scripts, navigation and page furniture."""
+
+    SKIP = {"script", "style", "noscript", "nav", "header", "footer", "aside", "form", "svg", "template"}
+    BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "div", "br"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.title = ""
+        self.first_heading = ""
+        self._skip_depth = 0
+        self._in_title = False
+        self._in_h1 = False
+        self._in_article = 0
+        self._blocks: list[list[str]] = [[]]
+        self._article_blocks: list[list[str]] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.SKIP:
+            self._skip_depth += 1
+        elif tag == "title":
+            self._in_title = True
+        elif tag == "article" or tag == "main":
+            self._in_article += 1
+        if tag == "h1":
+            self._in_h1 = True
+        if tag in self.BLOCKS:
+            self._new_block()
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIP and self._skip_depth:
+            self._skip_depth -= 1
+        elif tag == "title":
+            self._in_title = False
+        elif tag in ("article", "main") and self._in_article:
+            self._in_article -= 1
+        if tag == "h1":
+            self._in_h1 = False
+        if tag in self.BLOCKS:
+            self._new_block()
+
+    def handle_data(self, data):
+        if self._in_title:
+            self.title += data
+            return
+        if self._skip_depth:
+            return
+        if self._in_h1:
+            self.first_heading = self.first_heading or " ".join(data.split())
+        self._blocks[-1].append(data)
+        if self._in_article and (not self._article_blocks or self._article_blocks[-1] is not self._blocks[-1]):
+            self._article_blocks.append(self._blocks[-1])
+
+    def _new_block(self):
+        if self._blocks[-1]:
+            self._blocks.append([])
+
+    def text(self) -> str:
+        blocks = self._article_blocks or self._blocks
+        paragraphs = (" ".join("".join(block).split()) for block in blocks)
+        return "\n".join(p for p in paragraphs if p)
+
+
+def html_to_article_text(html: str) -> tuple[str, str]:
+    """(title, text) of an HTML page: the <article>/<main> body when marked, else all paragraphs."""
+    parser = _ArticleHTML()
+    parser.feed(html)
+    parser.close()
+    title = parser.first_heading or " ".join(parser.title.split())
+    return title, parser.text()
+
+
+def read_document(path: Path, on_problem: ProblemSink) -> Article | None:
+    """A .txt / .md / .html file as one article; its URL is the file's own URI."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        on_problem(f"{path}: cannot read ({exc})")
+        return None
+    if b"\x00" in raw[:4096]:
+        on_problem(f"{path}: binary file, not text; skipped")
+        return None
+    try:
+        content = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        on_problem(f"{path}: not UTF-8 text; skipped")
+        return None
+    if path.suffix.lower() in (".html", ".htm"):
+        title, text = html_to_article_text(content)
+    else:
+        title, text = _title_and_body(content, markdown=path.suffix.lower() == ".md")
+    if not text.strip():
+        on_problem(f"{path}: empty; skipped")
+        return None
+    return Article(
+        url=path.resolve().as_uri(),
+        text=text.strip(),
+        title=title or path.stem.replace("-", " ").replace("_", " "),
+        published=None,  # a file's mtime says when it was saved, not when the story ran
+        source=path.parent.name,
+    )
+
+
+def _title_and_body(content: str, *, markdown: bool) -> tuple[str, str]:
+    lines = content.strip().splitlines()
+    if not lines:
+        return "", ""
+    first = lines[0].strip()
+    if markdown and first.startswith("#"):
+        return first.lstrip("#").strip(), "\n".join(lines[1:])
+    if markdown:
+        return "", content
+    # A plain-text story conventionally opens with its headline on a line of its own.
+    if len(lines) > 1 and len(first.split()) <= 25 and not first.endswith((".", "?", "!")):
+        return first, "\n".join(lines[1:])
+    return "", content
+
+
+def read_articles(paths: Iterable[str | Path], on_problem: ProblemSink) -> Iterator[Article]:
+    """Articles from every path, in order. A path that does not exist or cannot be read as
+    news at all raises NewsbotError before anything is read; per-line and per-file problems
+    go to `on_problem` and the rest is still read."""
+    resolved = [Path(p) for p in paths]
+    for path in resolved:
+        if not path.exists():
+            raise NewsbotError(f"no such file or folder: {path}")
+        if path.is_file() and not path.name.lower().endswith(FOLDER_SUFFIXES):
+            raise NewsbotError(f"{path}: unsupported file type (use .jsonl, .jsonl.gz, .txt, .md or .html)")
+    for path in resolved:
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(FOLDER_SUFFIXES))
+            if not files:
+                on_problem(f"{path}: no .jsonl, .txt, .md or .html files in this folder")
+            for file in files:
+                yield from _read_file(file, on_problem)
+        else:
+            yield from _read_file(path, on_problem)
+
+
+def _read_file(path: Path, on_problem: ProblemSink) -> Iterator[Article]:
+    if path.name.lower().endswith((".jsonl", ".jsonl.gz")):
+        yield from read_jsonl(path, on_problem)
+    else:
+        article = read_document(path, on_problem)
+        if article is not None:
+            yield article

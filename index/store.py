@@ -1,0 +1,493 @@
+"""Articles, passages and their vectors on disk: SQLite (with an FTS5 BM25 index) plus FAISS.
+
+Every write is one SQLite transaction that also bumps the store's generation; the FAISS copy for
+that generation is written afterwards under a temporary name and renamed into place. A crash at any
+moment leaves either the old generation or the new one, never a mixture: on open, a FAISS file that
+lags behind SQLite is rebuilt from the vectors SQLite keeps. SQLite runs in WAL mode, so readers in
+other threads and processes keep reading the last committed generation while a write is under way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import logging
+import os
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from index.errors import NewsbotError
+from index.models import Article, Passage, Story
+from index.vectors import VectorIndex, vector_file
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+DB_NAME = "news.sqlite3"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS articles (
+    id INTEGER PRIMARY KEY,
+    url TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    text TEXT NOT NULL,
+    published TEXT,
+    source TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    ingested_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS articles_by_date ON articles (published DESC, ingested_at DESC);
+CREATE TABLE IF NOT EXISTS passages (
+    id INTEGER PRIMARY KEY,
+    article_id INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    vector BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS passages_by_article ON passages (article_id, ordinal);
+CREATE VIRTUAL TABLE IF NOT EXISTS passage_terms USING fts5 (
+    title, body, tokenize = 'porter unicode61 remove_diacritics 2'
+);
+"""
+
+# Words too common in questions to say anything about which passage answers them.
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further had
+    has have having he her here hers herself him himself his how i if in into is it its itself just
+    me more most my myself no nor not now of off on once only or other our ours out over own same
+    she should so some such than that the their theirs them themselves then there these they this
+    those through to too under until up very was we were what when where which while who whom why
+    will with would you your yours according said says new news week recently reported latest""".split()  # noqa: SIM905
+)
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def content_hash(article: Article) -> str:
+    digest = hashlib.sha256()
+    for part in (article.title, article.text, article.published or "", article.source):
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\x1f")
+    return digest.hexdigest()
+
+
+def lexical_query(text: str) -> str:
+    """An FTS5 query matching any content word of `text` (each quoted, so no syntax leaks in)."""
+    seen: dict[str, None] = {}
+    for word in _WORD.findall(text.lower()):
+        if word not in STOPWORDS and (len(word) > 1 or word.isdigit()):
+            seen.setdefault(word, None)
+    return " OR ".join(f'"{w}"' for w in seen)
+
+
+@dataclass(frozen=True)
+class PreparedArticle:
+    """An article ready to store: its passages and one vector per passage."""
+
+    article: Article
+    passages: list[Passage]
+    vectors: np.ndarray
+    digest: str
+
+
+@dataclass(frozen=True)
+class WriteSummary:
+    added: int = 0
+    updated: int = 0
+    passages: int = 0
+
+
+@dataclass(frozen=True)
+class PassageRow:
+    passage_id: int
+    text: str
+    story: Story
+    article_id: int
+
+
+class NewsStore:
+    """The on-disk news store under one data folder."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = Path(data_dir).expanduser()
+        self.db_path = self.data_dir / DB_NAME
+        self._local = threading.local()
+        self._vectors: VectorIndex | None = None
+        self._vectors_generation = -1
+        self._vectors_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+
+    # -- connections -------------------------------------------------------------------------
+
+    @property
+    def exists(self) -> bool:
+        return self.db_path.exists()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            if not self.db_path.exists():
+                self._create()
+            try:
+                conn = sqlite3.connect(self.db_path, timeout=60, isolation_level=None)
+                conn.execute("PRAGMA journal_mode = WAL")
+            except sqlite3.OperationalError as exc:
+                raise NewsbotError(f"cannot open the news store {self.db_path}: {exc}") from exc
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            self._local.conn = conn
+        return conn
+
+    def _create(self) -> None:
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise NewsbotError(f"cannot create data dir {self.data_dir}: {exc.strerror}") from exc
+        self.ensure_writable()
+        conn = sqlite3.connect(self.db_path, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.executescript(_SCHEMA)
+            conn.execute(
+                "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?), ('generation', '0')",
+                (str(SCHEMA_VERSION),),
+            )
+        finally:
+            conn.close()
+
+    def ensure_writable(self) -> None:
+        if self.data_dir.exists() and not os.access(self.data_dir, os.W_OK | os.X_OK):
+            raise NewsbotError(f"data dir {self.data_dir} is not writable")
+        if not self.data_dir.exists():
+            try:
+                self.data_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise NewsbotError(f"cannot create data dir {self.data_dir}: {exc.strerror}") from exc
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """Exclusive right to write, across threads (a lock) and processes (an flock)."""
+        self.ensure_writable()
+        with self._write_lock, (self.data_dir / ".write.lock").open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    # -- metadata ----------------------------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        row = self._connect().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    @property
+    def generation(self) -> int:
+        return int(self.meta("generation") or 0)
+
+    @property
+    def embedding_model(self) -> str | None:
+        return self.meta("embedding_model")
+
+    def passage_count(self) -> int:
+        if not self.exists:
+            return 0
+        return self._connect().execute("SELECT count(*) FROM passages").fetchone()[0]
+
+    def article_digests(self, urls: Sequence[str]) -> dict[str, str]:
+        if not urls or not self.exists:
+            return {}
+        conn = self._connect()
+        found: dict[str, str] = {}
+        for begin in range(0, len(urls), 500):
+            part = list(urls[begin : begin + 500])
+            marks = ",".join("?" * len(part))
+            found.update(
+                conn.execute(f"SELECT url, content_hash FROM articles WHERE url IN ({marks})", part).fetchall()
+            )
+        return found
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def write_articles(self, batch: Sequence[PreparedArticle], model_name: str) -> WriteSummary:
+        """Insert or replace articles (by URL) with their passages, as one atomic step.
+        Call inside `writing()`."""
+        conn = self._connect()
+        now = _now()
+        added = updated = passages = 0
+        removed_ids: list[int] = []
+        new_ids: list[int] = []
+        new_vectors: list[np.ndarray] = []
+        dimension = None
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._check_model(conn, model_name, batch[0].vectors.shape[1] if batch else None)
+            for item in batch:
+                article = item.article
+                row = conn.execute("SELECT id FROM articles WHERE url = ?", (article.url,)).fetchone()
+                if row:
+                    article_id = row[0]
+                    old = [r[0] for r in conn.execute("SELECT id FROM passages WHERE article_id = ?", (article_id,))]
+                    removed_ids.extend(old)
+                    conn.executemany("DELETE FROM passage_terms WHERE rowid = ?", ((i,) for i in old))
+                    conn.execute("DELETE FROM passages WHERE article_id = ?", (article_id,))
+                    conn.execute(
+                        "UPDATE articles SET title = ?, text = ?, published = ?, source = ?, content_hash = ?,"
+                        " updated_at = ? WHERE id = ?",
+                        (article.title, article.text, article.published, article.source, item.digest, now, article_id),
+                    )
+                    updated += 1
+                else:
+                    article_id = conn.execute(
+                        "INSERT INTO articles (url, title, text, published, source, content_hash, ingested_at,"
+                        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            article.url,
+                            article.title,
+                            article.text,
+                            article.published,
+                            article.source,
+                            item.digest,
+                            now,
+                            now,
+                        ),
+                    ).lastrowid
+                    added += 1
+                for passage, vector in zip(item.passages, item.vectors, strict=True):
+                    passage_id = conn.execute(
+                        'INSERT INTO passages (article_id, ordinal, start, "end", text, vector)'
+                        " VALUES (?, ?, ?, ?, ?, ?)",
+                        (
+                            article_id,
+                            passage.ordinal,
+                            passage.start,
+                            passage.end,
+                            passage.text,
+                            np.asarray(vector, dtype=np.float32).tobytes(),
+                        ),
+                    ).lastrowid
+                    conn.execute(
+                        "INSERT INTO passage_terms (rowid, title, body) VALUES (?, ?, ?)",
+                        (passage_id, article.title, passage.text),
+                    )
+                    new_ids.append(passage_id)
+                    new_vectors.append(vector)
+                    dimension = len(vector)
+                    passages += 1
+            generation = self._bump(conn, now, model_name, dimension)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        vectors = np.vstack(new_vectors) if new_vectors else np.zeros((0, dimension or 1), np.float32)
+        self._apply_vector_changes(generation, np.array(removed_ids), np.array(new_ids), vectors)
+        return WriteSummary(added=added, updated=updated, passages=passages)
+
+    def passages_to_embed(self) -> list[tuple[int, str, str]]:
+        """(passage id, article title, passage text) for every passage, for a reindex."""
+        return (
+            self._connect()
+            .execute(
+                "SELECT p.id, a.title, p.text FROM passages p JOIN articles a ON a.id = p.article_id ORDER BY p.id"
+            )
+            .fetchall()
+        )
+
+    def replace_vectors(self, ids: np.ndarray, vectors: np.ndarray, model_name: str) -> None:
+        """Swap in new vectors for every passage (after a model change), atomically."""
+        conn = self._connect()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            current = conn.execute("SELECT count(*) FROM passages").fetchone()[0]
+            if current != len(ids):
+                raise NewsbotError("the store changed during the reindex; run it again")
+            conn.executemany(
+                "UPDATE passages SET vector = ? WHERE id = ?",
+                ((v.astype(np.float32).tobytes(), int(i)) for i, v in zip(ids, vectors, strict=True)),
+            )
+            conn.execute("DELETE FROM meta WHERE key IN ('embedding_model', 'dimension')")
+            generation = self._bump(conn, _now(), model_name, vectors.shape[1] if len(vectors) else None)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        index = VectorIndex.build(vectors.shape[1], ids, vectors)
+        self._install_vectors(index, generation, save=True)
+
+    def _check_model(self, conn: sqlite3.Connection, model_name: str, dimension: int | None) -> None:
+        stored = conn.execute("SELECT value FROM meta WHERE key = 'embedding_model'").fetchone()
+        count = conn.execute("SELECT count(*) FROM passages").fetchone()[0]
+        if stored and count and stored[0] != model_name:
+            raise NewsbotError(
+                f"the index was built with embedding model {stored[0]!r}, but {model_name!r} is configured;"
+                " run `newsbot reindex` first"
+            )
+
+    def _bump(self, conn: sqlite3.Connection, now: str, model_name: str, dimension: int | None) -> int:
+        generation = int(conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]) + 1
+        values = {"generation": str(generation), "last_update": now, "embedding_model": model_name}
+        if dimension:
+            values["dimension"] = str(dimension)
+        conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", values.items())
+        return generation
+
+    # -- vectors -----------------------------------------------------------------------------
+
+    def _apply_vector_changes(
+        self, generation: int, removed: np.ndarray, added: np.ndarray, vectors: np.ndarray
+    ) -> None:
+        with self._vectors_lock:
+            base = self._vectors
+            if base is None or self._vectors_generation != generation - 1:
+                base = None
+        index = self._rebuild_vectors() if base is None else base.with_changes(removed, added, vectors)
+        self._install_vectors(index, generation, save=True)
+
+    def _install_vectors(self, index: VectorIndex, generation: int, *, save: bool) -> None:
+        if save:
+            try:
+                index.save(self.data_dir, generation)
+            except OSError as exc:
+                # SQLite has committed; the next open rebuilds the FAISS copy from it.
+                log.warning("could not save vector index for generation %d: %s", generation, exc)
+        with self._vectors_lock:
+            self._vectors = index
+            self._vectors_generation = generation
+
+    def _rebuild_vectors(self) -> VectorIndex:
+        conn = self._connect()
+        rows = conn.execute("SELECT id, vector FROM passages ORDER BY id").fetchall()
+        dimension = int(self.meta("dimension") or 0)
+        if not rows:
+            return VectorIndex.empty(dimension or 1)
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+        return VectorIndex.build(vectors.shape[1], ids, vectors)
+
+    def vectors(self) -> VectorIndex:
+        """The FAISS index for the latest committed generation, loaded or repaired as needed."""
+        generation = self.generation
+        with self._vectors_lock:
+            if self._vectors is not None and self._vectors_generation == generation:
+                return self._vectors
+        path = vector_file(self.data_dir, generation)
+        index = None
+        if path.exists():
+            try:
+                index = VectorIndex.load(path)
+            except RuntimeError as exc:
+                log.warning("vector index %s is unreadable (%s); rebuilding it", path.name, exc)
+        if index is None:
+            if self._vectors is not None and self._writer_active():
+                # Another process committed and is still saving its FAISS copy: keep serving the
+                # previous one (lexical search already sees the new passages) and look again later.
+                return self._vectors
+            log.info("vector index for generation %d is missing; rebuilding it from the store", generation)
+            index = self._rebuild_vectors()
+            self._install_vectors(index, generation, save=os.access(self.data_dir, os.W_OK))
+            return index
+        self._install_vectors(index, generation, save=False)
+        return index
+
+    def _writer_active(self) -> bool:
+        lock = self.data_dir / ".write.lock"
+        if not lock.exists():
+            return False
+        with lock.open("a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            return False
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def lexical_search(self, text: str, k: int) -> list[int]:
+        query = lexical_query(text)
+        if not query:
+            return []
+        rows = (
+            self._connect()
+            .execute(
+                "SELECT rowid FROM passage_terms WHERE passage_terms MATCH ? ORDER BY bm25(passage_terms, 0.5, 1.0)"
+                " LIMIT ?",
+                (query, k),
+            )
+            .fetchall()
+        )
+        return [r[0] for r in rows]
+
+    def passages(self, ids: Sequence[int]) -> dict[int, PassageRow]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = (
+            self._connect()
+            .execute(
+                "SELECT p.id, p.text, a.title, a.url, a.published, a.source, a.id FROM passages p"
+                f" JOIN articles a ON a.id = p.article_id WHERE p.id IN ({marks})",
+                list(ids),
+            )
+            .fetchall()
+        )
+        return {
+            r[0]: PassageRow(passage_id=r[0], text=r[1], story=Story(r[2], r[3], r[4], r[5]), article_id=r[6])
+            for r in rows
+        }
+
+    def latest(self, count: int, topic: str | None = None) -> list[Story]:
+        if not self.exists:
+            return []
+        conn = self._connect()
+        order = "ORDER BY a.published IS NULL, a.published DESC, a.ingested_at DESC, a.id DESC LIMIT ?"
+        if topic:
+            query = lexical_query(topic)
+            if not query:
+                return []
+            sql = (
+                "SELECT a.title, a.url, a.published, a.source FROM articles a WHERE a.id IN ("
+                " SELECT p.article_id FROM passages p WHERE p.id IN ("
+                "  SELECT rowid FROM passage_terms WHERE passage_terms MATCH ?)) " + order
+            )
+            rows = conn.execute(sql, (query.replace(" OR ", " AND "), count)).fetchall()
+        else:
+            rows = conn.execute(
+                "SELECT a.title, a.url, a.published, a.source FROM articles a " + order, (count,)
+            ).fetchall()
+        return [Story(*r) for r in rows]
+
+    def stats(self) -> dict:
+        if not self.exists:
+            return {"articles": 0, "passages": 0, "embedding_model": None, "last_update": None, "generation": 0}
+        conn = self._connect()
+        return {
+            "articles": conn.execute("SELECT count(*) FROM articles").fetchone()[0],
+            "passages": conn.execute("SELECT count(*) FROM passages").fetchone()[0],
+            "embedding_model": self.meta("embedding_model"),
+            "last_update": self.meta("last_update"),
+            "generation": self.generation,
+        }
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
