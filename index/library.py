@@ -53,13 +53,21 @@ class IngestReport:
 class Library:
     """One news library over one data folder. Thread-safe: many `ask`s may run while one write does."""
 
-    def __init__(self, config: LibraryConfig) -> None:
+    def __init__(
+        self,
+        config: LibraryConfig,
+        *,
+        embedder: Embedder | None = None,
+        reader: Reader | None = None,
+        chunker: Chunker | None = None,
+    ) -> None:
+        """`embedder`, `reader` and `chunker` may be shared between libraries (they hold the models)."""
         self.config = config
         self.store = NewsStore(config.data_dir)
-        self.embedder = Embedder(config.embedding_model, batch_size=config.embed_batch_size)
-        self.chunker = Chunker(config.passage_words)
+        self.embedder = embedder or Embedder(config.embedding_model, batch_size=config.embed_batch_size)
+        self.chunker = chunker or Chunker(config.passage_words)
         self.search = HybridSearch(self.store, self.embedder, SearchWeights())
-        self.reader: Reader = _make_reader(config)
+        self.reader: Reader = reader or _make_reader(config)
         self._warm = threading.Lock()
 
     def warm_up(self) -> None:
@@ -94,7 +102,7 @@ class Library:
             if changed:
                 prepared = self._prepare(changed)
                 with self.store.writing():
-                    summary = self.store.write_articles(prepared, self.config.embedding_model)
+                    summary = self.store.write_articles(prepared, self.embedder.model_name)
                 report.added += summary.added
                 report.updated += summary.updated
                 report.passages += summary.passages
@@ -130,7 +138,7 @@ class Library:
 
             vectors = self.embedder.encode([passage_input(title, text) for _, title, text in rows], step)
             ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=total)
-            self.store.replace_vectors(ids, vectors, self.config.embedding_model)
+            self.store.replace_vectors(ids, vectors, self.embedder.model_name)
         return total
 
     # -- reading -----------------------------------------------------------------------------
@@ -155,9 +163,9 @@ class Library:
         if not self.store.exists or self.store.passage_count() == 0:
             raise NothingIndexedError()
         stored = self.store.embedding_model
-        if stored and stored != self.config.embedding_model:
+        if stored and stored != self.embedder.model_name:
             raise NewsbotError(
-                f"the index was built with embedding model {stored!r}, but {self.config.embedding_model!r}"
+                f"the index was built with embedding model {stored!r}, but {self.embedder.model_name!r}"
                 " is configured; run `newsbot reindex`"
             )
 
@@ -168,7 +176,7 @@ class Library:
 
     def stats(self) -> dict:
         stats = self.store.stats()
-        stats["configured_model"] = self.config.embedding_model
+        stats["configured_model"] = self.embedder.model_name
         stats["data_dir"] = str(self.store.data_dir)
         return stats
 

@@ -1,0 +1,63 @@
+"""Shared fixtures: the real models loaded once per test session, libraries in temp dirs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from index import Library, LibraryConfig
+from index.chunk import Chunker
+from index.embed import Embedder
+from index.reader import CandidateReader
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_NEWS = ROOT / "samples" / "news.jsonl"
+DEMO_QUESTION = "who did Takaichi beat in the vote?"
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    model = Embedder()
+    model.warm_up()
+    return model
+
+
+@pytest.fixture(scope="session")
+def reader() -> CandidateReader:
+    model = CandidateReader()
+    model.warm_up()
+    return model
+
+
+@pytest.fixture(scope="session")
+def chunker() -> Chunker:
+    splitter = Chunker()
+    splitter.warm_up()
+    return splitter
+
+
+@pytest.fixture
+def make_library(embedder, reader, chunker):
+    """A library over a given folder that shares the session's loaded models."""
+
+    def make(data_dir: Path, **options) -> Library:
+        return Library(LibraryConfig(data_dir=data_dir, **options), embedder=embedder, reader=reader, chunker=chunker)
+
+    return make
+
+
+@pytest.fixture
+def sample_library(make_library, tmp_path) -> Library:
+    library = make_library(tmp_path / "data")
+    library.ingest([SAMPLE_NEWS])
+    return library
+
+
+def write_jsonl(path: Path, records: list) -> Path:
+    with path.open("w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(record if isinstance(record, str) else json.dumps(record))
+            handle.write("\n")
+    return path

@@ -1,0 +1,131 @@
+"""The `newsbot` command line contract, run as a user runs it: a real process, real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import DEMO_QUESTION, ROOT, SAMPLE_NEWS, write_jsonl
+
+
+def newsbot(*args: str, data_dir=None, env_extra=None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
+    env.update(env_extra or {})
+    prefix = ["--data-dir", str(data_dir)] if data_dir else []
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *prefix, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cli") / "data"
+    result = newsbot("ingest", str(SAMPLE_NEWS), data_dir=folder)
+    assert result.returncode == 0, result.stderr
+    assert "6 added" in result.stdout
+    return folder
+
+
+def test_ask_json_contract(data_dir):
+    result = newsbot("ask", DEMO_QUESTION, "--json", data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["answer"] == "Yoshihiko Noda"
+    assert "Yoshihiko Noda" in answer["quote"]
+    assert answer["title"] == "Sanae Takaichi elected Japan's first female prime minister"
+    assert answer["url"].startswith("https://news.example.org/")
+    assert answer["published"] == "2025-10-21"
+    assert 0 <= answer["score"] <= 1
+    assert result.stderr == ""  # no model-loading chatter
+
+
+def test_ask_plain_text(data_dir):
+    result = newsbot("ask", DEMO_QUESTION, data_dir=data_dir)
+    lines = result.stdout.splitlines()
+    assert lines[0] == "Yoshihiko Noda"
+    assert "**Yoshihiko Noda**" in result.stdout and "2025-10-21" in result.stdout
+
+
+def test_batch_keeps_order_and_ids_and_reports_bad_lines(data_dir, tmp_path):
+    questions = write_jsonl(
+        tmp_path / "q.jsonl",
+        [
+            {"id": "a", "question": DEMO_QUESTION},
+            {"id": 7, "question": "  "},
+            "{broken",
+            {"id": "c", "question": "Which team won the World Series?"},
+        ],
+    )
+    result = newsbot("ask", "--batch", str(questions), "--json", data_dir=data_dir)
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["id"] for r in records] == ["a", 7, None, "c"]
+    assert records[0]["answer"] == "Yoshihiko Noda"
+    assert "empty" in records[1]["error"] and "line 3" not in records[2]["error"] and ":3:" in records[2]["error"]
+    assert "Dodgers" in records[3]["answer"]
+    assert result.returncode == 1  # some lines failed
+
+
+def test_latest_json_newest_first(data_dir):
+    result = newsbot("latest", "-n", "2", "--json", data_dir=data_dir)
+    stories = json.loads(result.stdout)
+    assert [sorted(s) for s in stories] == [["published", "source", "title", "url"]] * 2
+    assert stories[0]["published"] > stories[1]["published"]
+
+
+def test_status_json(data_dir):
+    stats = json.loads(newsbot("status", "--json", data_dir=data_dir).stdout)
+    assert stats["articles"] == 6 and stats["passages"] > 6
+    assert stats["embedding_model"] == "all-MiniLM-L6-v2" and stats["last_update"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("ask", "   "), "the question is empty"),
+        (("ask", "why " * 25_000), "the question is too long"),
+        (("ingest", "/nonexistent/news.jsonl"), "no such file or folder"),
+        (("ask",), "give either a question or --batch"),
+    ],
+)
+def test_bad_input_one_line_error_no_traceback(data_dir, args, message):
+    result = newsbot(*args, data_dir=data_dir)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_asking_an_empty_data_dir(tmp_path):
+    result = newsbot("ask", DEMO_QUESTION, data_dir=tmp_path / "nothing")
+    assert result.returncode == 1
+    assert result.stderr.strip() == "newsbot: error: no news indexed yet; run `newsbot ingest PATH` first"
+
+
+def test_unwritable_data_dir(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("in the way")
+    result = newsbot("ingest", str(SAMPLE_NEWS), data_dir=blocker / "data")
+    assert result.returncode == 1 and "cannot create data dir" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_malformed_lines_reported_good_lines_ingested(tmp_path):
+    path = write_jsonl(tmp_path / "m.jsonl", [{"url": "https://x.test/1", "text": "A fine story."}, "{oops"])
+    result = newsbot("ingest", str(path), data_dir=tmp_path / "d")
+    assert result.returncode == 1
+    assert f"{path}:2: not valid JSON" in result.stderr
+    assert "1 added" in result.stdout
+
+
+def test_invalid_setting_is_named(tmp_path):
+    result = newsbot("status", data_dir=tmp_path, env_extra={"NEWSBOT_TOP_K": "lots"})
+    assert result.returncode == 1
+    assert "NEWSBOT_TOP_K" in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,116 @@
+"""The library over real SQLite and FAISS files: ingest, update, search, answers, abstention."""
+
+from __future__ import annotations
+
+import pytest
+
+from index import NewsbotError, NothingIndexedError
+from index.store import lexical_query
+from index.vectors import vector_file
+from tests.conftest import DEMO_QUESTION, SAMPLE_NEWS, write_jsonl
+
+
+def test_demo_question_answered_with_quote_and_story(sample_library):
+    answer = sample_library.ask(DEMO_QUESTION)
+    assert answer.text == "Yoshihiko Noda"
+    assert answer.quote[answer.answer_start : answer.answer_end] == "Yoshihiko Noda"
+    assert "237" in answer.quote  # the article's own sentence that proves it
+    assert answer.story.url == "https://news.example.org/2025/10/21/takaichi-becomes-prime-minister"
+    assert answer.story.published == "2025-10-21"
+    assert 0.0 <= answer.score <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Which team won the World Series?", "Los Angeles Dodgers"),
+        ("How much were the stolen Louvre jewels worth?", "88 million"),
+        ("When did Pope Francis die?", "April 21"),
+    ],
+)
+def test_other_sample_questions(sample_library, question, expected):
+    assert expected in sample_library.ask(question).text
+
+
+def test_unanswerable_question_abstains_and_offers_closest_stories(sample_library):
+    answer = sample_library.ask("What is the boiling point of liquid nitrogen in kelvin?")
+    assert answer.abstained and answer.text == ""
+    assert answer.closest and all(story.url.startswith("https://news.example.org/") for story in answer.closest)
+
+
+def test_reingest_is_idempotent(sample_library):
+    before = sample_library.stats()
+    report = sample_library.ingest([SAMPLE_NEWS])
+    assert (report.added, report.updated, report.unchanged) == (0, 0, 6)
+    after = sample_library.stats()
+    assert (after["articles"], after["passages"]) == (before["articles"], before["passages"])
+    assert after["generation"] == before["generation"]  # nothing written at all
+
+
+def test_changed_article_replaces_its_passages(sample_library, tmp_path):
+    url = "https://news.example.org/2025/11/01/dodgers-win-world-series"
+    update = write_jsonl(
+        tmp_path / "update.jsonl",
+        [{"url": url, "title": "Correction", "text": "The Toronto Blue Jays won the deciding game, officials said."}],
+    )
+    report = sample_library.ingest([update])
+    assert (report.added, report.updated) == (0, 1)
+    stats = sample_library.stats()
+    assert stats["articles"] == 6
+    assert len(sample_library.store.vectors()) == stats["passages"]
+    hits = sample_library.search.search("Will Smith home run eleventh inning", 50)
+    assert all("Will Smith" not in hit.text for hit in hits)  # old passages gone from both indexes
+
+
+def test_duplicate_urls_within_one_file_store_once(make_library, tmp_path):
+    path = write_jsonl(
+        tmp_path / "dupes.jsonl",
+        [{"url": "https://x.test/a", "text": "First version."}, {"url": "https://x.test/a", "text": "Second version."}],
+    )
+    library = make_library(tmp_path / "data")
+    library.ingest([path])
+    assert library.stats()["articles"] == 1
+    assert library.search.search("version", 5)[0].text == "Second version."
+
+
+def test_asking_before_ingest(make_library, tmp_path):
+    with pytest.raises(NothingIndexedError, match="no news indexed yet"):
+        make_library(tmp_path / "empty").ask(DEMO_QUESTION)
+
+
+@pytest.mark.parametrize("question", ["", "   \n\t", "x" * 100_000])
+def test_bad_questions(sample_library, question):
+    with pytest.raises(NewsbotError, match="empty|too long"):
+        sample_library.ask(question)
+
+
+def test_question_with_search_syntax_is_safe(sample_library):
+    question = 'who "beat" Noda? AND OR NOT NEAR( title:* -- ;DROP TABLE articles'
+    assert sample_library.ask(question) is not None
+    assert lexical_query('a "quoted" NEAR(x) word*') == '"quoted" OR "near" OR "word"'
+
+
+def test_model_change_requires_reindex_and_reindex_swaps_vectors(sample_library, make_library, embedder):
+    library = make_library(sample_library.config.data_dir)
+    library.embedder = type(embedder)("other-model")  # configured, never loaded
+    library.search.embedder = library.embedder
+    with pytest.raises(NewsbotError, match="reindex"):
+        library.ask(DEMO_QUESTION)
+    # Reindexing with the real model again keeps answers and moves to a new generation file.
+    generation = sample_library.store.generation
+    progress = []
+    assert sample_library.reindex(progress=lambda done, total: progress.append((done, total))) == 13
+    assert progress[-1] == (13, 13)
+    assert sample_library.store.generation == generation + 1
+    assert vector_file(sample_library.config.data_dir, generation + 1).exists()
+    assert not vector_file(sample_library.config.data_dir, generation).exists()
+    assert sample_library.ask(DEMO_QUESTION).text == "Yoshihiko Noda"
+
+
+def test_latest_newest_first_and_by_topic(sample_library):
+    stories = sample_library.latest(3)
+    assert [s.published[:10] for s in stories] == ["2025-11-13", "2025-11-01", "2025-10-25"]
+    topical = sample_library.latest(10, topic="Louvre jewels")
+    assert [s.title for s in topical] == ["Thieves take French crown jewels from the Louvre in a seven-minute raid"]
+    with pytest.raises(NewsbotError):
+        sample_library.latest(0)

@@ -1,0 +1,130 @@
+"""Reading articles from JSONL files and folders, and reporting what is wrong with bad input."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+
+from index.errors import NewsbotError
+from index.sources import html_to_article_text, normalise_published, read_articles
+from tests.conftest import write_jsonl
+
+
+def read_all(*paths):
+    problems: list[str] = []
+    articles = list(read_articles(paths, problems.append))
+    return articles, problems
+
+
+def test_jsonl_fields_and_unknown_fields(tmp_path):
+    path = write_jsonl(
+        tmp_path / "a.jsonl",
+        [
+            {
+                "url": "https://x.test/1",
+                "text": "Body one.",
+                "title": "  One  title ",
+                "published": "2025-10-21",
+                "source": "wire",
+                "extra": [1, 2],
+            },
+            {"url": "https://x.test/2", "text": "Body two.", "published": "2025-10-21T09:00:00+09:00"},
+        ],
+    )
+    articles, problems = read_all(path)
+    assert problems == []
+    assert [a.url for a in articles] == ["https://x.test/1", "https://x.test/2"]
+    assert articles[0].title == "One title"
+    assert articles[0].published == "2025-10-21"
+    assert articles[1].published == "2025-10-21T00:00:00+00:00"
+    assert articles[1].title == "" and articles[1].source == ""
+
+
+def test_malformed_lines_are_reported_with_line_numbers_and_good_lines_kept(tmp_path):
+    path = write_jsonl(
+        tmp_path / "mixed.jsonl",
+        [
+            {"url": "https://x.test/good", "text": "Fine."},
+            "{not json",
+            {"text": "no url"},
+            {"url": "https://x.test/no-text"},
+            "[1, 2]",
+            {"url": "https://x.test/bad-date", "text": "Kept.", "published": "yesterday"},
+            {"url": "https://x.test/also-good", "text": "Also fine."},
+        ],
+    )
+    articles, problems = read_all(path)
+    assert [a.url for a in articles] == ["https://x.test/good", "https://x.test/also-good"]
+    assert [p.split(": ", 1)[0] for p in problems] == [f"{path}:{n}" for n in (2, 3, 4, 5, 6)]
+    assert "missing 'url'" in problems[1] and "missing 'text'" in problems[2]
+
+
+def test_gzipped_jsonl(tmp_path):
+    path = tmp_path / "news.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as handle:
+        handle.write(json.dumps({"url": "https://x.test/gz", "text": "Compressed story."}) + "\n")
+    articles, problems = read_all(path)
+    assert [a.text for a in articles] == ["Compressed story."] and problems == []
+
+
+def test_non_utf8_binary_and_empty_files_are_reported(tmp_path):
+    (tmp_path / "latin1.txt").write_bytes("Caf\xe9 story".encode("latin-1"))
+    (tmp_path / "blob.txt").write_bytes(b"\x00\x01\x02binary")
+    (tmp_path / "empty.md").write_text("")
+    (tmp_path / "bad.jsonl").write_bytes(b'{"url": "u", "text": "\xff\xfe"}\n')
+    articles, problems = read_all(tmp_path)
+    assert articles == []
+    joined = "\n".join(problems)
+    assert "latin1.txt: not UTF-8" in joined
+    assert "blob.txt: binary file" in joined
+    assert "empty.md: empty" in joined
+    assert "bad.jsonl: not UTF-8" in joined
+
+
+def test_folder_of_text_markdown_and_html(tmp_path):
+    (tmp_path / "storm.txt").write_text("Storm hits coast\nA storm reached the coast on Monday.\n")
+    (tmp_path / "budget.md").write_text("# Budget passes\n\nThe budget passed by 51 votes to 49.\n")
+    (tmp_path / "page.html").write_text(
+        "<html><head><title>Site | Page</title><script>var tracking = 1;</script></head><body>"
+        "<nav>Home | World | Sport</nav><article><h1>Rocket lands</h1><p>The booster landed upright.</p>"
+        "<p>It was the &quot;tenth&quot; landing.</p></article><footer>Copyright</footer></body></html>"
+    )
+    (tmp_path / "notes.csv").write_text("ignored,because,not news\n")
+    articles, problems = read_all(tmp_path)
+    assert problems == []
+    by_title = {a.title: a for a in articles}
+    assert set(by_title) == {"Storm hits coast", "Budget passes", "Rocket lands"}
+    assert by_title["Storm hits coast"].text == "A storm reached the coast on Monday."
+    page = by_title["Rocket lands"]
+    assert 'It was the "tenth" landing.' in page.text
+    assert "tracking" not in page.text and "Home | World" not in page.text and "Copyright" not in page.text
+    assert page.url.startswith("file://")
+
+
+def test_html_without_article_keeps_paragraphs():
+    title, text = html_to_article_text("<title>Only title</title><p>One.</p><p>Two.</p><style>p{}</style>")
+    assert title == "Only title"
+    assert text.splitlines() == ["One.", "Two."]
+
+
+def test_missing_path_and_unsupported_file_fail_before_reading(tmp_path):
+    with pytest.raises(NewsbotError, match="no such file"):
+        read_all(tmp_path / "absent.jsonl")
+    (tmp_path / "data.csv").write_text("a,b\n")
+    with pytest.raises(NewsbotError, match="unsupported file type"):
+        read_all(tmp_path / "data.csv")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("2025-01-02", "2025-01-02"), ("2025-01-02T03:04:05Z", "2025-01-02T03:04:05+00:00"), (None, None), ("", None)],
+)
+def test_published_normalised(value, expected):
+    assert normalise_published(value) == expected
+
+
+def test_published_rejects_garbage():
+    with pytest.raises(ValueError):
+        normalise_published("last Tuesday")

@@ -1,0 +1,89 @@
+"""A crash at any moment leaves the previous index usable; a lagging FAISS copy is repaired."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+from index.vectors import vector_file
+from tests.conftest import DEMO_QUESTION, ROOT, write_jsonl
+
+
+def _generation(db) -> int:
+    with sqlite3.connect(db) as conn:
+        return int(conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
+
+
+def test_kill_9_during_ingest_leaves_a_working_index(sample_library, make_library, tmp_path):
+    data_dir = sample_library.config.data_dir
+    start_generation = sample_library.store.generation
+    big = write_jsonl(
+        tmp_path / "big.jsonl",
+        [
+            {
+                "url": f"https://filler.test/{i}",
+                "title": f"Filler story {i}",
+                "text": " ".join(f"Council meeting {i} discussed road repairs in district {j}." for j in range(40)),
+            }
+            for i in range(400)
+        ],
+    )
+    env = {**os.environ, "NEWSBOT_DATA_DIR": str(data_dir)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "ingest", str(big)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 240
+    # Wait until the ingest has committed at least one batch, then kill it mid-flight.
+    while _generation(data_dir / "news.sqlite3") == start_generation and time.monotonic() < deadline:
+        assert process.poll() is None, process.stderr.read().decode()
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL
+
+    reopened = make_library(data_dir)
+    stats = reopened.stats()
+    assert 0 < stats["articles"] - 6 < 400  # some batches landed, not all
+    assert len(reopened.store.vectors()) == stats["passages"]  # FAISS agrees with SQLite
+    assert reopened.ask(DEMO_QUESTION).text == "Yoshihiko Noda"
+    # A rerun finishes the job without duplicating anything.
+    reopened.ingest([big])
+    assert reopened.stats()["articles"] == 406
+
+
+def test_missing_or_corrupt_vector_file_is_rebuilt_from_sqlite(sample_library, make_library):
+    data_dir = sample_library.config.data_dir
+    path = vector_file(data_dir, sample_library.store.generation)
+    path.write_bytes(b"not a faiss index")
+    (data_dir / "vectors-99.faiss.123.partial").write_bytes(b"half-written")  # a crashed writer's leftovers
+    reopened = make_library(data_dir)
+    assert reopened.ask(DEMO_QUESTION).text == "Yoshihiko Noda"
+    path.unlink()
+    reopened = make_library(data_dir)
+    assert len(reopened.store.vectors()) == reopened.stats()["passages"]
+    assert path.exists()  # repaired copy saved for the next process
+
+
+def test_reader_in_another_library_sees_new_articles(sample_library, make_library, tmp_path):
+    reader_side = make_library(sample_library.config.data_dir)
+    assert reader_side.ask(DEMO_QUESTION).text == "Yoshihiko Noda"
+    fresh = write_jsonl(
+        tmp_path / "fresh.jsonl",
+        [
+            {
+                "url": "https://x.test/volcano",
+                "title": "Volcano erupts in Iceland",
+                "text": "The Sundhnukur volcano on the Reykjanes peninsula erupted on Tuesday night.",
+            }
+        ],
+    )
+    sample_library.ingest([fresh])
+    assert "Sundhnukur" in reader_side.ask("Which volcano erupted in Iceland?").quote
