@@ -17,7 +17,7 @@ from index.models import Answer, Article, Story
 from index.reader import CandidateReader, Reader
 from index.search import HybridSearch, SearchWeights
 from index.sources import read_articles
-from index.store import NewsStore, PreparedArticle, content_hash
+from index.store import NewsStore, PreparedArticle, Source, content_hash
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +80,11 @@ class Library:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def ingest(self, paths: Iterable[str | Path], progress: Progress | None = None) -> IngestReport:
+    def ingest(
+        self, paths: Iterable[str | Path], progress: Progress | None = None, report: IngestReport | None = None
+    ) -> IngestReport:
         """Read articles from files or folders and index them; by URL, so a rerun changes nothing."""
-        report = IngestReport()
+        report = report or IngestReport()
         articles = read_articles(paths, report.problems.append)
         return self.ingest_articles(articles, progress, report)
 
@@ -140,6 +142,36 @@ class Library:
             ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=total)
             self.store.replace_vectors(ids, vectors, self.embedder.model_name)
         return total
+
+    # -- configured sources ----------------------------------------------------------------
+
+    def add_source(self, location: str, name: str | None = None) -> Source:
+        """Remember a file or folder to ingest from (feeds arrive with the live-sources work)."""
+        location = location.strip()
+        if location.lower().startswith(("http://", "https://")):
+            raise NewsbotError("web feeds are not supported yet; add a JSONL file or a folder on this machine")
+        path = Path(location).expanduser()
+        if not path.exists():
+            raise NewsbotError(f"no such file or folder: {location}")
+        resolved = str(path.resolve())
+        self.store.ensure_writable()
+        return self.store.add_source(resolved, (name or path.name).strip())
+
+    def remove_source(self, source_id: int) -> Source:
+        return self.store.remove_source(source_id)
+
+    def sources(self) -> list[Source]:
+        return self.store.sources()
+
+    def ingest_sources(self, progress: Progress | None = None) -> IngestReport:
+        """Ingest every configured source (unchanged articles cost nothing)."""
+        report = IngestReport()
+        for source in self.sources():
+            try:
+                self.ingest([source.location], progress, report)
+            except NewsbotError as exc:
+                report.problems.append(f"source {source.id} ({source.name}): {exc}")
+        return report
 
     # -- reading -----------------------------------------------------------------------------
 

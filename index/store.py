@@ -57,6 +57,12 @@ CREATE TABLE IF NOT EXISTS passages (
     vector BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS passages_by_article ON passages (article_id, ordinal);
+CREATE TABLE IF NOT EXISTS sources (
+    id INTEGER PRIMARY KEY,
+    location TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    added_at TEXT NOT NULL
+);
 CREATE VIRTUAL TABLE IF NOT EXISTS passage_terms USING fts5 (
     title, body, tokenize = 'porter unicode61 remove_diacritics 2'
 );
@@ -111,6 +117,15 @@ class WriteSummary:
 
 
 @dataclass(frozen=True)
+class Source:
+    """A place the library ingests news from, as configured by an admin."""
+
+    id: int
+    location: str
+    name: str
+
+
+@dataclass(frozen=True)
 class PassageRow:
     passage_id: int
     text: str
@@ -129,6 +144,7 @@ class NewsStore:
         self._vectors_generation = -1
         self._vectors_lock = threading.Lock()
         self._write_lock = threading.Lock()
+        self._schema_ready = False
 
     # -- connections -------------------------------------------------------------------------
 
@@ -139,7 +155,7 @@ class NewsStore:
     def _connect(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            if not self.db_path.exists():
+            if not self._schema_ready:
                 self._create()
             try:
                 conn = sqlite3.connect(self.db_path, timeout=60, isolation_level=None)
@@ -152,10 +168,7 @@ class NewsStore:
         return conn
 
     def _create(self) -> None:
-        try:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise NewsbotError(f"cannot create data dir {self.data_dir}: {exc.strerror}") from exc
+        """Create the store, or add tables a newer version of newsbot introduced."""
         self.ensure_writable()
         conn = sqlite3.connect(self.db_path, isolation_level=None)
         try:
@@ -167,6 +180,7 @@ class NewsStore:
             )
         finally:
             conn.close()
+        self._schema_ready = True
 
     def ensure_writable(self) -> None:
         if self.data_dir.exists() and not os.access(self.data_dir, os.W_OK | os.X_OK):
@@ -419,6 +433,32 @@ class NewsStore:
                 return True
             fcntl.flock(handle, fcntl.LOCK_UN)
             return False
+
+    # -- configured sources ----------------------------------------------------------------
+
+    def add_source(self, location: str, name: str) -> Source:
+        conn = self._connect()
+        try:
+            source_id = conn.execute(
+                "INSERT INTO sources (location, name, added_at) VALUES (?, ?, ?)", (location, name, _now())
+            ).lastrowid
+        except sqlite3.IntegrityError:
+            raise NewsbotError(f"{location} is already a source") from None
+        return Source(source_id, location, name)
+
+    def remove_source(self, source_id: int) -> Source:
+        conn = self._connect()
+        row = conn.execute("SELECT id, location, name FROM sources WHERE id = ?", (source_id,)).fetchone()
+        if row is None:
+            raise NewsbotError(f"no source with id {source_id}; `sources list` shows the ids")
+        conn.execute("DELETE FROM sources WHERE id = ?", (source_id,))
+        return Source(*row)
+
+    def sources(self) -> list[Source]:
+        if not self.exists:
+            return []
+        rows = self._connect().execute("SELECT id, location, name FROM sources ORDER BY id").fetchall()
+        return [Source(*row) for row in rows]
 
     # -- reads -------------------------------------------------------------------------------
 

@@ -1,0 +1,112 @@
+"""The discord.py bot: one AutoShardedBot that owns one news Library and loads a cog per feature."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.checks import NotAdmin
+from bot.settings import Settings
+from index import Library, NewsbotError
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("bot.cogs.ask", "bot.cogs.latest", "bot.cogs.admin")
+
+# Three dot-separated base64url parts: the shape of a Discord bot token.
+_TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{20,}$")
+
+
+class NewsBot(commands.AutoShardedBot):
+    def __init__(self, settings: Settings, library: Library | None = None) -> None:
+        intents = discord.Intents.default()
+        # No privileged message-content intent: Discord still delivers the content of messages that
+        # mention the bot and of DMs, which is all mention-questions need.
+        intents.message_content = False
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=None,
+        )
+        self.settings = settings
+        self.library = library
+        self.started_at = time.monotonic()
+
+    async def setup_hook(self) -> None:
+        if self.library is None:
+            self.library = Library(self.settings.library_config())
+        # Loading models takes seconds: do it off the event loop, before the first question.
+        await asyncio.to_thread(self.library.warm_up)
+        self.tree.on_error = self.on_app_command_error
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        await self.sync_commands()
+
+    async def sync_commands(self) -> None:
+        if self.settings.test_guild_id:
+            guild = discord.Object(id=self.settings.test_guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("synced %d commands to test guild %s", len(synced), self.settings.test_guild_id)
+        else:
+            synced = await self.tree.sync()
+            log.info("synced %d commands globally", len(synced))
+
+    async def on_ready(self) -> None:
+        log.info("logged in as %s in %d servers", self.user, len(self.guilds))
+
+    async def on_app_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError):
+        if isinstance(error, NotAdmin):
+            message = "Sorry, only server admins can do that."
+        elif isinstance(error, app_commands.CommandInvokeError) and isinstance(error.original, NewsbotError):
+            message = str(error.original)
+        else:
+            log.error("command %s failed", interaction.command and interaction.command.name, exc_info=error)
+            message = "Something went wrong on my side; the error has been logged."
+        await reply_privately(interaction, message)
+
+    def uptime(self) -> float:
+        return time.monotonic() - self.started_at
+
+
+async def reply_privately(interaction: discord.Interaction, message: str) -> None:
+    """An ephemeral message, whether or not the interaction was already acknowledged."""
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(message, ephemeral=True)
+        else:
+            await interaction.response.send_message(message, ephemeral=True)
+    except discord.HTTPException as exc:
+        log.warning("could not tell the user about an error: %s", exc)
+
+
+def create_bot(settings: Settings, library: Library | None = None) -> NewsBot:
+    """The unstarted bot; pass a `library` to share one (tests, embedding applications)."""
+    return NewsBot(settings, library)
+
+
+def check_token(settings: Settings) -> str:
+    if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
+        raise NewsbotError("no Discord token: set NEWSBOT_DISCORD_TOKEN (or DISCORD_TOKEN) in the environment or .env")
+    token = settings.discord_token.get_secret_value().strip()
+    if not _TOKEN_SHAPE.match(token):
+        raise NewsbotError("the Discord token is malformed: copy the bot token from the developer portal's Bot page")
+    return token
+
+
+def run_bot(settings: Settings) -> None:
+    token = check_token(settings)
+    bot = create_bot(settings)
+    try:
+        bot.run(token, log_handler=None)
+    except discord.LoginFailure:
+        raise NewsbotError("Discord rejected the token: reset it in the developer portal and update .env") from None
+    except discord.PrivilegedIntentsRequired:
+        raise NewsbotError("Discord refused an intent the bot asked for; see the README's portal settings") from None

@@ -1,0 +1,157 @@
+"""Admin commands: `/reindex`, `/sources add|remove|list`, `/status`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands, tasks
+
+from bot.checks import admin_only
+from bot.embeds import clip, safe, timestamp
+from bot.jobs import BackgroundJob
+
+log = logging.getLogger(__name__)
+
+
+def progress_text(job: BackgroundJob) -> str:
+    state = job.state
+    if state.finished:
+        if state.error:
+            return f"Reindex failed after {state.seconds:.1f} s: {state.error}. The previous index is still in use."
+        return f"Reindex finished in {state.seconds:.1f} s: {state.result}."
+    if state.total:
+        return f"Reindexing… re-embedded {state.done:,} / {state.total:,} passages."
+    if state.done:
+        return f"Reindexing… read {state.done:,} articles from the sources."
+    return "Reindexing… waiting to start. Questions are still answered from the current index."
+
+
+class AdminCog(commands.Cog):
+    def __init__(self, bot) -> None:
+        self.bot = bot
+        self.job: BackgroundJob | None = None
+        self._job_interaction: discord.Interaction | None = None
+        self._last_report = ""
+
+    async def cog_unload(self) -> None:
+        self.report_progress.cancel()
+
+    # -- /reindex -------------------------------------------------------------------------------
+
+    @app_commands.command(name="reindex", description="Re-read all sources and re-embed the whole index (admins)")
+    @admin_only()
+    async def reindex(self, interaction: discord.Interaction) -> None:
+        if self.job is not None and self.job.running:
+            await interaction.response.send_message(
+                f"A reindex is already running: {progress_text(self.job)}", ephemeral=True
+            )
+            return
+        library = self.bot.library
+
+        def work(progress) -> str:
+            report = library.ingest_sources(progress)
+            count = library.reindex(progress)
+            summary = f"{count:,} passages re-embedded"
+            if report.read:
+                summary += f"; sources gave {report.added} new and {report.updated} updated articles"
+            if report.problems:
+                summary += f"; {len(report.problems)} problems (see the bot's log)"
+                for problem in report.problems:
+                    log.warning("reindex: %s", problem)
+            return summary
+
+        self.job = BackgroundJob("reindex", work)
+        self._job_interaction = interaction
+        await interaction.response.send_message(progress_text(self.job))
+        self._last_report = progress_text(self.job)
+        self.job.start()
+        if not self.report_progress.is_running():
+            self.report_progress.start()
+
+    @tasks.loop(seconds=2)
+    async def report_progress(self) -> None:
+        """Edit the /reindex message as the job moves, at a pace Discord's rate limits allow."""
+        job, interaction = self.job, self._job_interaction
+        if job is None or interaction is None:
+            self.report_progress.stop()
+            return
+        text = progress_text(job)
+        if text != self._last_report:
+            try:
+                await interaction.edit_original_response(content=text)
+                self._last_report = text
+            except discord.HTTPException as exc:
+                log.warning("could not update the reindex message: %s", exc)
+        if job.state.finished:
+            self.report_progress.stop()
+
+    # -- /sources -------------------------------------------------------------------------------
+
+    sources = app_commands.Group(name="sources", description="The news sources the bot ingests (admins)")
+
+    @sources.command(name="list", description="List the configured news sources")
+    @admin_only()
+    async def sources_list(self, interaction: discord.Interaction) -> None:
+        sources = await asyncio.to_thread(self.bot.library.sources)
+        if not sources:
+            await interaction.response.send_message("No sources yet; add one with /sources add.", ephemeral=True)
+            return
+        lines = [f"`{s.id}` **{safe(clip(s.name, 80))}**: {safe(clip(s.location, 200))}" for s in sources]
+        await interaction.response.send_message(clip("\n".join(lines), 2000), ephemeral=True)
+
+    @sources.command(name="add", description="Add a news source and ingest it now")
+    @app_commands.describe(location="a JSONL file or folder on the bot's machine", name="a short name for it")
+    @admin_only()
+    async def sources_add(self, interaction: discord.Interaction, location: str, name: str | None = None) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        library = self.bot.library
+        source = await asyncio.to_thread(library.add_source, location, name)
+        report = await asyncio.to_thread(library.ingest, [source.location])
+        text = (
+            f"Added source `{source.id}` **{safe(source.name)}** and ingested it: {report.added} new, "
+            f"{report.updated} updated, {report.unchanged} unchanged articles"
+        )
+        if report.problems:
+            text += f"; {len(report.problems)} lines or files skipped (see the bot's log)"
+            for problem in report.problems:
+                log.warning("source %s: %s", source.id, problem)
+        await interaction.followup.send(clip(text + ".", 2000), ephemeral=True)
+
+    @sources.command(name="remove", description="Stop ingesting from a source (its stories stay indexed)")
+    @app_commands.describe(source_id="the id shown by /sources list")
+    @admin_only()
+    async def sources_remove(self, interaction: discord.Interaction, source_id: int) -> None:
+        source = await asyncio.to_thread(self.bot.library.remove_source, source_id)
+        await interaction.response.send_message(
+            f"Removed source `{source.id}` **{safe(source.name)}**.", ephemeral=True
+        )
+
+    # -- /status --------------------------------------------------------------------------------
+
+    @app_commands.command(name="status", description="What the index holds (admins)")
+    @admin_only()
+    async def status(self, interaction: discord.Interaction) -> None:
+        stats = await asyncio.to_thread(self.bot.library.stats)
+        embed = discord.Embed(title="newsbot status", colour=discord.Colour.blurple())
+        embed.add_field(name="Articles", value=f"{stats['articles']:,}")
+        embed.add_field(name="Passages", value=f"{stats['passages']:,}")
+        embed.add_field(name="Last update", value=timestamp(stats["last_update"], "R"))
+        embed.add_field(name="Model", value=safe(stats["configured_model"]))
+        embed.add_field(name="Uptime", value=_duration(self.bot.uptime()))
+        if self.job is not None and self.job.running:
+            embed.add_field(name="Reindex", value=progress_text(self.job), inline=False)
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours}h {minutes}m" if days else f"{hours}h {minutes}m {secs}s"
+
+
+async def setup(bot) -> None:
+    await bot.add_cog(AdminCog(bot))

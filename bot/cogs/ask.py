@@ -1,0 +1,110 @@
+"""Questions: `/ask`, a mention of the bot, a reply to one of its answers, or a DM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.embeds import answer_embed, notice
+from index import NewsbotError
+
+log = logging.getLogger(__name__)
+
+EXAMPLE = "who did Takaichi beat in the vote?"
+
+
+class Cooldown:
+    """Per-user pause between questions, on the event loop's clock."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._next_allowed: dict[int, float] = {}
+
+    def retry_after(self, user_id: int) -> float:
+        """0 if the user may ask now (and starts their pause), else seconds left."""
+        now = asyncio.get_running_loop().time()
+        wait = self._next_allowed.get(user_id, 0.0) - now
+        if wait > 0:
+            return wait
+        self._next_allowed[user_id] = now + self.seconds
+        return 0.0
+
+
+class AskCog(commands.Cog):
+    def __init__(self, bot) -> None:
+        self.bot = bot
+        self.cooldown = Cooldown(bot.settings.question_cooldown_seconds)
+
+    async def answer(self, question: str) -> dict:
+        """Message arguments answering `question`: an answer embed, or a plain explanation."""
+        try:
+            answer = await asyncio.to_thread(self.bot.library.ask, question)
+        except NewsbotError as exc:
+            return {"content": notice(str(exc)[:1].upper() + str(exc)[1:] + ".")}
+        return {"embed": answer_embed(answer)}
+
+    def slow_down(self, user_id: int) -> str | None:
+        wait = self.cooldown.retry_after(user_id)
+        if wait:
+            return f"One question at a time, please: try again in {wait:.0f} s."
+        return None
+
+    @app_commands.command(name="ask", description="Ask a question about the news")
+    @app_commands.describe(question=f"for example: {EXAMPLE}")
+    async def ask(self, interaction: discord.Interaction, question: str) -> None:
+        if message := self.slow_down(interaction.user.id):
+            await interaction.response.send_message(message, ephemeral=True)
+            return
+        await interaction.response.defer(thinking=True)
+        reply = await self.answer(question)
+        try:
+            await interaction.followup.send(**reply)
+        except discord.HTTPException as exc:
+            log.warning("could not send the answer to /ask: %s", exc)
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        if message.author.bot or self.bot.user is None:
+            return
+        in_dm = message.guild is None
+        if not in_dm and not self._addressed_to_bot(message):
+            return
+        if in_dm and not self.bot.settings.answer_dms:
+            await self._reply(message, {"content": "I answer questions in servers only; try /ask there."})
+            return
+        question = self._question_text(message)
+        if not question:
+            await self._reply(message, {"content": f"Ask me a question about the news, e.g. “{EXAMPLE}”"})
+            return
+        if note := self.slow_down(message.author.id):
+            await self._reply(message, {"content": note})
+            return
+        async with message.channel.typing():
+            reply = await self.answer(question)
+        await self._reply(message, reply)
+
+    def _addressed_to_bot(self, message: discord.Message) -> bool:
+        if self.bot.user in message.mentions:
+            return True
+        reference = message.reference
+        resolved = reference.resolved if reference else None
+        return isinstance(resolved, discord.Message) and resolved.author == self.bot.user
+
+    def _question_text(self, message: discord.Message) -> str:
+        mention = re.compile(rf"<@!?{self.bot.user.id}>")
+        return " ".join(mention.sub(" ", message.content).split())
+
+    async def _reply(self, message: discord.Message, reply: dict) -> None:
+        try:
+            await message.reply(mention_author=False, **reply)
+        except discord.HTTPException as exc:
+            log.warning("could not reply to message %s: %s", message.id, exc)
+
+
+async def setup(bot) -> None:
+    await bot.add_cog(AskCog(bot))

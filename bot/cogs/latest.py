@@ -1,0 +1,75 @@
+"""`/latest [topic] [count]`: the newest stories, paginated."""
+
+from __future__ import annotations
+
+import asyncio
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.embeds import stories_embed
+from index import Story
+
+PAGE_SIZE = 10
+
+
+class StoryPages(discord.ui.View):
+    """Previous / next buttons over a list of stories, for the person who asked only."""
+
+    def __init__(self, stories: list[Story], title: str, owner_id: int) -> None:
+        super().__init__(timeout=300)
+        self.pages = [stories[i : i + PAGE_SIZE] for i in range(0, len(stories), PAGE_SIZE)] or [[]]
+        self.title = title
+        self.owner_id = owner_id
+        self.page = 0
+        self._sync_buttons()
+
+    def embed(self) -> discord.Embed:
+        return stories_embed(self.pages[self.page], self.title, self.page, len(self.pages))
+
+    def _sync_buttons(self) -> None:
+        self.previous.disabled = self.page == 0
+        self.next.disabled = self.page == len(self.pages) - 1
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if interaction.user.id != self.owner_id:
+            await interaction.response.send_message("Run /latest yourself to page through.", ephemeral=True)
+            return False
+        return True
+
+    async def _turn(self, interaction: discord.Interaction, step: int) -> None:
+        self.page = max(0, min(len(self.pages) - 1, self.page + step))
+        self._sync_buttons()
+        await interaction.response.edit_message(embed=self.embed(), view=self)
+
+    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
+    async def previous(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        await self._turn(interaction, -1)
+
+    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
+    async def next(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        await self._turn(interaction, +1)
+
+
+class LatestCog(commands.Cog):
+    def __init__(self, bot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="latest", description="The newest stories in the index")
+    @app_commands.describe(topic="only stories about this", count="how many stories (1-50)")
+    async def latest(
+        self, interaction: discord.Interaction, topic: str | None = None, count: app_commands.Range[int, 1, 50] = 10
+    ) -> None:
+        await interaction.response.defer(thinking=True)
+        stories = await asyncio.to_thread(self.bot.library.latest, count, topic)
+        title = f"Latest stories about {topic}" if topic else "Latest stories"
+        if len(stories) <= PAGE_SIZE:
+            await interaction.followup.send(embed=stories_embed(stories, title))
+            return
+        view = StoryPages(stories, title, interaction.user.id)
+        await interaction.followup.send(embed=view.embed(), view=view)
+
+
+async def setup(bot) -> None:
+    await bot.add_cog(LatestCog(bot))

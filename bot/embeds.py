@@ -1,0 +1,132 @@
+"""Answers and story lists as Discord embeds: pure functions, safe against whatever a story says.
+
+Article text is escaped (no Markdown, no mentions) and every field is cut to Discord's limits.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import discord
+
+from index import Answer, Story
+
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELD_LIMIT = 1024
+EMBED_TOTAL_LIMIT = 6000
+QUOTE_LIMIT = 900
+MESSAGE_LIMIT = 2000
+
+ANSWER_COLOUR = discord.Colour.blurple()
+ABSTAIN_COLOUR = discord.Colour.light_grey()
+
+
+def clip(text: str, limit: int) -> str:
+    """Cut at a word boundary with an ellipsis, never mid-escape."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut[limit // 2 :]:
+        cut = cut[: cut.rindex(" ")]
+    while cut.endswith("\\"):
+        cut = cut[:-1]
+    return cut + "…"
+
+
+def safe(text: str) -> str:
+    """Article text as inert Discord text: no formatting, links or mentions of its own."""
+    text = discord.utils.escape_markdown(text, as_needed=False)
+    return discord.utils.escape_mentions(text)
+
+
+def web_url(url: str | None) -> str | None:
+    return url if url and url.lower().startswith(("http://", "https://")) else None
+
+
+def timestamp(published: str | None, style: str = "D") -> str:
+    """An ISO date as a Discord timestamp (shown in the reader's own time zone and locale)."""
+    if not published:
+        return "undated"
+    try:
+        moment = datetime.fromisoformat(published)
+    except ValueError:
+        return safe(published)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return discord.utils.format_dt(moment, style)
+
+
+def confidence_label(score: float) -> str:
+    level = "high" if score >= 0.75 else "medium" if score >= 0.5 else "low"
+    return f"{level} ({score:.0%})"
+
+
+def story_link(story: Story, limit: int = 200) -> str:
+    title = safe(clip(story.title or story.url, limit))
+    url = web_url(story.url)
+    return f"[{title}]({url})" if url else title
+
+
+def answer_embed(answer: Answer) -> discord.Embed:
+    if answer.abstained:
+        return abstain_embed(answer)
+    story = answer.story
+    quote = answer.quote
+    start, end = answer.answer_start, answer.answer_end
+    if 0 <= start < end <= len(quote):
+        before, middle, after = quote[:start], quote[start:end], quote[end:]
+        room = QUOTE_LIMIT - len(middle)
+        before = clip(before[::-1], room // 2)[::-1] if len(before) > room // 2 else before
+        after = clip(after, room // 2) if len(after) > room // 2 else after
+        quoted = f"{safe(before)}__**{safe(middle)}**__{safe(after)}"
+    else:
+        quoted = safe(clip(quote, QUOTE_LIMIT))
+    description = clip(f"**{safe(clip(answer.text, 300))}**", 400) + "\n> " + quoted.replace("\n", " ")
+    embed = discord.Embed(
+        title=clip(story.title or "Untitled story", TITLE_LIMIT) if story else None,
+        url=web_url(story.url) if story else None,
+        description=description[:DESCRIPTION_LIMIT],
+        colour=ANSWER_COLOUR,
+    )
+    if story:
+        if story.source:
+            embed.add_field(name="Source", value=safe(clip(story.source, 200)), inline=True)
+        embed.add_field(name="Published", value=timestamp(story.published), inline=True)
+    embed.add_field(name="Confidence", value=confidence_label(answer.score), inline=True)
+    embed.set_footer(text="Extractive answer: the words are the article's own.")
+    return embed
+
+
+def abstain_embed(answer: Answer) -> discord.Embed:
+    lines = [f"- {story_link(s)} ({timestamp(s.published)})" for s in answer.closest]
+    description = "I could not find an answer to that in the indexed news."
+    if lines:
+        description += "\n\n**Closest stories**\n" + "\n".join(lines)
+    return discord.Embed(
+        title="The indexed news does not answer that",
+        description=description[:DESCRIPTION_LIMIT],
+        colour=ABSTAIN_COLOUR,
+    )
+
+
+def stories_embed(stories: list[Story], title: str, page: int = 0, pages: int = 1) -> discord.Embed:
+    if not stories:
+        return discord.Embed(title=title, description="No stories found.", colour=ABSTAIN_COLOUR)
+    lines = []
+    for story in stories:
+        source = f" · {safe(clip(story.source, 60))}" if story.source else ""
+        when = timestamp(story.published, "R") if story.published else "undated"
+        lines.append(f"- {story_link(story, 150)}{source} · {when}")
+    embed = discord.Embed(
+        title=clip(title, TITLE_LIMIT), description="\n".join(lines)[:DESCRIPTION_LIMIT], colour=ANSWER_COLOUR
+    )
+    if pages > 1:
+        embed.set_footer(text=f"Page {page + 1} of {pages}")
+    return embed
+
+
+def notice(text: str) -> str:
+    """A plain bot message, cut to Discord's message limit."""
+    return clip(text, MESSAGE_LIMIT)

@@ -1,0 +1,65 @@
+"""Long library work (a reindex) on a thread of its own, with progress the bot can report."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class JobState:
+    done: int = 0
+    total: int | None = None
+    finished: bool = False
+    result: str | None = None
+    error: str | None = None
+    started: float = 0.0
+    ended: float = 0.0
+
+    @property
+    def seconds(self) -> float:
+        return (self.ended or time.monotonic()) - self.started
+
+
+class BackgroundJob:
+    """Runs `work(progress)` once on a daemon thread. The event loop only ever reads `state`."""
+
+    def __init__(self, name: str, work: Callable[[Callable[[int, int | None], None]], str]) -> None:
+        self.name = name
+        self.state = JobState()
+        self._work = work
+        self._thread = threading.Thread(target=self._run, name=f"newsbot-{name}", daemon=True)
+
+    def start(self) -> None:
+        self.state.started = time.monotonic()
+        self._thread.start()
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive() or (self.state.started and not self.state.finished)
+
+    def _progress(self, done: int, total: int | None) -> None:
+        # The library reports a known total as absolute progress, an open-ended count as increments.
+        if total is None:
+            self.state.done += done
+        else:
+            self.state.done, self.state.total = done, total
+
+    def _run(self) -> None:
+        from index import NewsbotError
+
+        try:
+            self.state.result = self._work(self._progress)
+        except NewsbotError as exc:
+            self.state.error = str(exc)
+        except Exception as exc:  # reported to the admin, logged in full here
+            log.exception("%s failed", self.name)
+            self.state.error = f"{type(exc).__name__}; see the bot's log"
+        finally:
+            self.state.ended = time.monotonic()
+            self.state.finished = True

@@ -1,0 +1,241 @@
+"""The real bot against SimCord's simulated Discord, with a real library over the sample news."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+
+import discord
+import pytest
+
+from bot.app import check_token, create_bot
+from bot.settings import Settings
+from index import NewsbotError
+from tests.conftest import DEMO_QUESTION, SAMPLE_NEWS, write_jsonl
+
+ADMIN_ID = 4242
+
+# Discord would tell an AutoShardedBot how many shards to run; in the simulation we say one.
+pytestmark = pytest.mark.simcord(shard_count=1)
+
+
+@pytest.fixture
+def bot_library(make_library, tmp_path):
+    library = make_library(tmp_path / "botdata")
+    library.ingest([SAMPLE_NEWS])
+    return library
+
+
+@pytest.fixture
+def simcord_bot(bot_library, tmp_path):
+    settings = Settings(
+        data_dir=tmp_path / "botdata", question_cooldown_seconds=0, admin_user_ids=[ADMIN_ID], _env_file=None
+    )
+    return create_bot(settings, library=bot_library)
+
+
+@pytest.fixture
+def world(simcord_env):
+    guild = simcord_env.create_guild()
+    channel = guild.create_text_channel("news")
+    alice = guild.add_member(simcord_env.create_user("alice"))
+    return simcord_env, guild, channel, alice
+
+
+def make_admin(env, guild):
+    editors = guild.create_role("Editors", permissions=discord.Permissions(manage_guild=True))
+    return guild.add_member(env.create_user("editor"), roles=[editors])
+
+
+def shown(result):
+    """What the user sees for an interaction: the last followup, or the (deferred) response."""
+    return result.followups[-1] if result.followups else result.response
+
+
+def description(message) -> str:
+    return message.embeds[0].description or ""
+
+
+async def test_slash_ask_answers_with_quote_and_link(world):
+    env, guild, channel, alice = world
+    result = await alice.slash(channel, "ask", question=DEMO_QUESTION)
+    assert result.acknowledged
+    answer = shown(result)
+    embed = answer.embeds[0]
+    assert "**Yoshihiko Noda**" in embed.description
+    assert "237" in embed.description  # the quote
+    assert embed.url == "https://news.example.org/2025/10/21/takaichi-becomes-prime-minister"
+    assert embed.title == "Sanae Takaichi elected Japan's first female prime minister"
+    fields = {f.name: f.value for f in embed.fields}
+    assert fields["Source"] == "Sample Wire" and fields["Published"].startswith("<t:")
+
+
+async def test_mention_question_is_answered_in_reply(world):
+    env, guild, channel, alice = world
+    bot_user = env.bot.user
+    await alice.send(channel, f"<@{bot_user.id}> {DEMO_QUESTION}")
+    reply = channel.last_message
+    assert reply.author.id == bot_user.id
+    assert reply.reference is not None
+    assert "Yoshihiko Noda" in description(reply)
+
+
+async def test_follow_up_reply_to_the_bot_is_answered(world):
+    env, guild, channel, alice = world
+    await alice.send(channel, f"<@{env.bot.user.id}> {DEMO_QUESTION}")
+    first = channel.last_message
+    await alice.send(channel, "Which team won the World Series?", reply_to=first)
+    assert "Dodgers" in description(channel.last_message)
+
+
+async def test_mention_without_question_gets_a_hint(world):
+    env, guild, channel, alice = world
+    await alice.send(channel, f"<@{env.bot.user.id}>")
+    assert "Ask me a question about the news" in channel.last_message.content
+
+
+async def test_abstention_lists_closest_stories(world):
+    env, guild, channel, alice = world
+    result = await alice.slash(channel, "ask", question="What is the boiling point of liquid nitrogen in kelvin?")
+    embed = shown(result).embeds[0]
+    assert embed.title == "The indexed news does not answer that"
+    assert "Closest stories" in embed.description and "https://news.example.org/" in embed.description
+
+
+async def test_bad_questions_are_explained(world):
+    env, guild, channel, alice = world
+    result = await alice.slash(channel, "ask", question="x" * 4000)
+    assert "too long" in shown(result).content
+
+
+async def test_latest_newest_first_and_paginated(world):
+    env, guild, channel, alice = world
+    result = await alice.slash(channel, "latest")
+    embed = shown(result).embeds[0]
+    lines = embed.description.splitlines()
+    assert "Longest government shutdown" in lines[0] and "Dodgers" in lines[1]
+    assert len(lines) == 6
+    louvre = await alice.slash(channel, "latest", topic="Louvre")
+    assert "Louvre" in shown(louvre).embeds[0].description
+
+
+async def test_latest_pages_with_buttons(world, bot_library, tmp_path):
+    env, guild, channel, alice = world
+    many = write_jsonl(
+        tmp_path / "many.jsonl",
+        [
+            {
+                "url": f"https://x.test/{i}",
+                "title": f"Story {i:02d}",
+                "text": f"Item {i} happened.",
+                "published": f"2025-12-{i + 1:02d}",
+            }
+            for i in range(14)
+        ],
+    )
+    bot_library.ingest([many])
+    result = await alice.slash(channel, "latest", count=20)
+    message = shown(result)
+    assert message.embeds[0].footer.text == "Page 1 of 2"
+    await alice.click(message, label="Next")
+    turned = channel.last_message if channel.last_message.id == message.id else env.get_message(message.id)
+    assert "Page 2 of 2" in turned.embeds[0].footer.text
+
+
+async def test_non_admin_reindex_refused_and_nothing_happens(world, bot_library):
+    env, guild, channel, alice = world
+    generation = bot_library.store.generation
+    result = await alice.slash(channel, "reindex")
+    assert result.ephemeral
+    assert "only server admins" in result.response.content
+    assert bot_library.store.generation == generation
+
+
+async def test_admin_reindex_reports_progress_while_ask_still_answers(world, bot_library):
+    env, guild, channel, alice = world
+    admin = make_admin(env, guild)
+    generation = bot_library.store.generation
+    # Hold the store's write lock as another writer would, so the reindex is still running below.
+    with (bot_library.config.data_dir / ".write.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        started = await admin.slash(channel, "reindex")
+        assert "Reindexing" in started.response.content
+        again = await admin.slash(channel, "reindex")
+        assert again.ephemeral and "already running" in again.response.content
+        answer = await alice.slash(channel, "ask", question=DEMO_QUESTION)
+        assert "Yoshihiko Noda" in shown(answer).embeds[0].description
+        await env.advance_time(2)
+        assert bot_library.store.generation == generation  # old index still in use
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    for _ in range(200):
+        await asyncio.sleep(0.05)
+        await env.advance_time(2)
+        if "finished" in started.response.content:
+            break
+    assert started.response.content.startswith("Reindex finished")
+    assert "13 passages re-embedded" in started.response.content
+    assert bot_library.store.generation == generation + 1
+
+
+async def test_everyone_in_a_story_pings_no_one(world, bot_library, tmp_path):
+    env, guild, channel, alice = world
+    story = write_jsonl(
+        tmp_path / "ping.jsonl",
+        [
+            {
+                "url": "https://x.test/ping",
+                "title": "@everyone Server raid reported",
+                "text": "Moderator Jane Roe posted @everyone and <@&123> in **bold** to warn about the raid on Friday.",
+            }
+        ],
+    )
+    bot_library.ingest([story])
+    await alice.send(channel, f"<@{env.bot.user.id}> Who posted @everyone to warn about the raid?")
+    reply = channel.last_message
+    assert not reply.mention_everyone and not reply.role_mentions and not reply.mentions
+    assert "@everyone" not in (reply.embeds[0].description or "").replace("@\u200beveryone", "")
+
+
+async def test_discord_500_on_send_does_not_crash_the_bot(world):
+    env, guild, channel, alice = world
+    env.inject_error("POST", "/channels/*/messages", status=500)
+    await alice.send(channel, f"<@{env.bot.user.id}> {DEMO_QUESTION}")
+    # The failed reply is logged; the next question is answered normally.
+    await alice.send(channel, f"<@{env.bot.user.id}> {DEMO_QUESTION}")
+    assert "Yoshihiko Noda" in description(channel.last_message)
+
+
+async def test_status_and_sources(world, tmp_path):
+    env, guild, channel, alice = world
+    admin = make_admin(env, guild)
+    status = await admin.slash(channel, "status")
+    fields = {f.name: f.value for f in status.response.embeds[0].fields}
+    assert fields["Articles"] == "6" and fields["Model"] == "all-MiniLM-L6-v2"
+    folder = tmp_path / "extra"
+    folder.mkdir()
+    (folder / "quake.md").write_text("# Earthquake in Chile\n\nA strong earthquake shook Santiago on Monday.\n")
+    added = await admin.slash(channel, "sources add", location=str(folder), name="local")
+    assert "1 new" in shown(added).content
+    listed = await admin.slash(channel, "sources list")
+    assert "local" in listed.response.content
+    missing = await admin.slash(channel, "sources remove", source_id=99)
+    assert "no source with id 99" in shown(missing).content
+    removed = await admin.slash(channel, "sources remove", source_id=1)
+    assert "Removed source" in removed.response.content
+
+
+@pytest.mark.simcord(shard_count=1, approved_intents=discord.Intents.default())
+async def test_works_without_the_message_content_intent(world):
+    env, guild, channel, alice = world
+    await alice.send(channel, f"<@{env.bot.user.id}> {DEMO_QUESTION}")
+    assert "Yoshihiko Noda" in description(channel.last_message)
+
+
+def test_token_checks_never_echo_the_token():
+    with pytest.raises(NewsbotError, match="no Discord token"):
+        check_token(Settings(_env_file=None))
+    secret = "not-a-token-but-secret"
+    with pytest.raises(NewsbotError, match="malformed") as caught:
+        check_token(Settings(discord_token=secret, _env_file=None))
+    assert secret not in str(caught.value)
+    assert secret not in repr(Settings(discord_token=secret, _env_file=None))
