@@ -254,7 +254,7 @@ class NewsStore:
         dimension = None
         conn.execute("BEGIN IMMEDIATE")
         try:
-            self._check_model(conn, model_name, batch[0].vectors.shape[1] if batch else None)
+            self._check_model(conn, model_name)
             for item in batch:
                 article = item.article
                 row = conn.execute("SELECT id FROM articles WHERE url = ?", (article.url,)).fetchone()
@@ -347,7 +347,7 @@ class NewsStore:
         index = VectorIndex.build(vectors.shape[1], ids, vectors)
         self._install_vectors(index, generation, save=True)
 
-    def _check_model(self, conn: sqlite3.Connection, model_name: str, dimension: int | None) -> None:
+    def _check_model(self, conn: sqlite3.Connection, model_name: str) -> None:
         stored = conn.execute("SELECT value FROM meta WHERE key = 'embedding_model'").fetchone()
         count = conn.execute("SELECT count(*) FROM passages").fetchone()[0]
         if stored and count and stored[0] != model_name:

@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.embeds import stories_embed
+from bot.embeds import clip, safe, stories_embed
 from index import Story
 
 PAGE_SIZE = 10
@@ -63,7 +63,7 @@ class LatestCog(commands.Cog):
     ) -> None:
         await interaction.response.defer(thinking=True)
         stories = await asyncio.to_thread(self.bot.library.latest, count, topic)
-        title = f"Latest stories about {topic}" if topic else "Latest stories"
+        title = f"Latest stories about {safe(clip(topic, 100))}" if topic else "Latest stories"
         if len(stories) <= PAGE_SIZE:
             await interaction.followup.send(embed=stories_embed(stories, title))
             return

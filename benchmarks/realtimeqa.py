@@ -1,0 +1,173 @@
+"""Answer quality on real news questions (RealTime QA), in the protocol of its README.
+
+    python benchmarks/realtimeqa.py --year 2025 [--weeks N] [--cache benchmarks/cache/realtimeqa]
+
+For each week: a fresh index of that week's articles (cached, so a rerun only re-reads), then each
+question asked as plain text without its choices, through the same Library.ask the bot uses.
+Prints EM / F1 (SQuAD normalisation), evidence@1 (the quote holds a gold answer), abstain rate,
+precision when answering, and recall@k of retrieval, overall and by question type; writes every
+prediction as JSONL. A benchmark, not a test: CI does not run it. Needs ../shared/data/realtimeqa/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import gzip
+import json
+import re
+import string
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from index import Library, LibraryConfig  # noqa: E402
+from index.chunk import Chunker  # noqa: E402
+from index.embed import Embedder  # noqa: E402
+from index.questions import question_type  # noqa: E402
+from index.reader import CandidateReader  # noqa: E402
+from index.sources import article_from_record  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data" / "realtimeqa"
+
+
+def normalise_answer(text: str) -> str:
+    """SQuAD: lower-case, drop punctuation and articles, collapse white space."""
+    text = text.lower()
+    text = "".join(ch for ch in text if ch not in set(string.punctuation))
+    text = re.sub(r"\b(a|an|the)\b", " ", text)
+    return " ".join(text.split())
+
+
+def f1(prediction: str, gold: str) -> float:
+    pred, ref = normalise_answer(prediction).split(), normalise_answer(gold).split()
+    common = collections.Counter(pred) & collections.Counter(ref)
+    same = sum(common.values())
+    if not pred or not ref or same == 0:
+        return 0.0
+    precision, recall = same / len(pred), same / len(ref)
+    return 2 * precision * recall / (precision + recall)
+
+
+def contains(text: str, gold: str) -> bool:
+    norm = normalise_answer(gold)
+    return bool(norm) and f" {norm} " in f" {normalise_answer(text)} "
+
+
+def load(year: str) -> tuple[dict[str, dict], list[dict]]:
+    folder = DATA / year
+    if not (folder / "articles.jsonl.gz").exists():
+        sys.exit(
+            f"realtimeqa data for {year} not found under {folder}; this benchmark needs ../shared/data/realtimeqa/"
+        )
+    with gzip.open(folder / "articles.jsonl.gz", "rt", encoding="utf-8") as lines:
+        articles = {record["id"]: record for record in map(json.loads, lines)}
+    with gzip.open(folder / "questions.jsonl.gz", "rt", encoding="utf-8") as lines:
+        questions = [json.loads(line) for line in lines]
+    return articles, questions
+
+
+def week_library(year: str, week: str, records: list[dict], cache: Path, models: dict) -> Library:
+    library = Library(LibraryConfig(data_dir=cache / year / week), **models)
+    stats = library.stats()
+    if stats["articles"] < len({r["url"] for r in records}):
+        articles = []
+        for record in records:
+            try:
+                articles.append(article_from_record(record))
+            except ValueError:
+                continue
+        library.ingest_articles(articles)
+    return library
+
+
+def score(rows: list[dict]) -> dict:
+    n = len(rows)
+    answered = [r for r in rows if r["answer"]]
+    return {
+        "n": n,
+        "EM": 100 * sum(r["em"] for r in rows) / n if n else 0.0,
+        "F1": 100 * sum(r["f1"] for r in rows) / n if n else 0.0,
+        "evidence@1": 100 * sum(r["evidence"] for r in rows) / n if n else 0.0,
+        "abstain": 100 * (n - len(answered)) / n if n else 0.0,
+        "precision": 100 * sum(r["em"] for r in answered) / len(answered) if answered else 0.0,
+        "recall@1": 100 * sum(r["recall"][0] for r in rows) / n if n else 0.0,
+        "recall@5": 100 * sum(r["recall"][1] for r in rows) / n if n else 0.0,
+        "recall@20": 100 * sum(r["recall"][2] for r in rows) / n if n else 0.0,
+    }
+
+
+def print_table(title: str, groups: dict[str, list[dict]]) -> None:
+    columns = ["n", "EM", "F1", "evidence@1", "abstain", "precision", "recall@1", "recall@5", "recall@20"]
+    print(f"\n{title}")
+    print(f"{'':<20}" + "".join(f"{c:>11}" for c in columns))
+    for name, rows in groups.items():
+        values = score(rows)
+        print(f"{name:<20}" + "".join(f"{values[c]:>11.1f}" if c != "n" else f"{values[c]:>11}" for c in columns))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--year", action="append", choices=["2024", "2025"], help="default: both")
+    parser.add_argument("--weeks", type=int, help="only the last N weeks of each year (quick runs)")
+    parser.add_argument("--cache", type=Path, default=ROOT / "benchmarks" / "cache" / "realtimeqa")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    args = parser.parse_args()
+
+    models = {"embedder": Embedder(), "reader": CandidateReader(), "chunker": Chunker()}
+    for year in args.year or ["2024", "2025"]:
+        articles, questions = load(year)
+        weeks = sorted({q["week"] for q in questions})
+        if args.weeks:
+            weeks = weeks[-args.weeks :]
+        rows = []
+        started = time.perf_counter()
+        for number, week in enumerate(weeks, start=1):
+            week_questions = [q for q in questions if q["week"] == week]
+            ids = sorted({a for q in week_questions for a in q["articles"] if a in articles})
+            library = week_library(year, week, [articles[i] for i in ids], args.cache, models)
+            for q in week_questions:
+                if re.search(r"\bexcept\b[^?]*\??$", q["question"].strip().lower()):
+                    continue
+                answer = library.ask(q["question"])
+                golds = q["answers"]
+                evidence = [h.text for h in answer.evidence]
+                rows.append(
+                    {
+                        "id": q["id"],
+                        "week": week,
+                        "question": q["question"],
+                        "gold": golds,
+                        "type": question_type(q["question"]).name,
+                        "answer": answer.text,
+                        "score": answer.score,
+                        "quote": answer.quote,
+                        "url": answer.story.url if answer.story else None,
+                        "em": max(float(normalise_answer(answer.text) == normalise_answer(g)) for g in golds),
+                        "f1": max(f1(answer.text, g) for g in golds),
+                        "evidence": any(contains(answer.quote, g) for g in golds) if answer.quote else False,
+                        "recall": [any(contains(t, g) for t in evidence[:k] for g in golds) for k in (1, 5, 20)],
+                    }
+                )
+            print(
+                f"[{year}] week {week} ({number}/{len(weeks)}): {len(ids)} articles, "
+                f"{len(rows)} questions so far, {time.perf_counter() - started:.0f} s",
+                file=sys.stderr,
+            )
+        args.out.mkdir(parents=True, exist_ok=True)
+        predictions = args.out / f"realtimeqa-{year}.jsonl"
+        with predictions.open("w", encoding="utf-8") as handle:
+            for row in rows:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        by_type = collections.defaultdict(list)
+        for row in rows:
+            by_type[row["type"]].append(row)
+        print_table(f"RealTime QA {year}: {len(weeks)} weeks", {"all": rows} | dict(sorted(by_type.items())))
+        print(f"predictions: {predictions}")
+
+
+if __name__ == "__main__":
+    main()
