@@ -239,3 +239,24 @@ def test_token_checks_never_echo_the_token():
         check_token(Settings(discord_token=secret, _env_file=None))
     assert secret not in str(caught.value)
     assert secret not in repr(Settings(discord_token=secret, _env_file=None))
+
+
+async def test_direct_messages_answered_or_declined_per_setting(world):
+    env, guild, channel, alice = world
+    await alice.send_dm(DEMO_QUESTION)
+    dm = alice.user.dm_channel
+    assert "Yoshihiko Noda" in description(dm.last_message)
+    env.bot.settings.answer_dms = False
+    await alice.send_dm(DEMO_QUESTION)
+    assert "servers only" in dm.last_message.content
+
+
+async def test_question_cooldown_is_friendly(world):
+    env, guild, channel, alice = world
+    env.bot.get_cog("AskCog").cooldown.seconds = 60
+    await alice.slash(channel, "ask", question=DEMO_QUESTION)
+    second = await alice.slash(channel, "ask", question=DEMO_QUESTION)
+    assert second.ephemeral and "One question at a time" in second.response.content
+    await env.advance_time(61)
+    third = await alice.slash(channel, "ask", question=DEMO_QUESTION)
+    assert "Yoshihiko Noda" in shown(third).embeds[0].description
