@@ -63,8 +63,22 @@ def normalise(text: str) -> str:
     return " ".join(words)
 
 
+_SUFFIXES = ("ing", "ed", "s")
+
+
+def stem(word: str) -> str:
+    """A crude stem, enough to match "lasted" with "last" and "votes" with "vote"."""
+    word = word.lower()
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            break
+    return word[:-1] if word.endswith("e") and len(word) > 3 else word
+
+
 def content_words(text: str) -> set[str]:
-    return {w for w in re.findall(r"\w+", text.lower()) if w not in STOPWORDS}
+    """Stems of the words of `text` that carry meaning."""
+    return {stem(w) for w in re.findall(r"\w+", text.lower()) if w not in STOPWORDS}
 
 
 @dataclass
@@ -214,9 +228,9 @@ def _mentions(doc, hit: Hit, asked: set[str]):
     for span, label in spans:
         sentence = span.sent
         sent_words = [t for t in sentence if not t.is_punct]
-        sent_content = {t.lower_ for t in sent_words if t.lower_ not in STOPWORDS}
-        overlap = len(sent_content & asked) / max(len(asked), 1)
-        positions = [t.i for t in sentence if t.lower_ in asked and not (span.start <= t.i < span.end)]
+        stems = {t.i: stem(t.lower_) for t in sent_words if t.lower_ not in STOPWORDS}
+        overlap = len(set(stems.values()) & asked) / max(len(asked), 1)
+        positions = [i for i, s in stems.items() if s in asked and not (span.start <= i < span.end)]
         distance = min((min(abs(p - span.start), abs(p - (span.end - 1))) for p in positions), default=None)
         proximity = 0.0 if distance is None else 1.0 / (1.0 + distance / 4.0)
         yield Mention(

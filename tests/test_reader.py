@@ -1,0 +1,74 @@
+"""The reader's parts on small inputs written for the tests."""
+
+import pytest
+
+from index.models import Hit, Story
+from index.questions import question_type
+from index.reader import CandidateReader, normalise, stem
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "label"),
+    [
+        ("Who did Takaichi beat in the vote?", "who", "PERSON"),
+        ("Which airline cancelled the most flights?", "which organisation", "ORG"),
+        ("Where did the summit take place?", "where", "GPE"),
+        ("Which country hosted the games?", "where", "GPE"),
+        ("When did the strike end?", "when", "DATE"),
+        ("What year was the law passed?", "when", "DATE"),
+        ("How many people were rescued?", "how many", "CARDINAL"),
+        ("How much did the painting sell for?", "how many", "MONEY"),
+        ("What is the new policy about?", "other", None),
+    ],
+)
+def test_question_types(question, kind, label):
+    found = question_type(question)
+    assert found.name == kind
+    if label:
+        assert found.fit(label) == 1.0
+
+
+def test_stem_and_normalise():
+    assert stem("lasted") == stem("last") == "last"
+    assert stem("votes") == stem("vote") == stem("voted") and stem("is") == "is"
+    assert normalise("The Los Angeles Dodgers'") == "los angeles dodgers"
+
+
+def hit(text: str, rank: int = 0, url: str = "https://x.test/1") -> Hit:
+    return Hit(
+        passage_id=1000 + rank + hash(url) % 997,
+        text=text,
+        story=Story("T", url, None, "S"),
+        score=1.0,
+        rank=rank,
+        dense_score=0.5,
+    )
+
+
+def test_candidates_fit_type_and_skip_question_words(reader):
+    hits = [hit("Mayor Ana Lopez defeated challenger Tom Briggs in Sunday's election in Springfield.")]
+    candidates = {c.key: c for c in reader.candidates("Who did Ana Lopez defeat in the election?", hits)}
+    assert candidates["tom briggs"].features["type_fit"] == 1.0
+    assert candidates["tom briggs"].features["in_question"] == 0.0
+    assert candidates["ana lopez"].features["in_question"] == 1.0
+    answer = reader.read("Who did Ana Lopez defeat in the election?", hits)
+    assert answer.text == "Tom Briggs"
+    assert answer.quote[answer.answer_start : answer.answer_end] == "Tom Briggs"
+
+
+def test_redundancy_across_stories_counts(reader):
+    hits = [
+        hit("Officials said the bridge reopened on Monday after repairs.", 0, "https://a.test/1"),
+        hit("The bridge reopened Monday, the transport agency said.", 1, "https://b.test/2"),
+        hit("Traffic returned to normal by Friday.", 2, "https://c.test/3"),
+    ]
+    candidates = {c.key: c for c in reader.candidates("When did the bridge reopen?", hits)}
+    assert candidates["monday"].features["stories"] > candidates["friday"].features["stories"]
+    assert reader.read("When did the bridge reopen?", hits).text == "Monday"
+
+
+def test_abstains_when_nothing_fits(reader):
+    strict = CandidateReader(threshold=0.99, annotator=reader.annotator)
+    answer = strict.read("Who won?", [hit("It rained a lot.")])
+    assert answer.abstained and answer.closest and answer.quote == ""
+    assert strict.read("Who won?", []).abstained
