@@ -37,7 +37,7 @@ class NewsBot(commands.AutoShardedBot):
         )
         self.settings = settings
         self.library = library
-        self.started_at = time.monotonic()
+        self.started_at = time.perf_counter()
 
     async def setup_hook(self) -> None:
         if self.library is None:
@@ -73,7 +73,7 @@ class NewsBot(commands.AutoShardedBot):
         await reply_privately(interaction, message)
 
     def uptime(self) -> float:
-        return time.monotonic() - self.started_at
+        return time.perf_counter() - self.started_at
 
 
 async def reply_privately(interaction: discord.Interaction, message: str) -> None:

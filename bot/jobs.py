@@ -23,7 +23,7 @@ class JobState:
 
     @property
     def seconds(self) -> float:
-        return (self.ended or time.monotonic()) - self.started
+        return (self.ended or time.perf_counter()) - self.started
 
 
 class BackgroundJob:
@@ -36,7 +36,7 @@ class BackgroundJob:
         self._thread = threading.Thread(target=self._run, name=f"newsbot-{name}", daemon=True)
 
     def start(self) -> None:
-        self.state.started = time.monotonic()
+        self.state.started = time.perf_counter()
         self._thread.start()
 
     @property
@@ -61,5 +61,5 @@ class BackgroundJob:
             log.exception("%s failed", self.name)
             self.state.error = f"{type(exc).__name__}; see the bot's log"
         finally:
-            self.state.ended = time.monotonic()
+            self.state.ended = time.perf_counter()
             self.state.finished = True
