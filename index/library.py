@@ -93,6 +93,7 @@ class Library:
     ) -> IngestReport:
         report = report or IngestReport()
         self.store.ensure_writable()
+        self._check_model()  # before spending minutes embedding with the wrong model
         for batch in _batches(articles, self.config.batch_articles):
             report.read += len(batch)
             unique = list({a.url: a for a in batch}.values())  # a URL twice in a batch: last one wins
@@ -194,8 +195,11 @@ class Library:
     def check_ready(self) -> None:
         if not self.store.exists or self.store.passage_count() == 0:
             raise NothingIndexedError()
-        stored = self.store.embedding_model
-        if stored and stored != self.embedder.model_name:
+        self._check_model()
+
+    def _check_model(self) -> None:
+        stored = self.store.embedding_model if self.store.exists else None
+        if stored and stored != self.embedder.model_name and self.store.passage_count():
             raise NewsbotError(
                 f"the index was built with embedding model {stored!r}, but {self.embedder.model_name!r}"
                 " is configured; run `newsbot reindex`"

@@ -24,8 +24,6 @@ def progress_text(job: BackgroundJob) -> str:
         return f"Reindex finished in {state.seconds:.1f} s: {state.result}."
     if state.total:
         return f"Reindexing… re-embedded {state.done:,} / {state.total:,} passages."
-    if state.done:
-        return f"Reindexing… read {state.done:,} articles from the sources."
     return "Reindexing… waiting to start. Questions are still answered from the current index."
 
 
@@ -41,7 +39,7 @@ class AdminCog(commands.Cog):
 
     # -- /reindex -------------------------------------------------------------------------------
 
-    @app_commands.command(name="reindex", description="Re-read all sources and re-embed the whole index (admins)")
+    @app_commands.command(name="reindex", description="Re-embed the whole index and re-read all sources (admins)")
     @admin_only()
     async def reindex(self, interaction: discord.Interaction) -> None:
         if self.job is not None and self.job.running:
@@ -52,8 +50,9 @@ class AdminCog(commands.Cog):
         library = self.bot.library
 
         def work(progress) -> str:
-            report = library.ingest_sources(progress)
+            # Re-embed first, so articles the sources add next are embedded with the same model.
             count = library.reindex(progress)
+            report = library.ingest_sources()
             summary = f"{count:,} passages re-embedded"
             if report.read:
                 summary += f"; sources gave {report.added} new and {report.updated} updated articles"
