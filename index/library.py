@@ -75,7 +75,7 @@ class Library:
         with self._warm:
             self.embedder.warm_up()
             self.reader.warm_up()
-            if self.store.exists and self.store.passage_count():
+            if self.store.has_passages():
                 self.store.vectors()
 
     # -- writing -----------------------------------------------------------------------------
@@ -93,7 +93,8 @@ class Library:
     ) -> IngestReport:
         report = report or IngestReport()
         self.store.ensure_writable()
-        self._check_model()  # before spending minutes embedding with the wrong model
+        if self.store.exists:  # check before spending minutes embedding with the wrong model
+            self.store.check_model(self.embedder.model_name)
         for batch in _batches(articles, self.config.batch_articles):
             report.read += len(batch)
             unique = list({a.url: a for a in batch}.values())  # a URL twice in a batch: last one wins
@@ -193,17 +194,9 @@ class Library:
         return question
 
     def check_ready(self) -> None:
-        if not self.store.exists or self.store.passage_count() == 0:
+        if not self.store.has_passages():
             raise NothingIndexedError()
-        self._check_model()
-
-    def _check_model(self) -> None:
-        stored = self.store.embedding_model if self.store.exists else None
-        if stored and stored != self.embedder.model_name and self.store.passage_count():
-            raise NewsbotError(
-                f"the index was built with embedding model {stored!r}, but {self.embedder.model_name!r}"
-                " is configured; run `newsbot reindex`"
-            )
+        self.store.check_model(self.embedder.model_name)
 
     def latest(self, count: int = 10, topic: str | None = None) -> list[Story]:
         if count < 1:

@@ -222,10 +222,11 @@ class NewsStore:
     def embedding_model(self) -> str | None:
         return self.meta("embedding_model")
 
-    def passage_count(self) -> int:
+    def has_passages(self) -> bool:
+        """Whether anything is indexed (O(1), unlike counting)."""
         if not self.exists:
-            return 0
-        return self._connect().execute("SELECT count(*) FROM passages").fetchone()[0]
+            return False
+        return self._connect().execute("SELECT EXISTS (SELECT 1 FROM passages)").fetchone()[0] == 1
 
     def article_digests(self, urls: Sequence[str]) -> dict[str, str]:
         if not urls or not self.exists:
@@ -254,7 +255,7 @@ class NewsStore:
         dimension = None
         conn.execute("BEGIN IMMEDIATE")
         try:
-            self._check_model(conn, model_name)
+            self.check_model(model_name, conn)
             for item in batch:
                 article = item.article
                 row = conn.execute("SELECT id FROM articles WHERE url = ?", (article.url,)).fetchone()
@@ -347,10 +348,11 @@ class NewsStore:
         index = VectorIndex.build(vectors.shape[1], ids, vectors)
         self._install_vectors(index, generation, save=True)
 
-    def _check_model(self, conn: sqlite3.Connection, model_name: str) -> None:
+    def check_model(self, model_name: str, conn: sqlite3.Connection | None = None) -> None:
+        """Refuse to mix vectors of two embedding models in one index."""
+        conn = conn or self._connect()
         stored = conn.execute("SELECT value FROM meta WHERE key = 'embedding_model'").fetchone()
-        count = conn.execute("SELECT count(*) FROM passages").fetchone()[0]
-        if stored and count and stored[0] != model_name:
+        if stored and stored[0] != model_name and conn.execute("SELECT EXISTS (SELECT 1 FROM passages)").fetchone()[0]:
             raise NewsbotError(
                 f"the index was built with embedding model {stored[0]!r}, but {model_name!r} is configured;"
                 " run `newsbot reindex` first"
