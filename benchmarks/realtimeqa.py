@@ -57,6 +57,11 @@ def contains(text: str, gold: str) -> bool:
     return bool(norm) and f" {norm} " in f" {normalise_answer(text)} "
 
 
+def is_excluded(question: str) -> bool:
+    """The protocol skips questions ending in "except ..." (they need the choices)."""
+    return re.search(r"\bexcept\b[^?]*\??$", question.strip().lower()) is not None
+
+
 def load(year: str) -> tuple[dict[str, dict], list[dict]]:
     folder = DATA / year
     if not (folder / "articles.jsonl.gz").exists():
@@ -130,7 +135,7 @@ def main() -> None:
             ids = sorted({a for q in week_questions for a in q["articles"] if a in articles})
             library = week_library(year, week, [articles[i] for i in ids], args.cache, models)
             for q in week_questions:
-                if re.search(r"\bexcept\b[^?]*\??$", q["question"].strip().lower()):
+                if is_excluded(q["question"]):
                     continue
                 answer = library.ask(q["question"])
                 golds = q["answers"]

@@ -35,7 +35,12 @@ class Settings(BaseSettings):
     passage_words: int = Field(80, ge=20, le=400, description="Most words in one passage.")
     top_k: int = Field(20, ge=1, le=200, description="Passages retrieved per question.")
     reader_passages: int = Field(8, ge=1, le=50, description="Top passages the reader reads for an answer.")
-    answer_threshold: float = Field(0.35, ge=0.0, le=1.0, description="Confidence below which the bot abstains.")
+    answer_threshold: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Confidence below which the bot abstains; empty = the trained ranker's threshold.",
+    )
     max_question_chars: int = Field(1000, ge=20, le=20000, description="Longest question accepted.")
 
     # -- the Discord bot --

@@ -34,7 +34,7 @@ class LibraryConfig:
     passage_words: int = 80
     top_k: int = 20
     reader_passages: int = 8
-    answer_threshold: float = 0.35
+    answer_threshold: float | None = None  # None = the threshold the trained ranker ships with
     max_question_chars: int = 1000
     batch_articles: int = 64
     embed_batch_size: int = 64
@@ -231,6 +231,8 @@ def _make_reader(config: LibraryConfig) -> Reader:
         from index.neural_reader import TransformersReader
 
         return TransformersReader(
-            config.reader_model, threshold=config.answer_threshold, passages=config.reader_passages
+            config.reader_model,
+            threshold=0.35 if config.answer_threshold is None else config.answer_threshold,
+            passages=config.reader_passages,
         )
     return CandidateReader(threshold=config.answer_threshold, passages=config.reader_passages)

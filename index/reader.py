@@ -9,6 +9,7 @@ A logistic link turns the score into a confidence; below the threshold the reade
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import math
@@ -42,6 +43,8 @@ DEFAULT_WEIGHTS = {
     "length": -0.15,
     "dense": 1.0,
 }
+
+DEFAULT_THRESHOLD = 0.35
 
 _SKIP_CHUNK_HEADS = {"PRON", "DET"}
 _NORMALISE = re.compile(r"[^\w\s]")
@@ -144,14 +147,16 @@ class CandidateReader:
 
     def __init__(
         self,
-        threshold: float = 0.35,
+        threshold: float | None = None,
         passages: int = 8,
         weights: dict[str, float] | None = None,
         annotator: Annotator | None = None,
     ) -> None:
-        self.threshold = threshold
+        model = load_ranker() if weights is None else {"weights": weights}
+        self.weights = model["weights"]
+        # The trained ranker ships the threshold chosen for it; an explicit one overrides it.
+        self.threshold = threshold if threshold is not None else model.get("threshold", DEFAULT_THRESHOLD)
         self.passages = passages
-        self.weights = weights or load_weights()
         self.annotator = annotator or Annotator()
 
     def warm_up(self) -> None:
@@ -259,6 +264,29 @@ def _merge_partial_names(groups: dict[str, Candidate]) -> None:
             del groups[short.key]
 
 
+LABELS = (
+    "PERSON",
+    "ORG",
+    "GPE",
+    "LOC",
+    "NORP",
+    "FAC",
+    "DATE",
+    "TIME",
+    "CARDINAL",
+    "MONEY",
+    "PERCENT",
+    "QUANTITY",
+    "ORDINAL",
+    "EVENT",
+    "WORK_OF_ART",
+    "LAW",
+    "PRODUCT",
+    "NP",
+)
+KINDS = ("who", "which organisation", "where", "when", "how many", "other")
+
+
 def _features(candidate: Candidate, kind: QuestionType, asked_norm: list[str], top_dense: float) -> dict:
     mentions = candidate.mentions
     words = candidate.key.split()
@@ -267,25 +295,46 @@ def _features(candidate: Candidate, kind: QuestionType, asked_norm: list[str], t
     entity = [m for m in mentions if m.label != "NP"]
     best_rank = min(m.hit.rank for m in mentions)
     dense = max((m.hit.dense_score or 0.0) for m in mentions)
-    return {
-        "type_fit": max((kind.fit(m.label) for m in mentions), default=0.0),
+    lexical = min((m.hit.lexical_rank for m in mentions if m.hit.lexical_rank is not None), default=None)
+    type_fit = max((kind.fit(m.label) for m in mentions), default=0.0)
+    overlap = max(m.overlap for m in mentions)
+    proximity = max(m.proximity for m in mentions)
+    labels = collections.Counter(m.label for m in mentions)
+    wants_entity = bool(kind.labels)
+    features = {
+        "type_fit": type_fit,
+        # An entity of another type than asked for ("who" answered with a date) is worse than a phrase.
+        "type_clash": 1.0 if wants_entity and entity and type_fit == 0.0 else 0.0,
         "in_question": in_question,
-        "sentence_overlap": max(m.overlap for m in mentions),
-        "proximity": max(m.proximity for m in mentions),
+        "sentence_overlap": overlap,
+        "proximity": proximity,
+        "fit_x_overlap": type_fit * overlap,
+        "fit_x_proximity": type_fit * proximity,
         "best_rank": 1.0 / (1.0 + best_rank),
+        "lexical_rank": 0.0 if lexical is None else 1.0 / (1.0 + lexical),
         "mentions": math.log1p(len(mentions)),
         "stories": math.log1p(len({m.hit.story.url for m in mentions})),
+        "in_title": 1.0 if any(candidate.key in normalise(m.hit.story.title) for m in mentions) else 0.0,
         "is_entity": 1.0 if entity else 0.0,
         "length": float(len(words)),
         "dense": dense - top_dense,
     }
+    for label in LABELS:
+        features[f"label_{label}"] = labels[label] / len(mentions)
+    for name in KINDS:  # lets a learned model set a per-question-type prior for abstaining
+        features[f"kind_{name.replace(' ', '_')}"] = 1.0 if kind.name == name else 0.0
+    return features
 
 
-def load_weights(path: Path = WEIGHTS_FILE) -> dict[str, float]:
+def load_ranker(path: Path = WEIGHTS_FILE) -> dict:
+    """The trained ranker ({"weights", "threshold", ...}), or the hand-set weights if none ships."""
     if path.exists():
         try:
             data = json.loads(path.read_text())
-            return {k: float(v) for k, v in data["weights"].items()}
-        except (ValueError, KeyError, TypeError) as exc:
+            data["weights"] = {k: float(v) for k, v in data["weights"].items()}
+            if "threshold" in data:
+                data["threshold"] = float(data["threshold"])
+            return data
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             log.warning("ignoring unreadable ranker weights %s: %s", path, exc)
-    return dict(DEFAULT_WEIGHTS)
+    return {"weights": dict(DEFAULT_WEIGHTS), "threshold": DEFAULT_THRESHOLD}

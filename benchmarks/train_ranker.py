@@ -1,0 +1,190 @@
+"""Train the answer-candidate ranker on RealTime QA 2024 and write `index/weights/ranker.json`.
+
+    python benchmarks/train_ranker.py [--train 2024] [--validate 2025] [--precision 0.45]
+
+Uses the week indexes `benchmarks/realtimeqa.py` cached (run it for the year first). Each candidate
+the reader extracts for a question is labelled by whether its text equals a gold answer (SQuAD
+normalisation); a logistic regression over the reader's features learns the weights, and the
+abstain threshold is the lowest confidence at which the training year's precision when answering
+reaches --precision. With --validate, prints an ablation on the validation year (which is never
+used for fitting or for the threshold).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from realtimeqa import is_excluded, load, normalise_answer  # noqa: E402
+
+from index import Library, LibraryConfig  # noqa: E402
+from index.chunk import Chunker  # noqa: E402
+from index.embed import Embedder  # noqa: E402
+from index.reader import WEIGHTS_FILE, CandidateReader  # noqa: E402
+
+FEATURE_SETS = {
+    "type + in-question": ["type_fit", "type_clash", "in_question", "is_entity", "length"],
+    "+ sentence overlap, proximity": ["sentence_overlap", "proximity", "fit_x_overlap", "fit_x_proximity"],
+    "+ retrieval rank, dense": ["best_rank", "lexical_rank", "dense", "in_title"],
+    "+ redundancy (mentions, stories)": ["mentions", "stories"],
+    "+ label and question-type priors": ["label_", "kind_"],
+}
+
+
+def collect(year: str, cache: Path, reader: CandidateReader, models: dict) -> list[dict]:
+    """Per question: its candidates' features and labels."""
+    articles, questions = load(year)
+    out = []
+    started = time.perf_counter()
+    for week_dir in sorted((cache / year).iterdir()) if (cache / year).exists() else []:
+        week_questions = [q for q in questions if q["week"] == week_dir.name and not is_excluded(q["question"])]
+        expected = len({articles[a]["url"] for q in week_questions for a in q["articles"] if a in articles})
+        library = Library(LibraryConfig(data_dir=week_dir), **models)
+        if library.stats()["articles"] < expected:
+            print(f"skipping {year}/{week_dir.name}: its index is incomplete", file=sys.stderr)
+            continue
+        for q in week_questions:
+            hits = library.search.search(q["question"], library.config.top_k)
+            golds = {normalise_answer(g) for g in q["answers"]}
+            candidates = []
+            for candidate in reader.candidates(q["question"], hits):
+                texts = {normalise_answer(m.text) for m in candidate.mentions}
+                candidates.append({"features": candidate.features, "label": bool(texts & golds)})
+            out.append({"id": q["id"], "candidates": candidates})
+    print(f"{year}: {len(out)} questions from the cache in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return out
+
+
+def matrix(questions: list[dict], names: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rows, labels, groups = [], [], []
+    for number, question in enumerate(questions):
+        for candidate in question["candidates"]:
+            rows.append([candidate["features"].get(n, 0.0) for n in names])
+            labels.append(candidate["label"])
+            groups.append(number)
+    return np.array(rows, dtype=float), np.array(labels, dtype=int), np.array(groups)
+
+
+def fit(questions: list[dict], names: list[str]) -> dict[str, float]:
+    """Logistic regression on standardised features, folded back to raw-feature weights."""
+    from sklearn.linear_model import LogisticRegression
+
+    x, y, _ = matrix(questions, names)
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    model = LogisticRegression(C=1.0, max_iter=5000).fit((x - mean) / scale, y)
+    coef = model.coef_[0] / scale
+    bias = float(model.intercept_[0] - np.sum(model.coef_[0] * mean / scale))
+    return {"bias": bias} | {n: float(c) for n, c in zip(names, coef, strict=True)}
+
+
+def top_answers(questions: list[dict], weights: dict[str, float]) -> list[tuple[float, bool]]:
+    """(confidence of the best candidate, whether it is right) per question; (0, False) if none."""
+    results = []
+    for question in questions:
+        best = (0.0, False)
+        for candidate in question["candidates"]:
+            z = weights["bias"] + sum(weights.get(n, 0.0) * v for n, v in candidate["features"].items())
+            p = 1 / (1 + np.exp(-np.clip(z, -30, 30)))
+            if p > best[0]:
+                best = (float(p), candidate["label"])
+        results.append(best)
+    return results
+
+
+def report(results: list[tuple[float, bool]], threshold: float) -> dict:
+    answered = [right for p, right in results if p >= threshold and p > 0]
+    n = len(results)
+    return {
+        "EM": 100 * sum(answered) / n,
+        "abstain": 100 * (n - len(answered)) / n,
+        "precision": 100 * sum(answered) / len(answered) if answered else 0.0,
+    }
+
+
+def choose_threshold(results: list[tuple[float, bool]], precision: float) -> float:
+    """The lowest threshold whose precision when answering reaches `precision` (keeps most answers)."""
+    for threshold in np.arange(0.05, 0.96, 0.01):
+        if report(results, threshold)["precision"] >= 100 * precision:
+            return round(float(threshold), 2)
+    return 0.95
+
+
+def expand(prefixes: list[str], names: list[str]) -> list[str]:
+    return [n for n in names if any(n == p or (p.endswith("_") and n.startswith(p)) for p in prefixes)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--train", default="2024")
+    parser.add_argument("--validate", default="2025", help="year for the ablation table ('' to skip)")
+    parser.add_argument("--precision", type=float, default=0.45, help="training precision the threshold targets")
+    parser.add_argument("--cache", type=Path, default=HERE / "cache" / "realtimeqa")
+    parser.add_argument("--out", type=Path, default=WEIGHTS_FILE)
+    args = parser.parse_args()
+
+    reader = CandidateReader()
+    models = {"embedder": Embedder(), "reader": reader, "chunker": Chunker()}
+    train = collect(args.train, args.cache, reader, models)
+    if not train:
+        sys.exit(f"no cached {args.train} weeks; run `python benchmarks/realtimeqa.py --year {args.train}` first")
+    all_names = sorted({n for q in train for c in q["candidates"] for n in c["features"]})
+    weights = fit(train, all_names)
+    threshold = choose_threshold(top_answers(train, weights), args.precision)
+    trained = report(top_answers(train, weights), threshold)
+    positives = sum(c["label"] for q in train for c in q["candidates"])
+    print(
+        f"trained on {len(train)} {args.train} questions ({positives} correct candidates); "
+        f"threshold {threshold}: EM {trained['EM']:.1f}, abstain {trained['abstain']:.1f}, "
+        f"precision {trained['precision']:.1f} (training year)"
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(
+        json.dumps(
+            {
+                "trained_on": f"realtimeqa {args.train}, {len(train)} questions",
+                "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "command": "python benchmarks/train_ranker.py " + " ".join(sys.argv[1:]),
+                "threshold": threshold,
+                "target_precision": args.precision,
+                "weights": {k: round(v, 6) for k, v in weights.items()},
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    print(f"wrote {args.out}")
+
+    if args.validate:
+        valid = collect(args.validate, args.cache, reader, models)
+        print(
+            f"\nablation, trained on {args.train}, scored on {args.validate} ({len(valid)} questions); "
+            "EM at threshold 0 (always answer) and at the threshold chosen on the training year"
+        )
+        print(f"{'features':<36}{'EM@0':>8}{'EM':>8}{'abstain':>9}{'precision':>11}{'threshold':>11}")
+        prefixes: list[str] = []
+        for label, added in FEATURE_SETS.items():
+            prefixes += added
+            names = expand(prefixes, all_names)
+            subset_weights = fit(train, names)
+            subset_threshold = choose_threshold(top_answers(train, subset_weights), args.precision)
+            results = top_answers(valid, subset_weights)
+            always, chosen = report(results, 0.0), report(results, subset_threshold)
+            print(
+                f"{label:<36}{always['EM']:>8.1f}{chosen['EM']:>8.1f}{chosen['abstain']:>9.1f}"
+                f"{chosen['precision']:>11.1f}{subset_threshold:>11.2f}"
+            )
+
+
+if __name__ == "__main__":
+    main()
