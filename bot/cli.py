@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -43,6 +44,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser("status", help="articles, passages, model, last update")
     status.add_argument("--json", action="store_true", help="print JSON")
+
+    sources = commands.add_parser("sources", help="manage the sources `poll` and the bot read news from")
+    actions = sources.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = actions.add_parser("add", help="add an RSS/Atom feed, an article URL, or a JSONL file or folder")
+    add.add_argument("location", metavar="URL_OR_PATH")
+    add.add_argument("--name", help="a short name (default: the host or file name)")
+    add.add_argument("--interval", type=float, metavar="MINUTES", help="poll interval (default: the setting)")
+    listing = actions.add_parser("list", help="list sources with their health")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    remove = actions.add_parser("remove", help="stop reading a source (its stories stay indexed)")
+    remove.add_argument("source_id", type=int, metavar="ID")
+
+    poll = commands.add_parser("poll", help="read every source once now, with a summary")
+    poll.add_argument("--due", action="store_true", help="only the sources whose interval has passed")
 
     commands.add_parser("bot", help="run the Discord bot (token from NEWSBOT_DISCORD_TOKEN or DISCORD_TOKEN)")
     return parser
@@ -198,6 +213,39 @@ def cmd_status(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_sources(args, settings: Settings) -> int:
+    library = Library(settings.library_config())
+    if args.action == "add":
+        source = library.add_source(args.location, args.name, args.interval)
+        print(f"added source {source.id} ({source.kind}): {source.name} {source.location}")
+    elif args.action == "remove":
+        source = library.remove_source(args.source_id)
+        print(f"removed source {source.id}: {source.name}")
+    elif args.json:
+        print(json.dumps([dataclasses.asdict(s) for s in library.sources()], ensure_ascii=False))
+    elif not (sources := library.sources()):
+        print("no sources yet; add one with `newsbot sources add URL`")
+    else:
+        for s in sources:
+            health = "ok" if not s.failing else f"FAILING x{s.failures}: {s.last_error}"
+            print(f"{s.id:>4}  {s.kind:<4}  {s.name}  {s.location}")
+            print(f"      {health}; last read {s.last_polled_at or 'never'}")
+    return 0
+
+
+def cmd_poll(args, settings: Settings) -> int:
+    library = Library(settings.library_config())
+    if not library.sources():
+        raise NewsbotError("no sources to poll; add one with `newsbot sources add URL`")
+    bar, update = progress_bar("sources")
+    with bar:
+        report = library.poll(only_due=args.due, progress=update)
+    for failure in report.failures:
+        print(f"newsbot: warning: {failure}", file=sys.stderr)
+    print(report.line())
+    return 1 if report.failures else 0
+
+
 def cmd_bot(args, settings: Settings) -> int:
     from bot.app import run_bot
 
@@ -211,6 +259,8 @@ COMMANDS = {
     "latest": cmd_latest,
     "reindex": cmd_reindex,
     "status": cmd_status,
+    "sources": cmd_sources,
+    "poll": cmd_poll,
     "bot": cmd_bot,
 }
 

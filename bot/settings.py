@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from index import LibraryConfig
 from index.embed import DEFAULT_MODEL
 from index.errors import NewsbotError
+from index.fetch import FetchLimits
 
 
 class Settings(BaseSettings):
@@ -42,6 +43,19 @@ class Settings(BaseSettings):
         description="Confidence below which the bot abstains; empty = the trained ranker's threshold.",
     )
     max_question_chars: int = Field(1000, ge=20, le=20000, description="Longest question accepted.")
+
+    # -- live sources --
+    poll_sources: bool = Field(True, description="Let the bot poll its sources in the background.")
+    poll_interval_minutes: float = Field(30.0, ge=1, le=10080, description="Default minutes between polls of a source.")
+    max_entries_per_poll: int = Field(50, ge=1, le=1000, description="Most feed entries read per poll.")
+    retention_days: float | None = Field(None, gt=0, description="Keep this many days of news; empty keeps all.")
+    fetch_timeout_seconds: float = Field(10.0, gt=0, le=120, description="Connect/read timeout per request.")
+    fetch_total_seconds: float = Field(30.0, gt=0, le=600, description="Longest one download may take.")
+    fetch_max_bytes: int = Field(5_000_000, ge=10_000, le=100_000_000, description="Largest page or feed read.")
+    fetch_allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Hosts fetched even though they resolve to private addresses (local testing only).",
+    )
 
     # -- the Discord bot --
     discord_token: SecretStr | None = Field(
@@ -80,6 +94,16 @@ class Settings(BaseSettings):
             reader_passages=self.reader_passages,
             answer_threshold=self.answer_threshold,
             max_question_chars=self.max_question_chars,
+            poll_interval_minutes=self.poll_interval_minutes,
+            max_entries_per_poll=self.max_entries_per_poll,
+            retention_days=self.retention_days,
+            fetch_limits=FetchLimits(
+                connect_timeout=min(self.fetch_timeout_seconds, 10.0),
+                read_timeout=self.fetch_timeout_seconds,
+                total_seconds=self.fetch_total_seconds,
+                max_bytes=self.fetch_max_bytes,
+                allowed_hosts=frozenset(h.lower() for h in self.fetch_allowed_hosts),
+            ),
         )
 
 

@@ -6,14 +6,18 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
 from index.chunk import Chunker
+from index.dedup import fingerprint
 from index.embed import DEFAULT_MODEL, Embedder
 from index.errors import NewsbotError, NothingIndexedError
+from index.fetch import Fetcher, FetchLimits, check_url
 from index.models import Answer, Article, Story
+from index.poller import Poller, PollReport
 from index.reader import CandidateReader, Reader
 from index.search import HybridSearch, SearchWeights
 from index.sources import read_articles
@@ -38,6 +42,11 @@ class LibraryConfig:
     max_question_chars: int = 1000
     batch_articles: int = 64
     embed_batch_size: int = 64
+    # live sources
+    poll_interval_minutes: float = 30.0
+    max_entries_per_poll: int = 50
+    retention_days: float | None = None  # None keeps everything
+    fetch_limits: FetchLimits = field(default_factory=FetchLimits)
 
 
 @dataclass
@@ -69,6 +78,8 @@ class Library:
         self.search = HybridSearch(self.store, self.embedder, SearchWeights())
         self.reader: Reader = reader or _make_reader(config)
         self._warm = threading.Lock()
+        self._poll_lock = threading.Lock()
+        self._fetcher: Fetcher | None = None
 
     def warm_up(self) -> None:
         """Load the models now rather than on the first question."""
@@ -120,7 +131,9 @@ class Library:
         vectors = self.embedder.encode(texts)
         prepared, at = [], 0
         for article, digest, passages in split:
-            prepared.append(PreparedArticle(article, passages, vectors[at : at + len(passages)], digest))
+            prepared.append(
+                PreparedArticle(article, passages, vectors[at : at + len(passages)], digest, fingerprint(article.text))
+            )
             at += len(passages)
         return prepared
 
@@ -147,17 +160,21 @@ class Library:
 
     # -- configured sources ----------------------------------------------------------------
 
-    def add_source(self, location: str, name: str | None = None) -> Source:
-        """Remember a file or folder to ingest from (feeds arrive with the live-sources work)."""
+    def add_source(self, location: str, name: str | None = None, interval_minutes: float | None = None) -> Source:
+        """Remember a feed, an article URL, or a JSONL file or folder to ingest from."""
         location = location.strip()
-        if location.lower().startswith(("http://", "https://")):
-            raise NewsbotError("web feeds are not supported yet; add a JSONL file or a folder on this machine")
-        path = Path(location).expanduser()
-        if not path.exists():
-            raise NewsbotError(f"no such file or folder: {location}")
-        resolved = str(path.resolve())
+        if interval_minutes is not None and interval_minutes <= 0:
+            raise NewsbotError("the poll interval must be positive")
+        if "://" in location:
+            check_url(location, self.config.fetch_limits.allowed_hosts)
+            kind, default_name = "web", location.split("://", 1)[1].split("/", 1)[0]
+        else:
+            path = Path(location).expanduser()
+            if not path.exists():
+                raise NewsbotError(f"no such file or folder: {location}")
+            location, kind, default_name = str(path.resolve()), "file", path.name
         self.store.ensure_writable()
-        return self.store.add_source(resolved, (name or path.name).strip())
+        return self.store.add_source(location, (name or default_name).strip(), kind, interval_minutes)
 
     def remove_source(self, source_id: int) -> Source:
         return self.store.remove_source(source_id)
@@ -165,15 +182,39 @@ class Library:
     def sources(self) -> list[Source]:
         return self.store.sources()
 
-    def ingest_sources(self, progress: Progress | None = None) -> IngestReport:
-        """Ingest every configured source (unchanged articles cost nothing)."""
-        report = IngestReport()
-        for source in self.sources():
-            try:
-                self.ingest([source.location], progress, report)
-            except NewsbotError as exc:
-                report.problems.append(f"source {source.id} ({source.name}): {exc}")
+    def poll(
+        self, *, only_due: bool = True, source_ids: list[int] | None = None, progress: Progress | None = None
+    ) -> PollReport:
+        """One pass over the sources (those due, or all), then the retention cut. Never raises for
+        one broken source: its error is recorded and counted."""
+        with self._poll_lock:
+            poller = Poller(
+                self,
+                self.fetcher,
+                interval_minutes=self.config.poll_interval_minutes,
+                max_entries=self.config.max_entries_per_poll,
+            )
+            sources = poller.due() if only_due else self.sources()
+            if source_ids is not None:
+                sources = [s for s in self.sources() if s.id in source_ids]
+            report = poller.poll(sources, progress)
+            if self.config.retention_days is not None:
+                report.removed = self.remove_old(self.config.retention_days)
         return report
+
+    def remove_old(self, days: float) -> int:
+        """Drop articles older than `days` (by publication date, else ingestion), atomically."""
+        cutoff = (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="seconds")
+        if not self.store.exists:
+            return 0
+        with self.store.writing():
+            return self.store.remove_older_than(cutoff)
+
+    @property
+    def fetcher(self) -> Fetcher:
+        if self._fetcher is None:
+            self._fetcher = Fetcher(self.config.fetch_limits)
+        return self._fetcher
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -206,6 +247,9 @@ class Library:
     def stats(self) -> dict:
         stats = self.store.stats()
         stats["configured_model"] = self.embedder.model_name
+        sources = self.sources()
+        stats["sources"] = len(sources)
+        stats["failing_sources"] = sum(1 for s in sources if s.failing)
         stats["data_dir"] = str(self.store.data_dir)
         return stats
 

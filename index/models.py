@@ -14,6 +14,8 @@ class Article:
     title: str = ""
     published: str | None = None  # ISO-8601 date or UTC datetime
     source: str = ""
+    author: str = ""
+    summary_only: bool = False  # the page could not be read; `text` is the feed's summary
 
 
 @dataclass(frozen=True)

@@ -30,8 +30,27 @@ from index.vectors import VectorIndex, vector_file
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DB_NAME = "news.sqlite3"
+
+# Columns added after the first release; created on open where an older store lacks them.
+_ADDED_COLUMNS = {
+    "articles": [
+        ("author", "TEXT NOT NULL DEFAULT ''"),
+        ("summary_only", "INTEGER NOT NULL DEFAULT 0"),
+        ("fingerprint", "BLOB"),
+    ],
+    "sources": [
+        ("kind", "TEXT NOT NULL DEFAULT 'file'"),
+        ("interval_minutes", "REAL"),
+        ("etag", "TEXT"),
+        ("last_modified", "TEXT"),
+        ("last_polled_at", "TEXT"),
+        ("last_error", "TEXT"),
+        ("failures", "INTEGER NOT NULL DEFAULT 0"),
+        ("next_poll_at", "REAL NOT NULL DEFAULT 0"),
+    ],
+}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -62,6 +81,12 @@ CREATE TABLE IF NOT EXISTS sources (
     location TEXT NOT NULL UNIQUE,
     name TEXT NOT NULL,
     added_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS feed_entries (
+    url TEXT PRIMARY KEY,
+    source_id INTEGER NOT NULL,
+    signature TEXT NOT NULL,
+    outcome TEXT NOT NULL
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS passage_terms USING fts5 (
     title, body, tokenize = 'porter unicode61 remove_diacritics 2'
@@ -107,6 +132,7 @@ class PreparedArticle:
     passages: list[Passage]
     vectors: np.ndarray
     digest: str
+    fingerprint: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -118,11 +144,23 @@ class WriteSummary:
 
 @dataclass(frozen=True)
 class Source:
-    """A place the library ingests news from, as configured by an admin."""
+    """A place the library ingests news from, as configured by an admin, and how its polls go."""
 
     id: int
     location: str
     name: str
+    kind: str = "file"  # "file" (JSONL or folder), "feed" (RSS/Atom) or "page" (one article URL)
+    interval_minutes: float | None = None  # None: the default poll interval
+    last_polled_at: str | None = None
+    last_error: str | None = None
+    failures: int = 0  # consecutive failed polls
+    next_poll_at: float = 0.0  # Unix time
+    etag: str | None = None
+    last_modified: str | None = None
+
+    @property
+    def failing(self) -> bool:
+        return self.failures > 0
 
 
 @dataclass(frozen=True)
@@ -174,6 +212,11 @@ class NewsStore:
         try:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.executescript(_SCHEMA)
+            for table, columns in _ADDED_COLUMNS.items():
+                present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+                for name, declaration in columns:
+                    if name not in present:
+                        conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {declaration}")
             conn.execute(
                 "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?), ('generation', '0')",
                 (str(SCHEMA_VERSION),),
@@ -259,6 +302,17 @@ class NewsStore:
             for item in batch:
                 article = item.article
                 row = conn.execute("SELECT id FROM articles WHERE url = ?", (article.url,)).fetchone()
+                values = (
+                    article.title,
+                    article.text,
+                    article.published,
+                    article.source,
+                    article.author,
+                    int(article.summary_only),
+                    item.fingerprint,
+                    item.digest,
+                    now,
+                )
                 if row:
                     article_id = row[0]
                     old = [r[0] for r in conn.execute("SELECT id FROM passages WHERE article_id = ?", (article_id,))]
@@ -266,25 +320,16 @@ class NewsStore:
                     conn.executemany("DELETE FROM passage_terms WHERE rowid = ?", ((i,) for i in old))
                     conn.execute("DELETE FROM passages WHERE article_id = ?", (article_id,))
                     conn.execute(
-                        "UPDATE articles SET title = ?, text = ?, published = ?, source = ?, content_hash = ?,"
-                        " updated_at = ? WHERE id = ?",
-                        (article.title, article.text, article.published, article.source, item.digest, now, article_id),
+                        "UPDATE articles SET title = ?, text = ?, published = ?, source = ?, author = ?,"
+                        " summary_only = ?, fingerprint = ?, content_hash = ?, updated_at = ? WHERE id = ?",
+                        (*values, article_id),
                     )
                     updated += 1
                 else:
                     article_id = conn.execute(
-                        "INSERT INTO articles (url, title, text, published, source, content_hash, ingested_at,"
-                        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (
-                            article.url,
-                            article.title,
-                            article.text,
-                            article.published,
-                            article.source,
-                            item.digest,
-                            now,
-                            now,
-                        ),
+                        "INSERT INTO articles (title, text, published, source, author, summary_only, fingerprint,"
+                        " content_hash, updated_at, url, ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (*values, article.url, now),
                     ).lastrowid
                     added += 1
                 for passage, vector in zip(item.passages, item.vectors, strict=True):
@@ -438,29 +483,110 @@ class NewsStore:
 
     # -- configured sources ----------------------------------------------------------------
 
-    def add_source(self, location: str, name: str) -> Source:
+    _SOURCE_COLUMNS = (
+        "id, location, name, kind, interval_minutes, last_polled_at, last_error, failures, next_poll_at, etag,"
+        " last_modified"
+    )
+
+    def add_source(self, location: str, name: str, kind: str, interval_minutes: float | None = None) -> Source:
         conn = self._connect()
         try:
             source_id = conn.execute(
-                "INSERT INTO sources (location, name, added_at) VALUES (?, ?, ?)", (location, name, _now())
+                "INSERT INTO sources (location, name, kind, interval_minutes, added_at) VALUES (?, ?, ?, ?, ?)",
+                (location, name, kind, interval_minutes, _now()),
             ).lastrowid
         except sqlite3.IntegrityError:
             raise NewsbotError(f"{location} is already a source") from None
-        return Source(source_id, location, name)
+        return self.source(source_id)
 
-    def remove_source(self, source_id: int) -> Source:
-        conn = self._connect()
-        row = conn.execute("SELECT id, location, name FROM sources WHERE id = ?", (source_id,)).fetchone()
+    def source(self, source_id: int) -> Source:
+        row = (
+            self._connect().execute(f"SELECT {self._SOURCE_COLUMNS} FROM sources WHERE id = ?", (source_id,)).fetchone()
+        )
         if row is None:
             raise NewsbotError(f"no source with id {source_id}; `sources list` shows the ids")
-        conn.execute("DELETE FROM sources WHERE id = ?", (source_id,))
         return Source(*row)
+
+    def remove_source(self, source_id: int) -> Source:
+        source = self.source(source_id)
+        self._connect().execute("DELETE FROM sources WHERE id = ?", (source_id,))
+        return source
 
     def sources(self) -> list[Source]:
         if not self.exists:
             return []
-        rows = self._connect().execute("SELECT id, location, name FROM sources ORDER BY id").fetchall()
+        rows = self._connect().execute(f"SELECT {self._SOURCE_COLUMNS} FROM sources ORDER BY id").fetchall()
         return [Source(*row) for row in rows]
+
+    def record_poll(
+        self,
+        source_id: int,
+        *,
+        error: str | None,
+        next_poll_at: float,
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> None:
+        """Remember how a poll of the source went; failures count up until one succeeds."""
+        conn = self._connect()
+        if error is None:
+            conn.execute(
+                "UPDATE sources SET last_polled_at = ?, last_error = NULL, failures = 0, next_poll_at = ?,"
+                " etag = coalesce(?, etag), last_modified = coalesce(?, last_modified) WHERE id = ?",
+                (_now(), next_poll_at, etag, last_modified, source_id),
+            )
+        else:
+            conn.execute(
+                "UPDATE sources SET last_polled_at = ?, last_error = ?, failures = failures + 1, next_poll_at = ?"
+                " WHERE id = ?",
+                (_now(), error, next_poll_at, source_id),
+            )
+
+    def feed_entry(self, url: str) -> tuple[int, str] | None:
+        """(source id, signature) stored for a feed entry when it was last handled, if it was."""
+        row = self._connect().execute("SELECT source_id, signature FROM feed_entries WHERE url = ?", (url,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def remember_feed_entry(self, url: str, source_id: int, signature: str, outcome: str) -> None:
+        self._connect().execute(
+            "INSERT OR REPLACE INTO feed_entries (url, source_id, signature, outcome) VALUES (?, ?, ?, ?)",
+            (url, source_id, signature, outcome),
+        )
+
+    def fingerprints(self) -> list[tuple[int, bytes]]:
+        """(article id, text fingerprint) of every article, for near-duplicate checks."""
+        if not self.exists:
+            return []
+        return self._connect().execute("SELECT id, fingerprint FROM articles WHERE fingerprint IS NOT NULL").fetchall()
+
+    def remove_older_than(self, cutoff: str) -> int:
+        """Delete articles published (or, undated, ingested) before `cutoff`, with their passages and
+        vectors, as one atomic step. Call inside `writing()`. Returns the number removed."""
+        conn = self._connect()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            old = [
+                r[0]
+                for r in conn.execute("SELECT id FROM articles WHERE coalesce(published, ingested_at) < ?", (cutoff,))
+            ]
+            if not old:
+                conn.execute("ROLLBACK")
+                return 0
+            marks = ",".join("?" * len(old))
+            passage_ids = [r[0] for r in conn.execute(f"SELECT id FROM passages WHERE article_id IN ({marks})", old)]
+            conn.executemany("DELETE FROM passage_terms WHERE rowid = ?", ((i,) for i in passage_ids))
+            conn.execute(f"DELETE FROM passages WHERE article_id IN ({marks})", old)
+            conn.execute(f"DELETE FROM articles WHERE id IN ({marks})", old)
+            generation = self._bump(conn, _now(), self.embedding_model or "", None)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        dimension = int(self.meta("dimension") or 1)
+        self._apply_vector_changes(
+            generation, np.array(passage_ids), np.array([], dtype=np.int64), np.zeros((0, dimension), np.float32)
+        )
+        return len(old)
 
     # -- reads -------------------------------------------------------------------------------
 

@@ -34,8 +34,13 @@ class AdminCog(commands.Cog):
         self._job_interaction: discord.Interaction | None = None
         self._last_report = ""
 
+    async def cog_load(self) -> None:
+        if self.bot.settings.poll_sources:
+            self.poll_sources.start()
+
     async def cog_unload(self) -> None:
         self.report_progress.cancel()
+        self.poll_sources.cancel()
 
     # -- /reindex -------------------------------------------------------------------------------
 
@@ -52,14 +57,10 @@ class AdminCog(commands.Cog):
         def work(progress) -> str:
             # Re-embed first, so articles the sources add next are embedded with the same model.
             count = library.reindex(progress)
-            report = library.ingest_sources()
             summary = f"{count:,} passages re-embedded"
-            if report.read:
-                summary += f"; sources gave {report.added} new and {report.updated} updated articles"
-            if report.problems:
-                summary += f"; {len(report.problems)} problems (see the bot's log)"
-                for problem in report.problems:
-                    log.warning("reindex: %s", problem)
+            if library.sources():
+                report = library.poll(only_due=False)
+                summary += f"; {report.line()}"
             return summary
 
         self.job = BackgroundJob("reindex", work)
@@ -91,35 +92,39 @@ class AdminCog(commands.Cog):
 
     sources = app_commands.Group(name="sources", description="The news sources the bot ingests (admins)")
 
-    @sources.command(name="list", description="List the configured news sources")
+    @sources.command(name="list", description="List the configured news sources and how their polls go")
     @admin_only()
     async def sources_list(self, interaction: discord.Interaction) -> None:
         sources = await asyncio.to_thread(self.bot.library.sources)
         if not sources:
             await interaction.response.send_message("No sources yet; add one with /sources add.", ephemeral=True)
             return
-        lines = [f"`{s.id}` **{safe(clip(s.name, 80))}**: {safe(clip(s.location, 200))}" for s in sources]
-        await interaction.response.send_message(clip("\n".join(lines), 2000), ephemeral=True)
+        await interaction.response.send_message(clip("\n".join(map(source_line, sources)), 2000), ephemeral=True)
 
-    @sources.command(name="add", description="Add a news source and ingest it now")
-    @app_commands.describe(location="a JSONL file or folder on the bot's machine", name="a short name for it")
+    @sources.command(name="add", description="Add a news source (feed, article URL, file or folder) and read it now")
+    @app_commands.describe(
+        location="an RSS/Atom feed or article URL, or a JSONL file or folder on the bot's machine",
+        name="a short name for it",
+        interval_minutes="how often to poll it (default: the bot's setting)",
+    )
     @admin_only()
-    async def sources_add(self, interaction: discord.Interaction, location: str, name: str | None = None) -> None:
+    async def sources_add(
+        self,
+        interaction: discord.Interaction,
+        location: str,
+        name: str | None = None,
+        interval_minutes: app_commands.Range[float, 1, 10080] | None = None,
+    ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         library = self.bot.library
-        source = await asyncio.to_thread(library.add_source, location, name)
-        report = await asyncio.to_thread(library.ingest, [source.location])
-        text = (
-            f"Added source `{source.id}` **{safe(source.name)}** and ingested it: {report.added} new, "
-            f"{report.updated} updated, {report.unchanged} unchanged articles"
-        )
-        if report.problems:
-            text += f"; {len(report.problems)} lines or files skipped (see the bot's log)"
-            for problem in report.problems:
-                log.warning("source %s: %s", source.id, problem)
-        await interaction.followup.send(clip(text + ".", 2000), ephemeral=True)
+        source = await asyncio.to_thread(library.add_source, location, name, interval_minutes)
+        report = await asyncio.to_thread(library.poll, source_ids=[source.id])
+        text = f"Added source `{source.id}` **{safe(source.name)}** and read it: {report.line()}"
+        if report.failures:
+            text += f"\n{safe(report.failures[0])}"
+        await interaction.followup.send(clip(text, 2000), ephemeral=True)
 
-    @sources.command(name="remove", description="Stop ingesting from a source (its stories stay indexed)")
+    @sources.command(name="remove", description="Stop reading a source (its stories stay indexed)")
     @app_commands.describe(source_id="the id shown by /sources list")
     @admin_only()
     async def sources_remove(self, interaction: discord.Interaction, source_id: int) -> None:
@@ -127,6 +132,21 @@ class AdminCog(commands.Cog):
         await interaction.response.send_message(
             f"Removed source `{source.id}` **{safe(source.name)}**.", ephemeral=True
         )
+
+    # -- polling --------------------------------------------------------------------------------
+
+    @tasks.loop(minutes=1)
+    async def poll_sources(self) -> None:
+        """Read the sources that are due, on a thread; a slow or broken feed never blocks the bot."""
+        if self.job is not None and self.job.running:
+            return  # a reindex polls every source itself
+        try:
+            report = await asyncio.to_thread(self.bot.library.poll)
+        except Exception:  # one bad pass must not end the loop
+            log.exception("polling the sources failed")
+            return
+        if report.sources:
+            log.info("%s", report.line())
 
     # -- /status --------------------------------------------------------------------------------
 
@@ -140,9 +160,19 @@ class AdminCog(commands.Cog):
         embed.add_field(name="Last update", value=timestamp(stats["last_update"], "R"))
         embed.add_field(name="Model", value=safe(stats["configured_model"]))
         embed.add_field(name="Uptime", value=_duration(self.bot.uptime()))
+        embed.add_field(name="Sources", value=f"{stats['sources']} ({stats['failing_sources']} failing)")
         if self.job is not None and self.job.running:
             embed.add_field(name="Reindex", value=progress_text(self.job), inline=False)
         await interaction.response.send_message(embed=embed, ephemeral=True)
+
+
+def source_line(source) -> str:
+    health = "ok" if not source.failing else f"failing ×{source.failures}: {clip(source.last_error or '', 200)}"
+    polled = f", last read {timestamp(source.last_polled_at, 'R')}" if source.last_polled_at else ""
+    return (
+        f"`{source.id}` **{safe(clip(source.name, 80))}** ({source.kind}) {safe(clip(source.location, 200))}"
+        f" — {safe(health)}{polled}"
+    )
 
 
 def _duration(seconds: float) -> str:

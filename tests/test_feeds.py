@@ -1,0 +1,194 @@
+"""Live sources against a real HTTP server on 127.0.0.1: feeds, pages, dedup, and hostile servers."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+
+import pytest
+
+from index import NewsbotError
+from index.dedup import canonical_url
+from index.fetch import Fetcher, FetchError, FetchLimits, check_url
+from tests.newsserver import Handler, NewsServer
+
+TEST_LIMITS = FetchLimits(
+    connect_timeout=2,
+    read_timeout=2,
+    total_seconds=2,
+    max_bytes=1_000_000,
+    allowed_hosts=frozenset({"127.0.0.1", "localhost"}),
+)
+
+
+@pytest.fixture
+def server():
+    with NewsServer() as running:
+        yield running
+
+
+@pytest.fixture
+def feed_library(make_library, tmp_path):
+    return make_library(tmp_path / "feeds", fetch_limits=TEST_LIMITS)
+
+
+def test_rss_and_atom_land_once_with_pages_extracted(feed_library, server):
+    rss = feed_library.add_source(f"{server.base}/rss.xml", "herald")
+    atom = feed_library.add_source(f"{server.base}/atom.xml", "wire")
+    report = feed_library.poll(only_due=False)
+    assert report.failures == []
+    # ferry, bridge, orchestra (from its summary); the wire's syndicated ferry copy is a near-duplicate,
+    # and its second entry is the herald's ferry URL with a fragment: each stored once.
+    assert report.new == 3 and report.duplicates == 2 and report.summaries == 1
+    stats = feed_library.stats()
+    assert stats["articles"] == 3 and stats["sources"] == 2 and stats["failing_sources"] == 0
+    urls = {s.url for s in feed_library.latest(10)}
+    assert f"{server.base}/articles/ferry.html" in urls  # tracking parameters gone
+    assert f"{server.base}/articles/bridge.html" in urls  # relative link resolved
+    answer = feed_library.ask("How many passengers were on the ferry that ran aground?")
+    assert answer.text == "212" and answer.story.title == "Ferry runs aground off Kelmar"
+    ferry = (
+        feed_library.store._connect()
+        .execute("SELECT author, summary_only, published FROM articles WHERE url LIKE '%ferry.html'")
+        .fetchone()
+    )
+    assert ferry == ("Dana Reporter", 0, "2025-11-02")
+    orchestra = (
+        feed_library.store._connect()
+        .execute("SELECT summary_only FROM articles WHERE url LIKE '%broken.html'")
+        .fetchone()
+    )
+    assert orchestra == (1,)  # the page said 503: kept from the feed's summary, and marked so
+    assert rss.kind == atom.kind == "web"
+
+
+def test_second_poll_is_conditional_and_fetches_nothing_new(feed_library, server):
+    feed_library.add_source(f"{server.base}/rss.xml")
+    feed_library.poll(only_due=False)
+    pages_before = Handler.hits.get("/articles/bridge.html", 0)
+    report = feed_library.poll(only_due=False)
+    assert report.new == 0 and report.failures == []
+    assert Handler.hits["/rss.xml"] == 2  # asked again, answered 304 Not Modified
+    assert Handler.hits.get("/articles/bridge.html", 0) == pages_before
+    assert feed_library.poll().sources == 0  # nothing due before the interval
+
+
+def test_redirect_is_followed_and_checked(feed_library, server):
+    feed_library.add_source(f"{server.base}/redirect")
+    assert feed_library.poll(only_due=False).new == 3
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/loop", "more than 5 redirects"),
+        ("/malformed.xml", "not a readable RSS or Atom feed"),
+        ("/not-a-feed", "neither a feed nor a readable article"),
+        ("/huge", "too large"),
+        ("/huge-chunked", "too large"),
+        ("/slow", "too slow"),
+        ("/bomb", "too large once decompressed"),
+        ("/missing.xml", "HTTP 404"),
+    ],
+)
+def test_broken_sources_are_recorded_and_never_stop_the_others(feed_library, server, path, message):
+    bad = feed_library.add_source(f"{server.base}{path}", "bad")
+    feed_library.add_source(f"{server.base}/rss.xml", "good")
+    started = time.monotonic()
+    report = feed_library.poll(only_due=False)
+    assert time.monotonic() - started < 20
+    assert len(report.failures) == 1 and message in report.failures[0]
+    assert report.new == 3  # the good feed still landed
+    failing = feed_library.store.source(bad.id)
+    assert failing.failing and message in failing.last_error and failing.next_poll_at > time.time()
+    assert feed_library.stats()["failing_sources"] == 1
+
+
+def test_wrongly_encoded_feed_is_read(feed_library, server):
+    feed_library.add_source(f"{server.base}/latin1.xml")
+    report = feed_library.poll(only_due=False)
+    assert report.failures == [] and report.new == 1
+
+
+def test_host_backoff_after_503_with_retry_after(server):
+    fetcher = Fetcher(TEST_LIMITS)
+    with pytest.raises(FetchError, match="HTTP 503; backing off 127.0.0.1 for 120 s"):
+        fetcher.get(f"{server.base}/articles/broken.html")
+    with pytest.raises(FetchError, match="back off"):
+        fetcher.get(f"{server.base}/rss.xml")  # same host: not asked until the pause is over
+    assert Handler.hits.get("/rss.xml", 0) == 0
+    assert fetcher.get(server.base.replace("127.0.0.1", "localhost") + "/rss.xml").status == 200
+
+
+def test_private_addresses_refused_without_the_test_allowance(make_library, tmp_path, server):
+    library = make_library(tmp_path / "strict", fetch_limits=replace(TEST_LIMITS, allowed_hosts=frozenset()))
+    with pytest.raises(NewsbotError, match="non-public address"):
+        library.add_source(f"{server.base}/rss.xml")
+    for url in (
+        "http://localhost/",
+        "http://10.0.0.8/feed",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/",
+        "http://192.168.1.1/",
+    ):
+        with pytest.raises(FetchError, match="non-public address"):
+            check_url(url)
+    for url in ("file:///etc/passwd", "ftp://example.org/feed", "gopher://x"):
+        with pytest.raises(FetchError, match="only http and https"):
+            check_url(url)
+    # A redirect to a private address is refused at the hop, not followed.
+    fetcher = Fetcher(replace(TEST_LIMITS, allowed_hosts=frozenset()))
+    with pytest.raises(FetchError, match="non-public address"):
+        fetcher.get(f"{server.base}/redirect")
+
+
+def test_retention_removes_old_articles_atomically(feed_library, server):
+    feed_library.add_source(f"{server.base}/rss.xml")
+    feed_library.poll(only_due=False)
+    assert feed_library.remove_old(days=100_000) == 0
+    removed = feed_library.remove_old(days=1)  # the stories are dated November 2025
+    assert removed == 3
+    stats = feed_library.stats()
+    assert stats["articles"] == 0 and stats["passages"] == 0
+    assert len(feed_library.store.vectors()) == 0
+
+
+@pytest.mark.parametrize(
+    ("url", "canonical"),
+    [
+        ("https://WWW.Example.com/a/b/?utm_source=x&id=7#top", "https://www.example.com/a/b?id=7"),
+        ("https://amp.example.com/story.amp.html", "https://example.com/story.html"),
+        ("https://example.com/story/amp/", "https://example.com/story"),
+        ("http://example.com:80/x?b=2&a=1&fbclid=zz", "http://example.com/x?a=1&b=2"),
+    ],
+)
+def test_canonical_urls(url, canonical):
+    assert canonical_url(url) == canonical
+
+
+def test_single_article_url_source(feed_library, server):
+    feed_library.add_source(f"{server.base}/articles/bridge.html?utm_source=share", "bridge page")
+    report = feed_library.poll(only_due=False)
+    assert report.new == 1 and report.failures == []
+    [story] = feed_library.latest(5)
+    assert story.title == "Harlow bridge opens" and story.url == f"{server.base}/articles/bridge.html"
+
+
+def test_cli_sources_and_poll(server, tmp_path):
+    from tests.test_cli import newsbot
+
+    env = {"NEWSBOT_FETCH_ALLOWED_HOSTS": '["127.0.0.1", "localhost"]'}
+    data = tmp_path / "cli-feeds"
+    added = newsbot("sources", "add", f"{server.base}/rss.xml", "--name", "herald", data_dir=data, env_extra=env)
+    assert added.returncode == 0 and "added source 1 (web): herald" in added.stdout
+    polled = newsbot("poll", data_dir=data, env_extra=env)
+    assert polled.returncode == 0, polled.stderr
+    assert "polled 1 sources: 3 new, 0 updated, 0 unchanged, 0 duplicates, 0 failures" in polled.stdout
+    listed = json.loads(newsbot("sources", "list", "--json", data_dir=data, env_extra=env).stdout)
+    assert listed[0]["name"] == "herald" and listed[0]["failures"] == 0 and listed[0]["etag"] == '"rss-v1"'
+    refused = newsbot("sources", "add", f"{server.base}/atom.xml", data_dir=data)  # no test allowance
+    assert refused.returncode == 1 and "non-public address" in refused.stderr
+    removed = newsbot("sources", "remove", "1", data_dir=data)
+    assert removed.returncode == 0 and "removed source 1: herald" in removed.stdout
+    assert "no source with id 1" in newsbot("sources", "remove", "1", data_dir=data).stderr
