@@ -101,7 +101,7 @@ STOPWORDS = frozenset(
     me more most my myself no nor not now of off on once only or other our ours out over own same
     she should so some such than that the their theirs them themselves then there these they this
     those through to too under until up very was we were what when where which while who whom why
-    will with would you your yours according said says new news week recently reported latest""".split()  # noqa: SIM905
+    will with would you your yours according said says new news week recently reported latest""".split()
 )
 
 _WORD = re.compile(r"\w+", re.UNICODE)

@@ -16,7 +16,7 @@ def tiny_model(tmp_path_factory):
     import torch
 
     folder = tmp_path_factory.mktemp("tiny-qa")
-    words = "who did takaichi beat in the vote noda won 237 votes to 149 . ? yoshihiko rain fell".split()  # noqa: SIM905
+    words = "who did takaichi beat in the vote noda won 237 votes to 149 . ? yoshihiko rain fell".split()
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
     tokenizer = transformers.BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True)
