@@ -260,3 +260,13 @@ async def test_question_cooldown_is_friendly(world):
     await env.advance_time(61)
     third = await alice.slash(channel, "ask", question=DEMO_QUESTION)
     assert "Yoshihiko Noda" in shown(third).embeds[0].description
+
+
+async def test_sources_add_refuses_private_addresses(world):
+    env, guild, channel, alice = world
+    admin = make_admin(env, guild)
+    result = await admin.slash(channel, "sources add", location="http://127.0.0.1:9/feed.xml")
+    assert result.ephemeral
+    assert "non-public address" in shown(result).content
+    listed = await admin.slash(channel, "sources list")
+    assert "No sources yet" in listed.response.content
