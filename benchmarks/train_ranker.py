@@ -37,7 +37,16 @@ FEATURE_SETS = {
     "+ sentence overlap, proximity": ["sentence_overlap", "proximity", "fit_x_overlap", "fit_x_proximity"],
     "+ retrieval rank, dense": ["best_rank", "lexical_rank", "dense", "in_title"],
     "+ redundancy (mentions, stories)": ["mentions", "stories"],
-    "+ label and question-type priors": ["label_", "kind_"],
+    "+ label and question-type priors": [
+        "label_",
+        "kind_",
+        "who*",
+        "which_organisation*",
+        "where*",
+        "when*",
+        "how_many*",
+        "other*",
+    ],
 }
 
 
@@ -121,7 +130,7 @@ def choose_threshold(results: list[tuple[float, bool]], precision: float) -> flo
 
 
 def expand(prefixes: list[str], names: list[str]) -> list[str]:
-    return [n for n in names if any(n == p or (p.endswith("_") and n.startswith(p)) for p in prefixes)]
+    return [n for n in names if any(n == p or (p.endswith(("_", "*")) and n.startswith(p)) for p in prefixes)]
 
 
 def main() -> None:

@@ -39,7 +39,8 @@ _ORG_NOUNS = (
     "company|companies|organization|organisation|team|airline|agency|group|party|network|brand|retailer|"
     "bank|university|college|school|club|firm|corporation|automaker|carrier|department|union|league|"
     "publication|newspaper|outlet|studio|startup|chain|restaurant|store|manufacturer|maker|court|committee|"
-    "company's|institution|federation|association|broadcaster|platform|app|service"
+    "company's|institution|federation|association|broadcaster|platform|app|service|museum|magazine|network|"
+    "agency|organisation|charity|government|administration|brand|label|airline"
 )
 _PLACE_NOUNS = (
     "country|countries|city|state|nation|region|county|town|island|continent|capital|province|place|"

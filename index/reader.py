@@ -319,8 +319,12 @@ def _features(candidate: Candidate, kind: QuestionType, asked_norm: list[str], t
         "length": float(len(words)),
         "dense": dense - top_dense,
     }
+    kind_key = kind.name.replace(" ", "_")
     for label in LABELS:
-        features[f"label_{label}"] = labels[label] / len(mentions)
+        share = labels[label] / len(mentions)
+        features[f"label_{label}"] = share
+        # Which kinds of span answer which kinds of question ("other" questions included), learned.
+        features[f"{kind_key}*{label}"] = share
     for name in KINDS:  # lets a learned model set a per-question-type prior for abstaining
         features[f"kind_{name.replace(' ', '_')}"] = 1.0 if kind.name == name else 0.0
     return features
