@@ -35,7 +35,7 @@ from index.reader import WEIGHTS_FILE, CandidateReader  # noqa: E402
 FEATURE_SETS = {
     "type + in-question": ["type_fit", "type_clash", "in_question", "is_entity", "length"],
     "+ sentence overlap, proximity": ["sentence_overlap", "proximity", "fit_x_overlap", "fit_x_proximity"],
-    "+ retrieval rank, dense": ["best_rank", "lexical_rank", "dense", "in_title"],
+    "+ retrieval rank, dense, recency": ["best_rank", "lexical_rank", "dense", "in_title", "recency"],
     "+ redundancy (mentions, stories)": ["mentions", "stories"],
     "+ label and question-type priors": [
         "label_",

@@ -17,6 +17,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -177,8 +178,12 @@ class CandidateReader:
                 groups.setdefault(key, Candidate(key)).mentions.append(mention)
         _merge_partial_names(groups)
         top_dense = max((h.dense_score or 0.0 for h in hits), default=0.0)
+        newest = max((d for h in hits if (d := _day(h.story.published)) is not None), default=None)
         for candidate in groups.values():
             candidate.features = _features(candidate, kind, asked_norm, top_dense)
+            days = [d for m in candidate.mentions if (d := _day(m.hit.story.published)) is not None]
+            # News moves on: a candidate from the newest stories retrieved is likelier to be current.
+            candidate.features["recency"] = math.exp(-(newest - max(days)) / 30) if days and newest else 0.0
         return list(groups.values())
 
     def score(self, candidate: Candidate) -> float:
@@ -285,6 +290,16 @@ LABELS = (
     "NP",
 )
 KINDS = ("who", "which organisation", "where", "when", "how many", "other")
+
+
+def _day(published: str | None) -> float | None:
+    """Days since the epoch of an ISO date or datetime, or None."""
+    if not published:
+        return None
+    try:
+        return datetime.fromisoformat(published[:10]).toordinal()
+    except ValueError:
+        return None
 
 
 def _features(candidate: Candidate, kind: QuestionType, asked_norm: list[str], top_dense: float) -> dict:
