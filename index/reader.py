@@ -155,6 +155,7 @@ class CandidateReader:
     ) -> None:
         model = load_ranker() if weights is None else {"weights": weights}
         self.weights = model["weights"]
+        self.confidence_weights = model.get("confidence")  # None: the best logit's sigmoid
         # The trained ranker ships the threshold chosen for it; an explicit one overrides it.
         self.threshold = threshold if threshold is not None else model.get("threshold", DEFAULT_THRESHOLD)
         self.passages = passages
@@ -187,10 +188,14 @@ class CandidateReader:
         return list(groups.values())
 
     def score(self, candidate: Candidate) -> float:
-        z = self.weights.get("bias", 0.0) + sum(
+        """The candidate's logit: higher means likelier to be the answer."""
+        return self.weights.get("bias", 0.0) + sum(
             self.weights.get(name, 0.0) * value for name, value in candidate.features.items()
         )
-        return 1.0 / (1.0 + math.exp(-max(min(z, 30.0), -30.0)))
+
+    def confidence(self, logits: Sequence[float]) -> float:
+        """Probability that the best candidate is right, from how it stands against the others."""
+        return calibrated_confidence(logits, self.confidence_weights)
 
     def read(self, question: str, hits: Sequence[Hit]) -> Answer:
         closest = closest_stories(hits)
@@ -200,19 +205,41 @@ class CandidateReader:
         for candidate in candidates:
             candidate.score = self.score(candidate)
         best = max(candidates, key=lambda c: (c.score, -c.best.hit.rank))
-        if best.score < self.threshold:
-            return Answer(question=question, text="", score=best.score, evidence=list(hits), closest=closest)
+        confidence = self.confidence([c.score for c in candidates])
+        if confidence < self.threshold:
+            return Answer(question=question, text="", score=confidence, evidence=list(hits), closest=closest)
         mention = best.best
         return Answer(
             question=question,
             text=mention.text,
-            score=best.score,
+            score=confidence,
             quote=mention.sentence,
             answer_start=mention.start,
             answer_end=mention.start + len(mention.text),
             story=mention.hit.story,
             evidence=list(hits),
         )
+
+
+def confidence_features(logits: Sequence[float]) -> dict[str, float]:
+    """Question-level evidence: the best logit, its margin over the runner-up, its softmax share."""
+    ordered = sorted(logits, reverse=True)
+    top = ordered[0]
+    second = ordered[1] if len(ordered) > 1 else top - 10.0
+    share = 1.0 / sum(math.exp(max(z - top, -50.0)) for z in ordered)
+    return {"top": top, "margin": min(top - second, 10.0), "share": share}
+
+
+def calibrated_confidence(logits: Sequence[float], weights: dict[str, float] | None) -> float:
+    if not logits:
+        return 0.0
+    features = confidence_features(logits)
+    z = (
+        features["top"]
+        if not weights
+        else weights.get("bias", 0.0) + sum(weights.get(name, 0.0) * value for name, value in features.items())
+    )
+    return 1.0 / (1.0 + math.exp(-max(min(z, 30.0), -30.0)))
 
 
 def closest_stories(hits: Sequence[Hit], count: int = 3) -> list[Story]:
@@ -257,37 +284,27 @@ def _mentions(doc, hit: Hit, asked: set[str]):
 
 
 def _merge_partial_names(groups: dict[str, Candidate]) -> None:
-    """Fold "Noda" into "Yoshihiko Noda": news names a person in full once, then by surname."""
-    persons = [c for c in groups.values() if any(m.label == "PERSON" for m in c.mentions)]
-    for short in persons:
+    """Fold "Noda" into "Yoshihiko Noda" and "Dodgers" into "Los Angeles Dodgers": news names a
+    person or organisation in full once, then by its last word(s)."""
+    named = [c for c in groups.values() if any(m.label != "NP" for m in c.mentions)]
+    for short in sorted(named, key=lambda c: len(c.key)):
         words = short.key.split()
-        if len(words) != 1:
-            continue
-        fuller = [c for c in persons if c is not short and c.key.split()[-1] == words[0]]
-        if len(fuller) == 1:
+        fuller = [
+            c
+            for c in named
+            if c is not short
+            and c.key in groups
+            and len(c.key.split()) > len(words)
+            and c.key.split()[-len(words) :] == words
+        ]
+        if len(fuller) == 1 and short.key in groups:
             fuller[0].mentions.extend(short.mentions)
             del groups[short.key]
 
 
-LABELS = (
-    "PERSON",
-    "ORG",
-    "GPE",
-    "LOC",
-    "NORP",
-    "FAC",
-    "DATE",
-    "TIME",
-    "CARDINAL",
-    "MONEY",
-    "PERCENT",
-    "QUANTITY",
-    "ORDINAL",
-    "EVENT",
-    "WORK_OF_ART",
-    "LAW",
-    "PRODUCT",
-    "NP",
+LABELS = tuple(
+    "PERSON ORG GPE LOC NORP FAC DATE TIME CARDINAL MONEY PERCENT QUANTITY ORDINAL EVENT WORK_OF_ART LAW PRODUCT"
+    " NP".split()
 )
 KINDS = ("who", "which organisation", "where", "when", "how many", "other")
 
@@ -334,12 +351,8 @@ def _features(candidate: Candidate, kind: QuestionType, asked_norm: list[str], t
         "length": float(len(words)),
         "dense": dense - top_dense,
     }
-    kind_key = kind.name.replace(" ", "_")
     for label in LABELS:
-        share = labels[label] / len(mentions)
-        features[f"label_{label}"] = share
-        # Which kinds of span answer which kinds of question ("other" questions included), learned.
-        features[f"{kind_key}*{label}"] = share
+        features[f"label_{label}"] = labels[label] / len(mentions)
     for name in KINDS:  # lets a learned model set a per-question-type prior for abstaining
         features[f"kind_{name.replace(' ', '_')}"] = 1.0 if kind.name == name else 0.0
     return features
@@ -351,6 +364,8 @@ def load_ranker(path: Path = WEIGHTS_FILE) -> dict:
         try:
             data = json.loads(path.read_text())
             data["weights"] = {k: float(v) for k, v in data["weights"].items()}
+            if "confidence" in data:
+                data["confidence"] = {k: float(v) for k, v in data["confidence"].items()}
             if "threshold" in data:
                 data["threshold"] = float(data["threshold"])
             return data
