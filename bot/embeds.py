@@ -58,7 +58,7 @@ def timestamp(published: str | None, style: str = "D") -> str:
 
 
 def confidence_label(score: float) -> str:
-    level = "high" if score >= 0.75 else "medium" if score >= 0.5 else "low"
+    level = "high" if score >= 0.6 else "medium" if score >= 0.3 else "low"
     return f"{level} ({score:.0%})"
 
 
