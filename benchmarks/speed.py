@@ -1,11 +1,16 @@
-"""Speed benchmark: ingest throughput against the bare encoder, question latency, start-up, and the
-bot's time to acknowledge and answer. Prints a table and writes JSON for comparing versions.
+"""Speed and scale benchmark: ingest against the bare encoder, question latency at 10k and 100k
+passages, a 1M-passage vector index, start-up, and the bot's responsiveness. Prints a table and
+writes JSON for comparing versions.
 
-    python benchmarks/speed.py [--articles 300] [--questions 200] [--out benchmarks/results/speed.json]
+    python benchmarks/speed.py [--only ingest,ask,scale,startup,bot] [--out benchmarks/results/speed.json]
 
-Uses real news from ../shared/data/realtimeqa/ when it is there (a realistic article mix), else the
-bundled sample news repeated under new URLs. Medians and ranges come from one process run, so
-ratios hold on a noisy machine.
+Real news from ../shared/data/realtimeqa/ gives the article mix for ingest and the questions. The
+10k/100k question-latency libraries are assembled from the realtimeqa benchmark's cached weekly
+indexes (`python benchmarks/realtimeqa.py` builds them; their passages and vectors are copied
+through the store's own write path, so nothing is re-embedded). The 1M index uses vectors made
+from those real ones (each a real passage vector plus noise) and real question embeddings.
+Without the shared data, the bundled sample news stands in where it can. Medians and ranges come
+from one process run, so ratios hold on a noisy machine.
 """
 
 from __future__ import annotations
@@ -14,46 +19,34 @@ import argparse
 import asyncio
 import gzip
 import json
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from index import Article, Library, LibraryConfig  # noqa: E402
+from index.dedup import fingerprint  # noqa: E402
 from index.library import passage_input  # noqa: E402
+from index.models import Passage  # noqa: E402
 from index.sources import article_from_record  # noqa: E402
+from index.store import PreparedArticle, content_hash  # noqa: E402
+from index.vectors import IndexPolicy, VectorIndex  # noqa: E402
 
 REALTIMEQA = ROOT.parent / "shared" / "data" / "realtimeqa"
+CACHE = ROOT / "benchmarks" / "cache" / "realtimeqa"
 SAMPLE = ROOT / "samples" / "news.jsonl"
 DEMO = "who did Takaichi beat in the vote?"
-
-
-def load_articles(count: int) -> tuple[list[Article], list[str], str]:
-    path = REALTIMEQA / "2025" / "articles.jsonl.gz"
-    if path.exists():
-        articles = []
-        with gzip.open(path, "rt", encoding="utf-8") as lines:
-            for line in lines:
-                try:
-                    articles.append(article_from_record(json.loads(line)))
-                except ValueError:
-                    continue
-                if len(articles) == count:
-                    break
-        questions = []
-        with gzip.open(REALTIMEQA / "2025" / "questions.jsonl.gz", "rt", encoding="utf-8") as lines:
-            questions = [json.loads(line)["question"] for line in lines]
-        return articles, questions, f"realtimeqa 2025 (first {len(articles)} articles)"
-    base = [article_from_record(json.loads(line)) for line in SAMPLE.read_text().splitlines()]
-    articles = [replace(a, url=f"{a.url}?copy={i}") for i in range(count // len(base) + 1) for a in base][:count]
-    questions = [DEMO, "Which team won the World Series?", "When did Pope Francis die?"]
-    return articles, questions, f"bundled sample news x{count // len(base) + 1}"
+SECTIONS = ("ingest", "ask", "scale", "startup", "bot")
 
 
 def summary(values: list[float]) -> dict:
@@ -67,42 +60,235 @@ def summary(values: list[float]) -> dict:
     }
 
 
+def rss_bytes() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+# -- inputs ---------------------------------------------------------------------------------------
+
+
+def load_articles(count: int) -> tuple[list[Article], str]:
+    path = REALTIMEQA / "2025" / "articles.jsonl.gz"
+    if path.exists():
+        articles = []
+        with gzip.open(path, "rt", encoding="utf-8") as lines:
+            for line in lines:
+                try:
+                    articles.append(article_from_record(json.loads(line)))
+                except ValueError:
+                    continue
+                if len(articles) == count:
+                    break
+        return articles, f"realtimeqa 2025 (first {len(articles)} articles)"
+    base = [article_from_record(json.loads(line)) for line in SAMPLE.read_text().splitlines()]
+    articles = [replace(a, url=f"{a.url}?copy={i}") for i in range(count // len(base) + 1) for a in base][:count]
+    return articles, f"bundled sample news x{count // len(base) + 1}"
+
+
+def load_questions() -> list[str]:
+    path = REALTIMEQA / "2025" / "questions.jsonl.gz"
+    if not path.exists():
+        return [DEMO, "Which team won the World Series?", "When did Pope Francis die?"]
+    with gzip.open(path, "rt", encoding="utf-8") as lines:
+        return [json.loads(line)["question"] for line in lines]
+
+
+def cached_articles(limit_passages: int):
+    """(article, passages, vectors) from the realtimeqa benchmark's cached weekly indexes, each URL
+    once, until `limit_passages` passages."""
+    seen: set[str] = set()
+    total = 0
+    for db in sorted(CACHE.glob("*/*/news.sqlite3")):
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        for article_id, url, title, text, published, source in conn.execute(
+            "SELECT id, url, title, text, published, source FROM articles ORDER BY id"
+        ):
+            if url in seen:
+                continue
+            seen.add(url)
+            rows = conn.execute(
+                'SELECT ordinal, start, "end", text, vector FROM passages WHERE article_id = ? ORDER BY ordinal',
+                (article_id,),
+            ).fetchall()
+            if not rows:
+                continue
+            article = Article(url=url, text=text, title=title, published=published, source=source)
+            passages = [Passage(text=r[3], start=r[1], end=r[2], ordinal=r[0]) for r in rows]
+            vectors = np.vstack([np.frombuffer(r[4], dtype=np.float32) for r in rows])
+            yield article, passages, vectors
+            total += len(rows)
+            if total >= limit_passages:
+                conn.close()
+                return
+        conn.close()
+
+
+def assemble_library(library: Library, passages: int) -> int:
+    """Fill a library with up to `passages` cached real passages; returns how many it got."""
+    store, batch, written = library.store, [], 0
+    model = library.embedder.model_name
+
+    def flush() -> None:
+        nonlocal batch, written
+        with store.writing():
+            written += store.write_articles(batch, model).passages
+        batch = []
+
+    for article, article_passages, vectors in cached_articles(passages):
+        digest, print_ = content_hash(article), fingerprint(article.text)
+        batch.append(PreparedArticle(article, article_passages, vectors, digest, print_))
+        if sum(len(p.passages) for p in batch) >= 10_000:
+            flush()
+    if batch:
+        flush()
+    return written
+
+
+# -- sections -------------------------------------------------------------------------------------
+
+
 def bench_ingest(library: Library, articles: list[Article]) -> dict:
     library.warm_up()
     started = time.perf_counter()
     report = library.ingest_articles(articles)
     ingest_seconds = time.perf_counter() - started
     # The bare encoder on the same passage texts, same process, right after.
-    chunker = library.chunker
-    t0 = time.perf_counter()
-    texts = [passage_input(a.title, p.text) for a in articles for p in chunker.split(a)]
-    split_seconds = time.perf_counter() - t0
+    texts = [passage_input(a.title, p.text) for a in articles for p in library.chunker.split(a)]
     t0 = time.perf_counter()
     library.embedder.encode(texts)
     encode_seconds = time.perf_counter() - t0
     ingest_rate = report.passages / ingest_seconds
     encode_rate = len(texts) / encode_seconds
+    stages = dict(report.seconds)
+    stages["other"] = ingest_seconds - sum(stages.values())
     return {
-        "articles": report.added,
-        "passages": report.passages,
-        "ingest_seconds": ingest_seconds,
-        "ingest_passages_per_s": ingest_rate,
-        "seconds_per_1000_passages": 1000 / ingest_rate,
-        "sentence_split_seconds": split_seconds,
-        "bare_encode_passages_per_s": encode_rate,
-        "ingest_to_encode_ratio": ingest_rate / encode_rate,
+        "ingest": {
+            "articles": report.added,
+            "passages": report.passages,
+            "seconds": ingest_seconds,
+            "passages_per_s": ingest_rate,
+            "seconds_per_1000_passages": 1000 / ingest_rate,
+            "bare_encode_passages_per_s": encode_rate,
+            "ingest_to_encode_ratio": ingest_rate / encode_rate,
+            "stage_seconds": stages,
+        }
     }
 
 
 def bench_ask(library: Library, questions: list[str], count: int) -> dict:
     library.ask(DEMO)  # warm
     asked = (questions * (count // max(len(questions), 1) + 1))[:count]
-    times = []
+    totals, stages = [], {}
     for question in asked:
+        timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        library.ask(question)
+        library.ask(question, timings)
+        totals.append((time.perf_counter() - t0) * 1000)
+        for stage, seconds in timings.items():
+            stages.setdefault(stage, []).append(seconds * 1000)
+    return {
+        "ask_ms": summary(totals),
+        "stage_ms_p50": {stage: statistics.median(values) for stage, values in stages.items()},
+        "stage_ms_p95": {stage: summary(values)["p95"] for stage, values in stages.items()},
+    }
+
+
+def footprint(library: Library) -> dict:
+    data = library.config.data_dir
+    passages = library.store.stats()["passages"]
+    sqlite_bytes = sum(p.stat().st_size for p in data.glob("news.sqlite3*"))
+    faiss_bytes = sum(p.stat().st_size for p in data.glob("vectors-*.faiss"))
+    return {
+        "passages": passages,
+        "sqlite_bytes_per_passage": sqlite_bytes / passages,
+        "faiss_bytes_per_passage": faiss_bytes / passages,
+        "vector_index": library.store.vectors().kind,
+    }
+
+
+def bench_ask_at_sizes(folder: Path, models: dict, questions: list[str], count: int, sizes: list[int]) -> dict:
+    results = {}
+    for size in sizes:
+        library = Library(LibraryConfig(data_dir=folder / f"ask-{size}"), **models)
+        t0 = time.perf_counter()
+        got = assemble_library(library, size)
+        assembled = time.perf_counter() - t0
+        if got < size * 0.9:
+            results[str(size)] = {"skipped": f"only {got} cached passages; run benchmarks/realtimeqa.py for more"}
+            continue
+        result = {"assembled_seconds": assembled, **footprint(library), **bench_ask(library, questions, count)}
+        results[str(size)] = result
+        print(f"  ask at {got:,} passages: p50 {result['ask_ms']['p50']:.0f} ms", flush=True)
+    return {"ask_at_size": results}
+
+
+def synthetic_vectors(count: int, real: np.ndarray, seed: int = 0) -> np.ndarray:
+    """`count` unit vectors, each a random real passage vector plus Gaussian noise (cosine ~0.85 to
+    it, about a real passage's nearest neighbour), so the set keeps real embeddings' clustering."""
+    rng = np.random.default_rng(seed)
+    out = np.empty((count, real.shape[1]), dtype=np.float32)
+    scale = 0.6 / np.sqrt(real.shape[1])
+    for at in range(0, count, 100_000):
+        n = min(100_000, count - at)
+        block = real[rng.integers(0, len(real), n)] + scale * rng.standard_normal((n, real.shape[1]), np.float32)
+        out[at : at + n] = block / np.linalg.norm(block, axis=1, keepdims=True)
+    return out
+
+
+def bench_scale(folder: Path, library: Library, questions: list[str], count: int, queries: int) -> dict:
+    import faiss
+
+    real = [v for _, _, vectors in cached_articles(200_000) for v in vectors]
+    if not real:  # no cache: the sample's own vectors
+        real = list(library.store.vectors()._index.reconstruct_n(0, len(library.store.vectors())))
+    real = np.vstack(real)
+    vectors = synthetic_vectors(count, real)
+    asked = questions[:queries]
+    query_vectors = np.vstack([library.embedder.encode_question(q) for q in asked])
+    exact = faiss.IndexFlatIP(vectors.shape[1])
+    exact.add(vectors)
+    _, truth = exact.search(query_vectors, 10)
+    t0 = time.perf_counter()
+    exact.search(query_vectors[:20], 10)
+    exact_ms = (time.perf_counter() - t0) / 20 * 1000
+    del exact
+
+    policy = IndexPolicy()
+    ids = np.arange(count, dtype=np.int64)
+    t0 = time.perf_counter()
+    index = VectorIndex.build(vectors.shape[1], ids, vectors, policy)
+    build_seconds = time.perf_counter() - t0
+    path = index.save(folder, 1)
+    disk = path.stat().st_size
+    del index, vectors
+    before = rss_bytes()
+    index = VectorIndex.load(path, policy)
+    ram = rss_bytes() - before
+    times, recalls = [], []
+    for vector, expected in zip(query_vectors, truth, strict=True):
+        t0 = time.perf_counter()
+        found = index.search(vector, 10)
         times.append((time.perf_counter() - t0) * 1000)
-    return {"ask_ms": summary(times)}
+        recalls.append(len({i for i, _ in found} & set(expected.tolist())) / 10)
+    return {
+        "scale": {
+            "passages": count,
+            "index": index.kind,
+            "lists": index.lists,
+            "nprobe": policy.nprobe,
+            "build_seconds": build_seconds,
+            "ram_bytes": ram,
+            "disk_bytes": disk,
+            "index_bytes_per_passage": disk / count,
+            "search_ms": summary(times),
+            "exact_search_ms_per_query": exact_ms,
+            "recall_at_10": float(np.mean(recalls)),
+            "queries": len(asked),
+        }
+    }
 
 
 def bench_startup(data_dir: Path) -> dict:
@@ -120,22 +306,54 @@ def bench_startup(data_dir: Path) -> dict:
     return {"startup_to_first_answer_s": summary(runs)}
 
 
-def bench_bot(library: Library) -> dict:
-    """Interaction to first acknowledgement and to the answer, through SimCord's simulated Discord."""
+class LoopWatch:
+    """Measures event-loop stalls from outside: a thread schedules a callback every `interval`
+    seconds and records how late the loop runs it."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, interval: float = 0.01) -> None:
+        self.loop, self.interval = loop, interval
+        self.delays: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            sent = time.perf_counter()
+            done = threading.Event()
+
+            def ran(sent=sent, done=done) -> None:
+                self.delays.append((time.perf_counter() - sent) * 1000)
+                done.set()
+
+            self.loop.call_soon_threadsafe(ran)
+            done.wait(10)
+            time.sleep(self.interval)
+
+    def __enter__(self) -> LoopWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def bench_bot(library: Library, reindex_library: Library | None) -> dict:
+    """Through SimCord's simulated Discord: interaction to first acknowledgement and to the
+    answer, then the worst event-loop stall while an admin /reindex runs beside questions."""
+    import discord
     import simcord
 
     from bot.app import create_bot
     from bot.settings import Settings
 
-    settings = Settings(data_dir=library.config.data_dir, question_cooldown_seconds=0, _env_file=None)
-
-    async def run() -> dict:
-        acks, answers = [], []
-        async with simcord.run(create_bot(settings, library=library), shard_count=1) as env:
-            channel = env.create_guild().create_text_channel("news")
-            user = env.guild.add_member(env.create_user("reader"))
-            import discord
-
+    async def run(target: Library, reindex: bool) -> dict:
+        settings = Settings(data_dir=target.config.data_dir, question_cooldown_seconds=0, _env_file=None)
+        acks, answers, results = [], [], {}
+        async with simcord.run(create_bot(settings, library=target), shard_count=1) as env:
+            guild = env.create_guild()
+            channel = guild.create_text_channel("news")
+            user = guild.add_member(env.create_user("reader"))
             original_defer = discord.InteractionResponse.defer
             marks: dict[str, float] = {}
 
@@ -149,39 +367,96 @@ def bench_bot(library: Library) -> dict:
                 for _ in range(20):
                     t0 = time.perf_counter()
                     await user.slash(channel, "ask", question=DEMO)
-                    done = time.perf_counter()
                     acks.append((marks["ack"] - t0) * 1000)
-                    answers.append((done - t0) * 1000)
+                    answers.append((time.perf_counter() - t0) * 1000)
             finally:
                 discord.InteractionResponse.defer = original_defer
-        return {"bot_first_ack_ms": summary(acks), "bot_answer_ms": summary(answers)}
+            results["bot_first_ack_ms"] = summary(acks)
+            results["bot_answer_ms"] = summary(answers)
+            if reindex:
+                editors = guild.create_role("Editors", permissions=discord.Permissions(manage_guild=True))
+                admin = guild.add_member(env.create_user("editor"), roles=[editors])
+                during = []
+                t0 = time.perf_counter()
+                with LoopWatch(asyncio.get_running_loop()) as watch:
+                    started = await admin.slash(channel, "reindex")
+                    while not started.response.content.startswith("Reindex finished"):
+                        q0 = time.perf_counter()
+                        await user.slash(channel, "ask", question=DEMO)
+                        during.append((time.perf_counter() - q0) * 1000)
+                        await env.advance_time(2)
+                        await asyncio.sleep(0.2)
+                results["reindex"] = {
+                    "passages": target.store.stats()["passages"],
+                    "seconds": time.perf_counter() - t0,
+                    "result": started.response.content,
+                    "loop_stall_ms": summary(watch.delays),
+                    "answers_during_reindex_ms": summary(during) if during else None,
+                }
+        return results
 
-    return asyncio.run(run())
+    results = asyncio.run(run(library, reindex=False))
+    if reindex_library is not None:
+        results["reindex_beside_questions"] = asyncio.run(run(reindex_library, reindex=True))["reindex"]
+    return results
+
+
+def show(results: dict, indent: str = "") -> None:
+    for key, value in results.items():
+        if isinstance(value, dict) and any(isinstance(v, dict) for v in value.values()):
+            print(f"{indent}{key}")
+            show(value, indent + "  ")
+            continue
+        if isinstance(value, dict):
+            value = "  ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in value.items())
+        elif isinstance(value, float):
+            value = f"{value:.3f}"
+        print(f"{indent}{key:<32} {value}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--articles", type=int, default=300)
-    parser.add_argument("--questions", type=int, default=200)
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections of {SECTIONS}")
+    parser.add_argument("--articles", type=int, default=300, help="articles ingested for the ingest section")
+    parser.add_argument("--questions", type=int, default=200, help="questions timed per library size")
+    parser.add_argument("--sizes", default="10000,100000", help="passage counts for question latency")
+    parser.add_argument("--scale-passages", type=int, default=1_000_000)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "speed.json")
     args = parser.parse_args()
+    only = set(args.only.split(","))
+    if only - set(SECTIONS):
+        parser.error(f"unknown sections: {', '.join(sorted(only - set(SECTIONS)))}")
 
-    articles, questions, corpus = load_articles(args.articles)
-    with tempfile.TemporaryDirectory() as folder:
-        library = Library(LibraryConfig(data_dir=Path(folder) / "data"))
-        results = {"corpus": corpus}
-        results.update(bench_ingest(library, articles))
-        results.update(bench_ask(library, questions, args.questions))
-        results.update(bench_bot(library))
-        results.update(bench_startup(library.config.data_dir))
+    questions = load_questions()
+    results: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        library = Library(LibraryConfig(data_dir=folder / "ingest"))
+        library.warm_up()
+        models = {"embedder": library.embedder, "reader": library.reader, "chunker": library.chunker}
+        if "ingest" in only:
+            articles, corpus = load_articles(args.articles)
+            results["ingest_corpus"] = corpus
+            results.update(bench_ingest(library, articles))
+            print(f"  ingest ratio {results['ingest']['ingest_to_encode_ratio']:.2f}", flush=True)
+        else:
+            library.ingest([SAMPLE])
+        sizes = [int(s) for s in args.sizes.split(",") if s]
+        if "ask" in only:
+            results.update(bench_ask_at_sizes(folder, models, questions, args.questions, sizes))
+        if "scale" in only:
+            results.update(bench_scale(folder, library, questions, args.scale_passages, args.questions))
+            print(f"  scale recall@10 {results['scale']['recall_at_10']:.3f}", flush=True)
+        if "startup" in only:
+            results.update(bench_startup(library.config.data_dir))
+        if "bot" in only:
+            big = Library(LibraryConfig(data_dir=folder / f"ask-{sizes[0]}"), **models) if sizes else None
+            if big is not None and not big.store.has_passages():
+                assemble_library(big, sizes[0])
+            results.update(bench_bot(library, big if big is not None and big.store.has_passages() else None))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
-    for key, value in results.items():
-        if isinstance(value, dict):
-            value = "  ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}" for k, v in value.items())
-        elif isinstance(value, float):
-            value = f"{value:.3f}"
-        print(f"{key:<30} {value}")
+    show(results)
     print(f"written to {args.out}")
 
 

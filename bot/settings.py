@@ -11,6 +11,7 @@ from index import LibraryConfig
 from index.embed import DEFAULT_MODEL
 from index.errors import NewsbotError
 from index.fetch import FetchLimits
+from index.vectors import IndexPolicy
 
 
 class Settings(BaseSettings):
@@ -43,6 +44,12 @@ class Settings(BaseSettings):
         description="Confidence below which the bot abstains; empty = the trained ranker's threshold.",
     )
     max_question_chars: int = Field(1000, ge=20, le=20000, description="Longest question accepted.")
+    exact_search_below: int = Field(
+        200_000,
+        ge=1,
+        description="Passages below which vector search is exact; above, an IVF-SQ8 index (switched automatically).",
+    )
+    ivf_nprobe: int = Field(48, ge=1, le=4096, description="Inverted lists an IVF search reads (recall vs speed).")
 
     # -- live sources --
     poll_sources: bool = Field(True, description="Let the bot poll its sources in the background.")
@@ -94,6 +101,7 @@ class Settings(BaseSettings):
             reader_passages=self.reader_passages,
             answer_threshold=self.answer_threshold,
             max_question_chars=self.max_question_chars,
+            index_policy=IndexPolicy(exact_below=self.exact_search_below, nprobe=self.ivf_nprobe),
             poll_interval_minutes=self.poll_interval_minutes,
             max_entries_per_poll=self.max_entries_per_poll,
             retention_days=self.retention_days,

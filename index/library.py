@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,7 @@ from index.reader import CandidateReader, Reader
 from index.search import HybridSearch, SearchWeights
 from index.sources import read_articles
 from index.store import NewsStore, PreparedArticle, Source, content_hash
+from index.vectors import IndexPolicy
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,7 @@ class LibraryConfig:
     max_entries_per_poll: int = 50
     retention_days: float | None = None  # None keeps everything
     fetch_limits: FetchLimits = field(default_factory=FetchLimits)
+    index_policy: IndexPolicy = field(default_factory=IndexPolicy)  # exact vs IVF search by corpus size
 
 
 @dataclass
@@ -57,6 +60,11 @@ class IngestReport:
     unchanged: int = 0
     passages: int = 0
     problems: list[str] = field(default_factory=list)
+    # seconds per stage: split (sentences), embed, sqlite (rows + FTS), vectors (FAISS update + save)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def timed(self, stage: str, seconds: float) -> None:
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
 
 
 class Library:
@@ -72,7 +80,7 @@ class Library:
     ) -> None:
         """`embedder`, `reader` and `chunker` may be shared between libraries (they hold the models)."""
         self.config = config
-        self.store = NewsStore(config.data_dir)
+        self.store = NewsStore(config.data_dir, config.index_policy)
         self.embedder = embedder or Embedder(config.embedding_model, batch_size=config.embed_batch_size)
         self.chunker = chunker or Chunker(config.passage_words)
         self.search = HybridSearch(self.store, self.embedder, SearchWeights())
@@ -115,9 +123,12 @@ class Library:
             changed = [(a, d) for a, d in fresh if known.get(a.url) != d]
             report.unchanged += len(unique) - len(changed)
             if changed:
-                prepared = self._prepare(changed)
+                prepared = self._prepare(changed, report)
+                started = time.perf_counter()
                 with self.store.writing():
                     summary = self.store.write_articles(prepared, self.embedder.model_name)
+                report.timed("sqlite", time.perf_counter() - started - summary.vector_seconds)
+                report.timed("vectors", summary.vector_seconds)
                 report.added += summary.added
                 report.updated += summary.updated
                 report.passages += summary.passages
@@ -125,10 +136,14 @@ class Library:
                 progress(len(batch), None)
         return report
 
-    def _prepare(self, articles: list[tuple[Article, str]]) -> list[PreparedArticle]:
+    def _prepare(self, articles: list[tuple[Article, str]], report: IngestReport) -> list[PreparedArticle]:
+        started = time.perf_counter()
         split = [(article, digest, self.chunker.split(article)) for article, digest in articles]
         texts = [passage_input(a.title, p.text) for a, _, passages in split for p in passages]
+        report.timed("split", time.perf_counter() - started)
+        started = time.perf_counter()
         vectors = self.embedder.encode(texts)
+        report.timed("embed", time.perf_counter() - started)
         prepared, at = [], 0
         for article, digest, passages in split:
             prepared.append(
@@ -218,11 +233,17 @@ class Library:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def ask(self, question: str) -> Answer:
+    def ask(self, question: str, timings: dict[str, float] | None = None) -> Answer:
+        """The answer to one question. `timings`, when given, receives seconds per stage
+        (embed_question, dense_search, lexical_search, fusion, reading) for benchmarks."""
         question = self.check_question(question)
         self.check_ready()
-        hits = self.search.search(question, self.config.top_k)
-        return self.reader.read(question, hits)
+        hits = self.search.search(question, self.config.top_k, timings)
+        started = time.perf_counter()
+        answer = self.reader.read(question, hits)
+        if timings is not None:
+            timings["reading"] = timings.get("reading", 0.0) + time.perf_counter() - started
+        return answer
 
     def check_question(self, question: str) -> str:
         question = " ".join((question or "").split())

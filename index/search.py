@@ -6,6 +6,7 @@ questions hinge on and that small embedding models blur together.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from index.embed import Embedder
@@ -37,11 +38,16 @@ class HybridSearch:
         self.embedder = embedder
         self.weights = weights or SearchWeights()
 
-    def search(self, question: str, k: int) -> list[Hit]:
+    def search(self, question: str, k: int, timings: dict[str, float] | None = None) -> list[Hit]:
+        """The top `k` passages; `timings`, when given, receives seconds spent per stage."""
+        clock = _Stopwatch(timings)
         depth = max(self.weights.depth, k)
         vector = self.embedder.encode_question(question)
+        clock.lap("embed_question")
         dense = self.store.vectors().search(vector, depth)
+        clock.lap("dense_search")
         lexical = self.store.lexical_search(question, depth)
+        clock.lap("lexical_search")
         fused = fuse(dense, lexical, self.weights)[:k]
         rows = self.store.passages([pid for pid, _ in fused])
         dense_scores = dict(dense)
@@ -62,4 +68,19 @@ class HybridSearch:
                     lexical_rank=lexical_ranks.get(passage_id),
                 )
             )
+        clock.lap("fusion")
         return hits
+
+
+class _Stopwatch:
+    """Adds the seconds since the previous lap to `timings[stage]`; does nothing without a dict."""
+
+    def __init__(self, timings: dict[str, float] | None) -> None:
+        self.timings = timings
+        self.last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        if self.timings is not None:
+            now = time.perf_counter()
+            self.timings[stage] = self.timings.get(stage, 0.0) + now - self.last
+            self.last = now

@@ -17,6 +17,7 @@ import os
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,7 +27,7 @@ import numpy as np
 
 from index.errors import NewsbotError
 from index.models import Article, Passage, Story
-from index.vectors import VectorIndex, vector_file
+from index.vectors import IndexPolicy, VectorIndex, vector_file
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +141,7 @@ class WriteSummary:
     added: int = 0
     updated: int = 0
     passages: int = 0
+    vector_seconds: float = 0.0  # of the write, the time spent updating and saving the FAISS copy
 
 
 @dataclass(frozen=True)
@@ -174,8 +176,9 @@ class PassageRow:
 class NewsStore:
     """The on-disk news store under one data folder."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, index_policy: IndexPolicy | None = None) -> None:
         self.data_dir = Path(data_dir).expanduser()
+        self.index_policy = index_policy or IndexPolicy()
         self.db_path = self.data_dir / DB_NAME
         self._local = threading.local()
         self._vectors: VectorIndex | None = None
@@ -358,9 +361,10 @@ class NewsStore:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        started = time.perf_counter()
         vectors = np.vstack(new_vectors) if new_vectors else np.zeros((0, dimension or 1), np.float32)
         self._apply_vector_changes(generation, np.array(removed_ids), np.array(new_ids), vectors)
-        return WriteSummary(added=added, updated=updated, passages=passages)
+        return WriteSummary(added, updated, passages, time.perf_counter() - started)
 
     def passages_to_embed(self) -> list[tuple[int, str, str]]:
         """(passage id, article title, passage text) for every passage, for a reindex."""
@@ -390,7 +394,7 @@ class NewsStore:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        index = VectorIndex.build(vectors.shape[1], ids, vectors)
+        index = VectorIndex.build(vectors.shape[1], ids, vectors, self.index_policy)
         self._install_vectors(index, generation, save=True)
 
     def check_model(self, model_name: str, conn: sqlite3.Connection | None = None) -> None:
@@ -420,6 +424,12 @@ class NewsStore:
             base = self._vectors
             if base is None or self._vectors_generation != generation - 1:
                 base = None
+        if base is not None and base.needs_rebuild(len(base) - len(removed) + len(added)):
+            # The corpus crossed the policy's size line (or outgrew its IVF lists): build the
+            # other kind from SQLite's exact vectors; it lands as this generation's file, so
+            # readers switch over in one step.
+            log.info("vector index: rebuilding %s index for the new corpus size", base.kind)
+            base = None
         index = self._rebuild_vectors() if base is None else base.with_changes(removed, added, vectors)
         self._install_vectors(index, generation, save=True)
 
@@ -435,14 +445,31 @@ class NewsStore:
             self._vectors_generation = generation
 
     def _rebuild_vectors(self) -> VectorIndex:
+        """Every vector SQLite holds, read in slices into one array (no per-row Python copies)."""
         conn = self._connect()
-        rows = conn.execute("SELECT id, vector FROM passages ORDER BY id").fetchall()
-        dimension = int(self.meta("dimension") or 0)
-        if not rows:
-            return VectorIndex.empty(dimension or 1)
-        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
-        return VectorIndex.build(vectors.shape[1], ids, vectors)
+        own_snapshot = not conn.in_transaction
+        if own_snapshot:
+            conn.execute("BEGIN")  # one snapshot for the count and the rows
+        try:
+            count = conn.execute("SELECT count(*) FROM passages").fetchone()[0]
+            dimension = int(self.meta("dimension") or 0)
+            if not count:
+                return VectorIndex.empty(dimension or 1, self.index_policy)
+            ids = np.empty(count, dtype=np.int64)
+            vectors = None
+            at = 0
+            cursor = conn.execute("SELECT id, vector FROM passages ORDER BY id")
+            while rows := cursor.fetchmany(10_000):
+                block = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+                if vectors is None:
+                    vectors = np.empty((count, block.shape[1]), dtype=np.float32)
+                ids[at : at + len(rows)] = [r[0] for r in rows]
+                vectors[at : at + len(rows)] = block
+                at += len(rows)
+        finally:
+            if own_snapshot:
+                conn.execute("COMMIT")
+        return VectorIndex.build(vectors.shape[1], ids[:at], vectors[:at], self.index_policy)
 
     def vectors(self) -> VectorIndex:
         """The FAISS index for the latest committed generation, loaded or repaired as needed."""
@@ -454,7 +481,7 @@ class NewsStore:
         index = None
         if path.exists():
             try:
-                index = VectorIndex.load(path)
+                index = VectorIndex.load(path, self.index_policy)
             except RuntimeError as exc:
                 log.warning("vector index %s is unreadable (%s); rebuilding it", path.name, exc)
         if index is None:

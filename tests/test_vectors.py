@@ -1,0 +1,123 @@
+"""The vector index picks exact or IVF search by corpus size and migrates atomically when it changes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from index.vectors import EXACT, IVF, IndexPolicy, VectorIndex, vector_file
+from tests.conftest import DEMO_QUESTION, SAMPLE_NEWS, write_jsonl
+
+
+def clustered(count: int, dimension: int = 32, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((max(count // 20, 2), dimension))
+    points = centres[rng.integers(0, len(centres), count)] + 0.3 * rng.standard_normal((count, dimension))
+    points /= np.linalg.norm(points, axis=1, keepdims=True)
+    return points.astype(np.float32)
+
+
+def test_policy_chooses_by_size_with_hysteresis():
+    policy = IndexPolicy(exact_below=1000)
+    assert policy.kind_for(999) == EXACT
+    assert policy.kind_for(1000) == IVF
+    assert policy.kind_for(900, current=IVF) == IVF  # no flapping around the line
+    assert policy.kind_for(799, current=IVF) == EXACT
+    with pytest.raises(ValueError):
+        IndexPolicy(exact_below=0)
+
+
+def test_ivf_index_keeps_ids_finds_neighbours_and_supports_removal():
+    vectors = clustered(3000)
+    ids = np.arange(10_000, 13_000)
+    policy = IndexPolicy(exact_below=1000, nprobe=8)
+    approximate = VectorIndex.build(32, ids, vectors, policy)
+    exact = VectorIndex.build(32, ids, vectors, IndexPolicy(exact_below=10_000))
+    assert (approximate.kind, exact.kind) == (IVF, EXACT)
+    assert approximate.lists == policy.lists_for(3000) and len(approximate) == 3000
+
+    queries = clustered(50, seed=1)
+    recall = np.mean(
+        [len({i for i, _ in approximate.search(q, 10)} & {i for i, _ in exact.search(q, 10)}) / 10 for q in queries]
+    )
+    assert recall >= 0.9
+    top_id, top_score = approximate.search(vectors[5], 1)[0]
+    assert top_id == 10_005 and top_score == pytest.approx(1.0, abs=0.02)
+
+    smaller = approximate.with_changes(np.array([10_005]), np.array([20_000]), vectors[5:6])
+    assert smaller.kind == IVF and len(smaller) == 3000
+    assert smaller.search(vectors[5], 1)[0][0] == 20_000
+    assert approximate.search(vectors[5], 1)[0][0] == 10_005  # the original is untouched
+
+
+def test_ivf_index_survives_save_and_load(tmp_path):
+    policy = IndexPolicy(exact_below=500, nprobe=4)
+    index = VectorIndex.build(32, np.arange(800), clustered(800), policy)
+    path = index.save(tmp_path, 7)
+    assert path == vector_file(tmp_path, 7)
+    loaded = VectorIndex.load(path, IndexPolicy(exact_below=500, nprobe=6))
+    assert loaded.kind == IVF and len(loaded) == 800
+    assert loaded.search(clustered(800)[3], 1)[0][0] == 3
+
+
+def test_grown_ivf_index_asks_for_new_lists():
+    policy = IndexPolicy(exact_below=500)
+    index = VectorIndex.build(32, np.arange(600), clustered(600), policy)
+    assert not index.needs_rebuild(700)
+    assert index.needs_rebuild(4 * 600)  # lists trained for 600 are too few for 2,400
+    assert index.needs_rebuild(300)  # back below the line: exact again
+
+
+def extra_articles(count: int) -> list[dict]:
+    topics = ["harbour", "orchard", "railway", "glacier", "museum", "vineyard", "bridge", "festival", "library"]
+    return [
+        {
+            "url": f"https://news.example.org/old/{n}",
+            "title": f"Town council debates the {topics[n % len(topics)]} plan, part {n}",
+            "text": f"Councillors in district {n} argued for hours about the {topics[n % len(topics)]}. "
+            f"The vote was postponed to a later meeting. Residents said the plan number {n} "
+            "would change the skyline and asked for another consultation.",
+            "published": "2001-05-0" + str(1 + n % 9),
+            "source": "Archive Wire",
+        }
+        for n in range(count)
+    ]
+
+
+def test_store_migrates_to_ivf_and_back_atomically(make_library, tmp_path):
+    policy = IndexPolicy(exact_below=20, nprobe=64)
+    library = make_library(tmp_path / "data", index_policy=policy)
+    library.ingest([SAMPLE_NEWS])
+    store = library.store
+    assert store.vectors().kind == EXACT and len(store.vectors()) == 13
+
+    library.ingest([write_jsonl(tmp_path / "old.jsonl", extra_articles(12))])
+    passages = store.stats()["passages"]
+    assert passages >= 20
+    index = store.vectors()
+    assert index.kind == IVF and len(index) == passages
+    files = sorted(p.name for p in store.data_dir.glob("vectors-*.faiss"))
+    assert files == [vector_file(store.data_dir, store.generation).name]  # one generation on disk
+    assert library.ask(DEMO_QUESTION).text == "Yoshihiko Noda"
+
+    # Another process opening the folder reads the IVF file as saved, not a rebuild.
+    reopened = make_library(tmp_path / "data", index_policy=policy)
+    assert reopened.store.vectors().kind == IVF
+    assert reopened.ask(DEMO_QUESTION).text == "Yoshihiko Noda"
+
+    # Retention drops the old articles: below 80% of the line the index is exact again.
+    removed = library.remove_old(days=3650)
+    assert removed == 12
+    index = store.vectors()
+    assert index.kind == EXACT and len(index) == 13
+    assert library.ask(DEMO_QUESTION).text == "Yoshihiko Noda"
+
+
+def test_missing_ivf_file_is_rebuilt_as_ivf(make_library, tmp_path):
+    policy = IndexPolicy(exact_below=20, nprobe=64)
+    library = make_library(tmp_path / "data", index_policy=policy)
+    library.ingest([SAMPLE_NEWS, write_jsonl(tmp_path / "old.jsonl", extra_articles(12))])
+    vector_file(library.store.data_dir, library.store.generation).unlink()
+    reopened = make_library(tmp_path / "data", index_policy=policy)
+    index = reopened.store.vectors()
+    assert index.kind == IVF and len(index) == reopened.store.stats()["passages"]
