@@ -60,13 +60,6 @@ def summary(values: list[float]) -> dict:
     }
 
 
-def rss_bytes() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    return 0
-
-
 # -- inputs ---------------------------------------------------------------------------------------
 
 
@@ -145,6 +138,19 @@ def assemble_library(library: Library, passages: int) -> int:
     if batch:
         flush()
     return written
+
+
+def index_ram(path: Path) -> int:
+    """Resident memory the saved index takes once loaded, measured in a fresh process."""
+    code = (
+        "import sys; from pathlib import Path; import faiss\n"
+        "def rss():\n"
+        "    line = next(l for l in Path('/proc/self/status').read_text().splitlines() if l.startswith('VmRSS:'))\n"
+        "    return int(line.split()[1]) * 1024\n"
+        "before = rss(); index = faiss.read_index(sys.argv[1]); print(rss() - before)"
+    )
+    child = subprocess.run([sys.executable, "-c", code, str(path)], check=True, capture_output=True, text=True)
+    return int(child.stdout)
 
 
 # -- sections -------------------------------------------------------------------------------------
@@ -264,9 +270,8 @@ def bench_scale(folder: Path, library: Library, questions: list[str], count: int
     path = index.save(folder, 1)
     disk = path.stat().st_size
     del index, vectors
-    before = rss_bytes()
+    ram = index_ram(path)
     index = VectorIndex.load(path, policy)
-    ram = rss_bytes() - before
     times, recalls = [], []
     for vector, expected in zip(query_vectors, truth, strict=True):
         t0 = time.perf_counter()

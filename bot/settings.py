@@ -49,7 +49,7 @@ class Settings(BaseSettings):
         ge=1,
         description="Passages below which vector search is exact; above, an IVF-SQ8 index (switched automatically).",
     )
-    ivf_nprobe: int = Field(48, ge=1, le=4096, description="Inverted lists an IVF search reads (recall vs speed).")
+    ivf_nprobe: int = Field(128, ge=1, le=4096, description="Inverted lists an IVF search reads (recall vs speed).")
 
     # -- live sources --
     poll_sources: bool = Field(True, description="Let the bot poll its sources in the background.")

@@ -38,7 +38,7 @@ class IndexPolicy:
     """When to leave exact search, and how the approximate index is shaped."""
 
     exact_below: int = 200_000  # passages; exact search below this many, IVF-SQ8 from here on
-    nprobe: int = 48  # inverted lists read per search; more = better recall, slower
+    nprobe: int = 128  # inverted lists read per search; more = better recall, slower
     lists_per_sqrt: float = 4.0  # nlist = lists_per_sqrt * sqrt(passages)
     train_per_list: int = 50  # training sample = train_per_list * nlist vectors (at most all)
     hysteresis: float = 0.8  # an IVF index goes back to exact only below exact_below * hysteresis
