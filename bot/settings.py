@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     )
     max_question_chars: int = Field(1000, ge=20, le=20000, description="Longest question accepted.")
     exact_search_below: int = Field(
-        200_000,
+        50_000,
         ge=1,
         description="Passages below which vector search is exact; above, an IVF-SQ8 index (switched automatically).",
     )

@@ -345,6 +345,8 @@ def _features(candidate: Candidate, kind: QuestionType, asked_norm: list[str], t
         "best_rank": 1.0 / (1.0 + best_rank),
         "lexical_rank": 0.0 if lexical is None else 1.0 / (1.0 + lexical),
         "mentions": math.log1p(len(mentions)),
+        # Redundancy that counts only where the sentence also matches the question.
+        "support": math.log1p(sum(m.overlap for m in mentions)),
         "stories": math.log1p(len({m.hit.story.url for m in mentions})),
         "in_title": 1.0 if any(candidate.key in normalise(m.hit.story.title) for m in mentions) else 0.0,
         "is_entity": 1.0 if entity else 0.0,

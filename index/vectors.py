@@ -37,7 +37,7 @@ IVF = "ivf-sq8"
 class IndexPolicy:
     """When to leave exact search, and how the approximate index is shaped."""
 
-    exact_below: int = 200_000  # passages; exact search below this many, IVF-SQ8 from here on
+    exact_below: int = 50_000  # passages; exact search below this many, IVF-SQ8 from here on
     nprobe: int = 128  # inverted lists read per search; more = better recall, slower
     lists_per_sqrt: float = 4.0  # nlist = lists_per_sqrt * sqrt(passages)
     train_per_list: int = 50  # training sample = train_per_list * nlist vectors (at most all)

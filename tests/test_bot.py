@@ -177,6 +177,25 @@ async def test_admin_reindex_reports_progress_while_ask_still_answers(world, bot
     assert bot_library.store.generation == generation + 1
 
 
+async def test_reindex_longer_than_the_interaction_token_reports_in_the_channel(world, bot_library):
+    env, guild, channel, alice = world
+    admin = make_admin(env, guild)
+    with (bot_library.config.data_dir / ".write.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        started = await admin.slash(channel, "reindex")
+        await env.advance_time(16 * 60)  # Discord forgets the interaction token after 15 minutes
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    for _ in range(200):
+        await asyncio.sleep(0.05)
+        await env.advance_time(2)
+        if any("Reindex finished" in m.content for m in channel.history()):
+            break
+    finished = [m for m in channel.history() if "Reindex finished" in m.content]
+    assert finished and finished[-1].author.id == env.bot.user.id
+    assert "13 passages re-embedded" in finished[-1].content
+    assert "Reindex finished" not in started.response.content  # the expired reply was left alone
+
+
 async def test_everyone_in_a_story_pings_no_one(world, bot_library, tmp_path):
     env, guild, channel, alice = world
     story = write_jsonl(

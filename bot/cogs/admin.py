@@ -15,6 +15,9 @@ from bot.jobs import BackgroundJob
 
 log = logging.getLogger(__name__)
 
+# Discord lets a bot edit its reply to an interaction for 15 minutes; stop a little before.
+INTERACTION_TOKEN_SECONDS = 14 * 60
+
 
 def progress_text(job: BackgroundJob) -> str:
     state = job.state
@@ -32,6 +35,7 @@ class AdminCog(commands.Cog):
         self.bot = bot
         self.job: BackgroundJob | None = None
         self._job_interaction: discord.Interaction | None = None
+        self._job_message: discord.Message | None = None  # progress as a channel message, see below
         self._last_report = ""
 
     async def cog_load(self) -> None:
@@ -64,7 +68,7 @@ class AdminCog(commands.Cog):
             return summary
 
         self.job = BackgroundJob("reindex", work)
-        self._job_interaction = interaction
+        self._job_interaction, self._job_message = interaction, None
         await interaction.response.send_message(progress_text(self.job))
         self._last_report = progress_text(self.job)
         self.job.start()
@@ -81,12 +85,29 @@ class AdminCog(commands.Cog):
         text = progress_text(job)
         if text != self._last_report:
             try:
-                await interaction.edit_original_response(content=text)
+                await self._show_progress(interaction, text)
                 self._last_report = text
-            except discord.HTTPException as exc:
+            except (discord.HTTPException, discord.ClientException) as exc:
                 log.warning("could not update the reindex message: %s", exc)
         if job.state.finished:
             self.report_progress.stop()
+
+    async def _show_progress(self, interaction: discord.Interaction, text: str) -> None:
+        """Edit the /reindex reply while its interaction token lives (15 minutes); a longer reindex
+        goes on in a channel message the bot owns, which has no such limit."""
+        if self._job_message is not None:
+            await self._job_message.edit(content=text)
+            return
+        age = (discord.utils.utcnow() - interaction.created_at).total_seconds()
+        if age < INTERACTION_TOKEN_SECONDS:
+            try:
+                await interaction.edit_original_response(content=text)
+                return
+            except discord.NotFound:  # the token expired (or the reply was deleted)
+                pass
+        if interaction.channel is None:
+            raise discord.ClientException("the /reindex channel is gone")
+        self._job_message = await interaction.channel.send(text)
 
     # -- /sources -------------------------------------------------------------------------------
 
