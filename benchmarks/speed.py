@@ -205,6 +205,8 @@ def bench_ask(library: Library, questions: list[str], count: int) -> dict:
 def footprint(library: Library) -> dict:
     data = library.config.data_dir
     passages = library.store.stats()["passages"]
+    # Fold the write-ahead log into the database first, so the sizes are the steady state.
+    library.store.checkpoint()
     sqlite_bytes = sum(p.stat().st_size for p in data.glob("news.sqlite3*"))
     faiss_bytes = sum(p.stat().st_size for p in data.glob("vectors-*.faiss"))
     return {
@@ -399,7 +401,7 @@ def bench_bot(library: Library, reindex_library: Library | None) -> dict:
                 results["reindex"] = {
                     "passages": target.store.stats()["passages"],
                     "seconds": seconds,
-                    "result": channel.history()[-1].content if channel.history() else "",
+                    "result": next((m.content for m in reversed(channel.history()) if "Reindex" in m.content), ""),
                     "loop_stall_ms": summary(watch.delays),
                     "answers_during_reindex_ms": summary(during) if during else None,
                 }

@@ -237,6 +237,10 @@ class NewsStore:
             except OSError as exc:
                 raise NewsbotError(f"cannot create data dir {self.data_dir}: {exc.strerror}") from exc
 
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log into the database file (sizes on disk then reflect the data)."""
+        self._connect().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
