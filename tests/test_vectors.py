@@ -121,3 +121,21 @@ def test_missing_ivf_file_is_rebuilt_as_ivf(make_library, tmp_path):
     reopened = make_library(tmp_path / "data", index_policy=policy)
     index = reopened.store.vectors()
     assert index.kind == IVF and len(index) == reopened.store.stats()["passages"]
+
+
+def test_settings_carry_the_index_policy(tmp_path):
+    from bot.settings import Settings
+
+    config = Settings(data_dir=tmp_path, exact_search_below=1234, ivf_nprobe=7, _env_file=None).library_config()
+    assert config.index_policy == IndexPolicy(exact_below=1234, nprobe=7)
+
+
+def test_ask_and_ingest_report_time_by_stage(sample_library, tmp_path):
+    timings: dict[str, float] = {}
+    assert sample_library.ask(DEMO_QUESTION, timings).text == "Yoshihiko Noda"
+    assert set(timings) == {"embed_question", "dense_search", "lexical_search", "fusion", "reading"}
+    assert all(seconds >= 0 for seconds in timings.values()) and timings["reading"] > 0
+
+    report = sample_library.ingest([write_jsonl(tmp_path / "old.jsonl", extra_articles(2))])
+    assert report.added == 2
+    assert set(report.seconds) == {"split", "embed", "sqlite", "vectors"} and report.seconds["embed"] > 0
