@@ -80,3 +80,21 @@ def test_abstains_when_nothing_fits(reader):
     answer = strict.read("Who won?", [hit("It rained a lot.")])
     assert answer.abstained and answer.closest and answer.quote == ""
     assert strict.read("Who won?", []).abstained
+
+
+def test_hedged_amounts_lose_the_hedge(hand_reader):
+    hits = [hit("Around 33,000 machinists walked off the job, and more than $2 billion in orders stalled.")]
+    texts = {m.text for c in hand_reader.candidates("How many machinists went on strike?", hits) for m in c.mentions}
+    assert "33,000" in texts and "Around 33,000" not in texts
+    assert not any(t.lower().startswith("more than") for t in texts)
+
+
+def test_headline_offers_candidates_once_per_story(hand_reader):
+    story = Story("Hurricane Milo forces evacuations along the coast", "https://a.test/milo", None, "S")
+    passages = ["Thousands left their homes on Tuesday.", "Shelters opened in three counties."]
+    hits = [Hit(i, text, story, 1.0, i, 0.5) for i, text in enumerate(passages)]
+    candidates = {c.key: c for c in hand_reader.candidates("Which storm forced evacuations?", hits)}
+    milo = candidates["hurricane milo"]
+    assert len(milo.mentions) == 1 and milo.best.sentence == story.title
+    answer = hand_reader.read("Which storm forced evacuations?", hits)
+    assert answer.quote[answer.answer_start : answer.answer_end] == answer.text
