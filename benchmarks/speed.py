@@ -250,9 +250,12 @@ def bench_scale(folder: Path, library: Library, questions: list[str], count: int
     import faiss
 
     real = [v for _, _, vectors in cached_articles(200_000) for v in vectors]
-    if not real:  # no cache: the sample's own vectors
-        real = list(library.store.vectors()._index.reconstruct_n(0, len(library.store.vectors())))
-    real = np.vstack(real)
+    if real:
+        real, source = np.vstack(real), "real passage vectors plus noise"
+    else:  # no realtimeqa cache: unstructured random directions (a harder case for IVF)
+        real = np.random.default_rng(1).standard_normal((20_000, library.embedder.dimension)).astype(np.float32)
+        real /= np.linalg.norm(real, axis=1, keepdims=True)
+        source = "random unit vectors plus noise (no realtimeqa cache)"
     vectors = synthetic_vectors(count, real)
     asked = questions[:queries]
     query_vectors = np.vstack([library.embedder.encode_question(q) for q in asked])
@@ -283,6 +286,7 @@ def bench_scale(folder: Path, library: Library, questions: list[str], count: int
     return {
         "scale": {
             "passages": count,
+            "vectors": source,
             "index": index.kind,
             "lists": index.lists,
             "nprobe": policy.nprobe,
