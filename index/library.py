@@ -268,6 +268,8 @@ class Library:
     def stats(self) -> dict:
         stats = self.store.stats()
         stats["configured_model"] = self.embedder.model_name
+        # Which FAISS index serves questions: exact, or IVF-SQ8 past NEWSBOT_EXACT_SEARCH_BELOW.
+        stats["vector_index"] = self.store.vectors().kind if self.store.has_passages() else "exact"
         sources = self.sources()
         stats["sources"] = len(sources)
         stats["failing_sources"] = sum(1 for s in sources if s.failing)

@@ -96,6 +96,7 @@ def test_store_migrates_to_ivf_and_back_atomically(make_library, tmp_path):
     assert passages >= 20
     index = store.vectors()
     assert index.kind == IVF and len(index) == passages
+    assert library.stats()["vector_index"] == IVF
     files = sorted(p.name for p in store.data_dir.glob("vectors-*.faiss"))
     assert files == [vector_file(store.data_dir, store.generation).name]  # one generation on disk
     assert library.ask(DEMO_QUESTION).text == "Yoshihiko Noda"
