@@ -172,7 +172,7 @@ def choose_threshold(results: list[tuple[float, bool]], precision: float) -> flo
     return 0.95
 
 
-def cross_validated(questions: list[dict], names: list[str], folds: int = 4) -> tuple[float, float]:
+def cross_validated(questions: list[dict], names: list[str], precision: float, folds: int = 4) -> tuple[float, float]:
     """Top-1 EM and EM at a threshold chosen inside each training fold, over week-grouped folds
     of the training year: how learned weights do on weeks they did not see."""
     weeks = sorted({q["id"].split("_")[0] for q in questions})
@@ -183,7 +183,7 @@ def cross_validated(questions: list[dict], names: list[str], folds: int = 4) -> 
         test = [q for q in questions if q["id"].split("_")[0] in held]
         weights = fit(fit_on, names)
         confidence = fit_confidence(best_candidates(fit_on, weights))
-        threshold = choose_threshold(top_answers(fit_on, weights, confidence), 0.25)
+        threshold = choose_threshold(top_answers(fit_on, weights, confidence), precision)
         results = top_answers(test, weights, confidence)
         right += sum(r for _, r in results)
         answered_right += sum(r for p, r in results if p >= threshold and p > 0)
@@ -228,7 +228,7 @@ def main() -> None:
     prefixes: list[str] = []
     for label, added in FEATURE_SETS.items():
         prefixes += added
-        em_top, em_chosen = cross_validated(train, expand(prefixes, all_names))
+        em_top, em_chosen = cross_validated(train, expand(prefixes, all_names), args.precision)
         print(f"{label:<44}{em_top:>10.1f}{em_chosen:>8.1f}")
     confidence = fit_confidence(best_candidates(train, weights))
     threshold = choose_threshold(top_answers(train, weights, confidence), args.precision)

@@ -209,9 +209,10 @@ class Library:
                 interval_minutes=self.config.poll_interval_minutes,
                 max_entries=self.config.max_entries_per_poll,
             )
-            sources = poller.due() if only_due else self.sources()
             if source_ids is not None:
                 sources = [s for s in self.sources() if s.id in source_ids]
+            else:
+                sources = poller.due() if only_due else self.sources()
             report = poller.poll(sources, progress)
             if self.config.retention_days is not None:
                 report.removed = self.remove_old(self.config.retention_days)

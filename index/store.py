@@ -151,7 +151,7 @@ class Source:
     id: int
     location: str
     name: str
-    kind: str = "file"  # "file" (JSONL or folder), "feed" (RSS/Atom) or "page" (one article URL)
+    kind: str = "file"  # "file" (JSONL or folder) or "web" (a feed or one article URL: told apart when read)
     interval_minutes: float | None = None  # None: the default poll interval
     last_polled_at: str | None = None
     last_error: str | None = None
@@ -276,7 +276,11 @@ class NewsStore:
         """Whether anything is indexed (O(1), unlike counting)."""
         if not self.exists:
             return False
-        return self._connect().execute("SELECT EXISTS (SELECT 1 FROM passages)").fetchone()[0] == 1
+        return self._any_passages(self._connect())
+
+    @staticmethod
+    def _any_passages(conn: sqlite3.Connection) -> bool:
+        return conn.execute("SELECT EXISTS (SELECT 1 FROM passages)").fetchone()[0] == 1
 
     def article_digests(self, urls: Sequence[str]) -> dict[str, str]:
         if not urls or not self.exists:
@@ -405,7 +409,7 @@ class NewsStore:
         """Refuse to mix vectors of two embedding models in one index."""
         conn = conn or self._connect()
         stored = conn.execute("SELECT value FROM meta WHERE key = 'embedding_model'").fetchone()
-        if stored and stored[0] != model_name and conn.execute("SELECT EXISTS (SELECT 1 FROM passages)").fetchone()[0]:
+        if stored and stored[0] != model_name and self._any_passages(conn):
             raise NewsbotError(
                 f"the index was built with embedding model {stored[0]!r}, but {model_name!r} is configured;"
                 " run `newsbot reindex` first"
