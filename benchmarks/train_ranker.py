@@ -16,6 +16,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,7 +31,13 @@ from realtimeqa import is_excluded, load, normalise_answer  # noqa: E402
 from index import Library, LibraryConfig  # noqa: E402
 from index.chunk import Chunker  # noqa: E402
 from index.embed import Embedder  # noqa: E402
-from index.reader import DEFAULT_WEIGHTS, WEIGHTS_FILE, CandidateReader, confidence_features  # noqa: E402
+from index.reader import (  # noqa: E402
+    BEST_FEATURES,
+    DEFAULT_WEIGHTS,
+    WEIGHTS_FILE,
+    CandidateReader,
+    confidence_features,
+)
 
 FEATURE_SETS = {
     "type + in-question": ["type_fit", "type_clash", "in_question", "is_entity", "length"],
@@ -50,10 +57,14 @@ FEATURE_SETS = {
 }
 
 
-# Only how the best candidate stands against the others: an absolute logit shifts with the size of
-# the corpus (mention and story counts), so it would not carry over from a week of news to a
-# six-story sample or a year of feeds.
-CONFIDENCE_FEATURES = ("margin", "share")
+# How the best candidate stands against the others, and its own sentence's support, but not the
+# absolute logit: that shifts with the size of the corpus (mention and story counts), so it would
+# not carry over from a week of news to a six-story sample or a year of feeds.
+CONFIDENCE_SETS = {
+    "margin, share": ("margin", "share"),
+    "+ best candidate's type fit, overlap, proximity": ("margin", "share", *(f"best_{n}" for n in BEST_FEATURES)),
+}
+CONFIDENCE_FEATURES = CONFIDENCE_SETS["+ best candidate's type fit, overlap, proximity"]
 
 
 def collect(year: str, cache: Path, reader: CandidateReader, models: dict, reuse: bool = False) -> list[dict]:
@@ -118,9 +129,9 @@ def best_candidates(questions: list[dict], weights: dict[str, float]) -> list[tu
         if not question["candidates"]:
             out.append((None, False))
             continue
-        scored = [(logit(c["features"], weights), c["label"]) for c in question["candidates"]]
-        top = max(scored, key=lambda item: item[0])
-        out.append((confidence_features([z for z, _ in scored], weights["bias"]), top[1]))
+        scored = [(logit(c["features"], weights), c) for c in question["candidates"]]
+        _, best = max(scored, key=lambda item: item[0])
+        out.append((confidence_features([z for z, _ in scored], weights["bias"], best["features"]), best["label"]))
     return out
 
 
@@ -130,12 +141,14 @@ def top1(questions: list[dict], weights: dict[str, float]) -> float:
     return 100 * sum(right for _, right in ranked) / len(ranked)
 
 
-def fit_confidence(ranked: list[tuple[dict | None, bool]]) -> dict[str, float]:
-    """P(best candidate is right | top logit, margin, share): the answer's calibrated confidence."""
+def fit_confidence(
+    ranked: list[tuple[dict | None, bool]], names: Sequence[str] = CONFIDENCE_FEATURES
+) -> dict[str, float]:
+    """P(best candidate is right | its standing and support): the answer's calibrated confidence."""
     from sklearn.linear_model import LogisticRegression
 
     rows = [(f, right) for f, right in ranked if f is not None]
-    names = list(CONFIDENCE_FEATURES)
+    names = list(names)
     model = LogisticRegression(C=1.0, max_iter=5000).fit(
         [[f[n] for n in names] for f, _ in rows], [int(right) for _, right in rows]
     )
@@ -190,6 +203,23 @@ def cross_validated(questions: list[dict], names: list[str], precision: float, f
     return 100 * right / len(questions), 100 * answered_right / len(questions)
 
 
+def cross_validated_confidence(
+    questions: list[dict], weights: dict[str, float], names: Sequence[str], precision: float, folds: int = 4
+) -> dict:
+    """Week-grouped CV of the confidence model alone (candidate weights fixed): EM, abstain rate and
+    precision when answering at a threshold chosen inside each training fold."""
+    weeks = sorted({q["id"].split("_")[0] for q in questions})
+    results = []
+    for fold in range(folds):
+        held = {w for i, w in enumerate(weeks) if i % folds == fold}
+        fit_on = [q for q in questions if q["id"].split("_")[0] not in held]
+        test = [q for q in questions if q["id"].split("_")[0] in held]
+        confidence = fit_confidence(best_candidates(fit_on, weights), names)
+        threshold = choose_threshold(top_answers(fit_on, weights, confidence), precision)
+        results += [(p if p >= threshold else 0.0, right) for p, right in top_answers(test, weights, confidence)]
+    return report(results, 1e-9)
+
+
 def expand(prefixes: list[str], names: list[str]) -> list[str]:
     return [n for n in names if any(n == p or (p.endswith("_") and n.startswith(p)) for p in prefixes)]
 
@@ -230,6 +260,11 @@ def main() -> None:
         prefixes += added
         em_top, em_chosen = cross_validated(train, expand(prefixes, all_names), args.precision)
         print(f"{label:<44}{em_top:>10.1f}{em_chosen:>8.1f}")
+    print(f"\nconfidence model, week-grouped 4-fold CV on {args.train} (threshold for {args.precision:.0%} precision)")
+    print(f"{'confidence features':<50}{'EM':>6}{'abstain':>9}{'precision':>11}")
+    for label, names in CONFIDENCE_SETS.items():
+        point = cross_validated_confidence(train, weights, names, args.precision)
+        print(f"{label:<50}{point['EM']:>6.1f}{point['abstain']:>9.1f}{point['precision']:>11.1f}")
     confidence = fit_confidence(best_candidates(train, weights))
     threshold = choose_threshold(top_answers(train, weights, confidence), args.precision)
     if args.curve:

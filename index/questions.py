@@ -13,7 +13,8 @@ NUMBER = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
 MONEY = frozenset({"MONEY"})
 PERCENT = frozenset({"PERCENT"})
 GROUP = frozenset({"NORP"})
-EVENT = frozenset({"EVENT", "WORK_OF_ART", "LAW", "PRODUCT"})
+# "QUOTED" is the reader's label for a phrase in quotation marks, the way news names titles.
+EVENT = frozenset({"EVENT", "WORK_OF_ART", "LAW", "PRODUCT", "QUOTED"})
 
 
 @dataclass(frozen=True)

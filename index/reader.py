@@ -206,9 +206,10 @@ class CandidateReader:
             self.weights.get(name, 0.0) * value for name, value in candidate.features.items()
         )
 
-    def confidence(self, logits: Sequence[float]) -> float:
-        """Probability that the best candidate is right, from how it stands against the others."""
-        return calibrated_confidence(logits, self.confidence_weights, self.weights.get("bias", 0.0))
+    def confidence(self, logits: Sequence[float], best: dict[str, float] | None = None) -> float:
+        """Probability that the best candidate is right, from how it stands against the others and
+        (`best`: its features) how well its own sentence supports it."""
+        return calibrated_confidence(logits, self.confidence_weights, self.weights.get("bias", 0.0), best)
 
     def read(self, question: str, hits: Sequence[Hit]) -> Answer:
         closest = closest_stories(hits)
@@ -218,7 +219,7 @@ class CandidateReader:
         for candidate in candidates:
             candidate.score = self.score(candidate)
         best = max(candidates, key=lambda c: (c.score, -c.best.hit.rank))
-        confidence = self.confidence([c.score for c in candidates])
+        confidence = self.confidence([c.score for c in candidates], best.features)
         if confidence < self.threshold:
             return Answer(question=question, text="", score=confidence, evidence=list(hits), closest=closest)
         mention = best.best
@@ -234,20 +235,32 @@ class CandidateReader:
         )
 
 
-def confidence_features(logits: Sequence[float], floor: float) -> dict[str, float]:
-    """Question-level evidence: the best logit, its margin over the runner-up, its softmax share.
-    `floor` (the logit of a candidate with no evidence at all) stands in as one more rival, so a
-    lone weak candidate is not mistaken for a clear winner."""
+# The best candidate's own evidence, beside how it stands against its rivals: whether it is the
+# kind of thing asked for and how closely its sentence matches the question.
+BEST_FEATURES = ("type_fit", "sentence_overlap", "proximity")
+
+
+def confidence_features(
+    logits: Sequence[float], floor: float, best: dict[str, float] | None = None
+) -> dict[str, float]:
+    """Question-level evidence: the best logit, its margin over the runner-up, its softmax share,
+    and `best_*` features of the best candidate. `floor` (the logit of a candidate with no evidence
+    at all) stands in as one more rival, so a lone weak candidate is not mistaken for a clear winner."""
     ordered = sorted([*logits, floor], reverse=True)
     top = ordered[0]
     share = 1.0 / sum(math.exp(max(z - top, -50.0)) for z in ordered)
-    return {"top": top, "margin": min(top - ordered[1], 10.0), "share": share}
+    features = {"top": top, "margin": min(top - ordered[1], 10.0), "share": share}
+    for name in BEST_FEATURES:
+        features[f"best_{name}"] = (best or {}).get(name, 0.0)
+    return features
 
 
-def calibrated_confidence(logits: Sequence[float], weights: dict[str, float] | None, floor: float) -> float:
+def calibrated_confidence(
+    logits: Sequence[float], weights: dict[str, float] | None, floor: float, best: dict[str, float] | None = None
+) -> float:
     if not logits:
         return 0.0
-    features = confidence_features(logits, floor)
+    features = confidence_features(logits, floor, best)
     z = (
         features["top"]
         if not weights
@@ -282,12 +295,37 @@ def _without_hedge(span):
     return span
 
 
+# A title in quotes: 'Wicked', "Hollyoaks", “Word of the Year”. The opening quote follows a space or
+# bracket and opens on a capital or digit; the closing one is followed by punctuation or a space, so
+# possessives ("Trump's ... Biden's") do not pair up.
+_QUOTED = re.compile(r"""(?:^|(?<=[\s(\[—–-]))["“‘']([A-Z0-9][^"“”‘’'\n]{0,60}?)["”’'](?=[\s.,;:!?)\]—–-]|$)""")
+_MAX_QUOTED_TOKENS = 8
+
+
+def _quoted(doc):
+    """Spans quoted in the text (titles of films, shows, books; coined words)."""
+    for match in _QUOTED.finditer(doc.text):
+        span = doc.char_span(match.start(1), match.end(1), alignment_mode="expand")
+        if span is not None and 0 < len(span) <= _MAX_QUOTED_TOKENS:
+            yield span
+
+
+def _pairs(doc):
+    """ "Honda and Nissan": two entities of one kind joined by "and" answer "which two ..." questions."""
+    ents = list(doc.ents)
+    for first, second in zip(ents, ents[1:], strict=False):
+        if first.label_ == second.label_ and second.start == first.end + 1 and doc[first.end].lower_ in ("and", "&"):
+            yield doc[first.start : second.end], first.label_
+
+
 def _mentions(doc, hit: Hit, asked: set[str]):
     entity_tokens: set[int] = set()
     spans = []
     for ent in doc.ents:
         spans.append((_without_hedge(ent) if ent.label_ in _AMOUNTS else ent, ent.label_))
         entity_tokens.update(range(ent.start, ent.end))
+    spans.extend(_pairs(doc))
+    spans.extend((span, "QUOTED") for span in _quoted(doc))
     for chunk in doc.noun_chunks:
         if chunk.root.pos_ in _SKIP_CHUNK_HEADS or any(t.i in entity_tokens for t in chunk):
             continue
@@ -333,6 +371,7 @@ def _merge_partial_names(groups: dict[str, Candidate]) -> None:
             and c.key in groups
             and len(c.key.split()) > len(words)
             and c.key.split()[-len(words) :] == words
+            and "and" not in c.key.split()  # "Nissan" is not short for "Honda and Nissan"
         ]
         if len(fuller) == 1 and short.key in groups:
             fuller[0].mentions.extend(short.mentions)
@@ -341,7 +380,7 @@ def _merge_partial_names(groups: dict[str, Candidate]) -> None:
 
 LABELS = tuple(
     "PERSON ORG GPE LOC NORP FAC DATE TIME CARDINAL MONEY PERCENT QUANTITY ORDINAL EVENT WORK_OF_ART LAW PRODUCT"
-    " NP".split()
+    " NP QUOTED".split()
 )
 KINDS = ("who", "which organisation", "where", "when", "how many", "other")
 

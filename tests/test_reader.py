@@ -98,3 +98,21 @@ def test_headline_offers_candidates_once_per_story(hand_reader):
     assert len(milo.mentions) == 1 and milo.best.sentence == story.title
     answer = hand_reader.read("Which storm forced evacuations?", hits)
     assert answer.quote[answer.answer_start : answer.answer_end] == answer.text
+
+
+def test_quoted_titles_are_candidates_and_fit_title_questions(hand_reader):
+    hits = [hit("Critics praised 'Wicked' as fans queued; Trump's aides and Biden's staff watched “Gladiator II” too.")]
+    candidates = {c.key: c for c in hand_reader.candidates("Which film topped the box office?", hits)}
+    assert {"wicked", "gladiator ii"} <= set(candidates)
+    assert candidates["wicked"].mentions[0].label == "QUOTED"
+    assert candidates["wicked"].features["type_fit"] == 1.0  # "which film" wants a title
+    assert not any("aides" in key and "biden" in key for key in candidates)  # apostrophes are not quotes
+    mention = candidates["wicked"].best
+    assert mention.sentence[mention.start : mention.start + len(mention.text)] == "Wicked"
+
+
+def test_two_entities_joined_by_and_form_one_candidate(hand_reader):
+    hits = [hit("Two of Japan's biggest automakers, Honda and Nissan, have begun merger talks. Nissan shares rose.")]
+    candidates = {c.key: c for c in hand_reader.candidates("Which two automakers are discussing a merger?", hits)}
+    assert "honda and nissan" in candidates
+    assert "nissan" in candidates  # the single name is not folded into the pair
