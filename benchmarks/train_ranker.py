@@ -62,9 +62,16 @@ FEATURE_SETS = {
 # not carry over from a week of news to a six-story sample or a year of feeds.
 CONFIDENCE_SETS = {
     "margin, share": ("margin", "share"),
-    "+ best candidate's type fit, overlap, proximity": ("margin", "share", *(f"best_{n}" for n in BEST_FEATURES)),
+    "+ best candidate's type fit, overlap, proximity": (
+        "margin",
+        "share",
+        "best_type_fit",
+        "best_sentence_overlap",
+        "best_proximity",
+    ),
+    "+ how well the top passage matches the question": ("margin", "share", *(f"best_{n}" for n in BEST_FEATURES)),
 }
-CONFIDENCE_FEATURES = CONFIDENCE_SETS["+ best candidate's type fit, overlap, proximity"]
+CONFIDENCE_FEATURES = CONFIDENCE_SETS["+ how well the top passage matches the question"]
 
 
 def collect(year: str, cache: Path, reader: CandidateReader, models: dict, reuse: bool = False) -> list[dict]:

@@ -236,8 +236,9 @@ class CandidateReader:
 
 
 # The best candidate's own evidence, beside how it stands against its rivals: whether it is the
-# kind of thing asked for and how closely its sentence matches the question.
-BEST_FEATURES = ("type_fit", "sentence_overlap", "proximity")
+# kind of thing asked for, how closely its sentence matches the question, and how well the best
+# passage retrieved matches the question at all.
+BEST_FEATURES = ("type_fit", "sentence_overlap", "proximity", "question_match")
 
 
 def confidence_features(
@@ -428,6 +429,9 @@ def _features(candidate: Candidate, kind: QuestionType, asked_norm: list[str], t
         "is_entity": 1.0 if entity else 0.0,
         "length": float(len(words)),
         "dense": dense - top_dense,
+        # The same for every candidate of a question: how well the best passage matches it at all
+        # (cosine), which tells the confidence model whether retrieval found the story.
+        "question_match": top_dense,
     }
     for label in LABELS:
         features[f"label_{label}"] = labels[label] / len(mentions)

@@ -4,7 +4,14 @@ import pytest
 
 from index.models import Hit, Story
 from index.questions import question_type
-from index.reader import DEFAULT_WEIGHTS, CandidateReader, normalise, stem
+from index.reader import (
+    DEFAULT_WEIGHTS,
+    CandidateReader,
+    calibrated_confidence,
+    confidence_features,
+    normalise,
+    stem,
+)
 
 
 @pytest.mark.parametrize(
@@ -116,3 +123,17 @@ def test_two_entities_joined_by_and_form_one_candidate(hand_reader):
     candidates = {c.key: c for c in hand_reader.candidates("Which two automakers are discussing a merger?", hits)}
     assert "honda and nissan" in candidates
     assert "nissan" in candidates  # the single name is not folded into the pair
+
+
+def test_confidence_weighs_rivals_and_the_best_candidates_support():
+    floor = DEFAULT_WEIGHTS["bias"]
+    features = confidence_features([2.0, -1.0], floor, {"type_fit": 1.0, "sentence_overlap": 0.5})
+    assert features["margin"] == pytest.approx(3.0)
+    assert features["best_type_fit"] == 1.0 and features["best_proximity"] == 0.0
+    # A lone weak candidate is no clear winner: the no-evidence floor counts as a rival.
+    assert confidence_features([floor + 0.1], floor)["margin"] == pytest.approx(0.1)
+    weights = {"bias": -3.0, "margin": 0.5, "share": 1.0, "best_type_fit": 2.0}
+    fits = calibrated_confidence([2.0, -1.0], weights, floor, {"type_fit": 1.0})
+    clashes = calibrated_confidence([2.0, -1.0], weights, floor, {"type_fit": 0.0})
+    assert 0.0 < clashes < fits < 1.0
+    assert calibrated_confidence([], weights, floor) == 0.0
