@@ -54,6 +54,10 @@ _PERSON_NOUNS = (
     "justice|mayor|chief|representative|member|individual|suspect|victim|king|queen|prince|princess|pope"
 )
 
+# Up to two words between "which" and the noun ("which US state", "which European country",
+# "which pharmacy chain"), but not a verb or article ("what did the city ..." asks no place).
+_MODIFIERS = r"(?:(?!(?:did|does|do|is|was|are|were|has|have|had|will|would|can|could|should|the|a|an)\b)[a-z-]+ ){0,2}"
+
 _RULES: list[tuple[re.Pattern[str], QuestionType]] = [
     (
         re.compile(r"\bhow much\b.*\b(cost|pay|paid|worth|spend|spent|raise[ds]?|fine[ds]?|price|dollars?|\$)"),
@@ -67,10 +71,13 @@ _RULES: list[tuple[re.Pattern[str], QuestionType]] = [
         re.compile(r"^(when|until when|since when)\b|\b(what|which) (year|date|day|month|time|decade|season)\b"),
         QuestionType("when", DATE),
     ),
-    (re.compile(rf"\b(which|what) ({_PLACE_NOUNS})\b|^where\b|\bwhere\b"), QuestionType("where", PLACE, GROUP)),
-    (re.compile(rf"\b(which|what) ([a-z-]+ )?({_ORG_NOUNS})\b"), QuestionType("which organisation", ORGANISATION)),
     (
-        re.compile(rf"^(who|whom|whose)\b|\b(who|whom)\b|\b(which|what) ([a-z-]+ )?({_PERSON_NOUNS})\b"),
+        re.compile(rf"\b(which|what) {_MODIFIERS}({_PLACE_NOUNS})\b|^where\b|\bwhere\b"),
+        QuestionType("where", PLACE, GROUP),
+    ),
+    (re.compile(rf"\b(which|what) {_MODIFIERS}({_ORG_NOUNS})\b"), QuestionType("which organisation", ORGANISATION)),
+    (
+        re.compile(rf"^(who|whom|whose)\b|\b(who|whom)\b|\b(which|what) {_MODIFIERS}({_PERSON_NOUNS})\b"),
         QuestionType("who", PERSON, ORGANISATION | GROUP),
     ),
     (re.compile(r"\b(which|what) (nationality|religion|ethnic)"), QuestionType("other", GROUP)),

@@ -26,6 +26,10 @@ from index.reader import (
         ("How many people were rescued?", "how many", "CARDINAL"),
         ("How much did the painting sell for?", "how many", "MONEY"),
         ("What is the new policy about?", "other", None),
+        ("Which US state raises the most turkeys?", "where", "GPE"),
+        ("Maia Sandu was re-elected president of which European country?", "where", "GPE"),
+        ("Which US government agency cut interest rates?", "which organisation", "ORG"),
+        ("What did the city council decide?", "other", None),
     ],
 )
 def test_question_types(question, kind, label):
