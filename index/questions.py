@@ -15,6 +15,7 @@ PERCENT = frozenset({"PERCENT"})
 GROUP = frozenset({"NORP"})
 # "QUOTED" is the reader's label for a phrase in quotation marks, the way news names titles.
 EVENT = frozenset({"EVENT", "WORK_OF_ART", "LAW", "PRODUCT", "QUOTED"})
+THING = EVENT | {"NP"}
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,8 @@ _PERSON_NOUNS = (
 
 # Up to two words between "which" and the noun ("which US state", "which European country",
 # "which pharmacy chain"), but not a verb or article ("what did the city ..." asks no place).
-_MODIFIERS = r"(?:(?!(?:did|does|do|is|was|are|were|has|have|had|will|would|can|could|should|the|a|an)\b)[a-z-]+ ){0,2}"
+_AUXILIARIES = "did|does|do|is|was|are|were|has|have|had|will|would|can|could|should"
+_MODIFIERS = rf"(?:(?!(?:{_AUXILIARIES}|the|a|an)\b)[a-z-]+ ){{0,2}}"
 
 _RULES: list[tuple[re.Pattern[str], QuestionType]] = [
     (
@@ -84,6 +86,12 @@ _RULES: list[tuple[re.Pattern[str], QuestionType]] = [
     (
         re.compile(r"\b(which|what) (event|law|bill|act|film|movie|book|song|album|show|series|product|game)\b"),
         QuestionType("other", EVENT, ORGANISATION),
+    ),
+    # "Which Thanksgiving dish", "what new technology", "which objects": a thing, named by a noun
+    # phrase or a title far more often than by a date, a number or a place.
+    (
+        re.compile(rf"\b(which|what) (?!({_AUXILIARIES}|kind|type|sort)\b)[a-z-]+"),
+        QuestionType("other", THING, ORGANISATION | PERSON | GROUP),
     ),
 ]
 

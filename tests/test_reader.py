@@ -30,6 +30,8 @@ from index.reader import (
         ("Maia Sandu was re-elected president of which European country?", "where", "GPE"),
         ("Which US government agency cut interest rates?", "which organisation", "ORG"),
         ("What did the city council decide?", "other", None),
+        ("Which Thanksgiving dish was invented in the 1950s?", "other", "NP"),
+        ("Ukraine may use which US-supplied missiles?", "other", "PRODUCT"),
     ],
 )
 def test_question_types(question, kind, label):
