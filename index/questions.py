@@ -16,6 +16,7 @@ GROUP = frozenset({"NORP"})
 # "QUOTED" is the reader's label for a phrase in quotation marks, the way news names titles.
 EVENT = frozenset({"EVENT", "WORK_OF_ART", "LAW", "PRODUCT", "QUOTED"})
 THING = EVENT | {"NP"}
+RANK = frozenset({"ORDINAL"})
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,11 @@ _AUXILIARIES = "did|does|do|is|was|are|were|has|have|had|will|would|can|could|sh
 _MODIFIERS = rf"(?:(?!(?:{_AUXILIARIES}|the|a|an)\b)[a-z-]+ ){{0,2}}"
 
 _RULES: list[tuple[re.Pattern[str], QuestionType]] = [
+    # The only questions an ordinal ("first", "20th") answers; the reader drops ordinals elsewhere.
+    (
+        re.compile(r"\b(what|which) (rank|ranking|position)\b|\b(where|how) did .* (rank|finish)\b"),
+        QuestionType("other", RANK),
+    ),
     (
         re.compile(r"\bhow much\b.*\b(cost|pay|paid|worth|spend|spent|raise[ds]?|fine[ds]?|price|dollars?|\$)"),
         QuestionType("how many", MONEY, NUMBER),

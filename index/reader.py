@@ -189,6 +189,8 @@ class CandidateReader:
                 key = normalise(mention.text)
                 if not key or key in STOPWORDS:
                     continue
+                if mention.label == "ORDINAL" and not kind.fit("ORDINAL"):
+                    continue  # "first", "second": a quiz answer only when a rank is asked for
                 groups.setdefault(key, Candidate(key)).mentions.append(mention)
         _merge_partial_names(groups)
         top_dense = max((h.dense_score or 0.0 for h in hits), default=0.0)

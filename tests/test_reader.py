@@ -32,6 +32,7 @@ from index.reader import (
         ("What did the city council decide?", "other", None),
         ("Which Thanksgiving dish was invented in the 1950s?", "other", "NP"),
         ("Ukraine may use which US-supplied missiles?", "other", "PRODUCT"),
+        ("Where did Delaware rank overall in the study?", "other", "ORDINAL"),
     ],
 )
 def test_question_types(question, kind, label):
@@ -143,3 +144,11 @@ def test_confidence_weighs_rivals_and_the_best_candidates_support():
     clashes = calibrated_confidence([2.0, -1.0], weights, floor, {"type_fit": 0.0})
     assert 0.0 < clashes < fits < 1.0
     assert calibrated_confidence([], weights, floor) == 0.0
+
+
+def test_ordinals_answer_only_rank_questions(hand_reader):
+    hits = [hit("Leo XIV is the first American pope. The university placed third in the 2024 ranking.")]
+    asked_pope = {c.key for c in hand_reader.candidates("When was the first American pope chosen?", hits)}
+    assert "first" not in asked_pope and "third" not in asked_pope
+    asked_rank = {c.key for c in hand_reader.candidates("What ranking did the university achieve?", hits)}
+    assert "third" in asked_rank
