@@ -89,6 +89,14 @@ def week_library(year: str, week: str, records: list[dict], cache: Path, models:
     return library
 
 
+def is_cached(folder: Path, records: list[dict]) -> bool:
+    """Whether a week's index holds all its articles (a week cut short is resumed, not read)."""
+    if not (folder / "news.sqlite3").exists():
+        return False
+    library = Library(LibraryConfig(data_dir=folder))
+    return library.stats()["articles"] >= len({r["url"] for r in records})
+
+
 def score(rows: list[dict]) -> dict:
     n = len(rows)
     answered = [r for r in rows if r["answer"]]
@@ -118,6 +126,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--year", action="append", choices=["2024", "2025"], help="default: both")
     parser.add_argument("--weeks", type=int, help="only the last N weeks of each year (quick runs)")
+    parser.add_argument("--cached-only", action="store_true", help="skip weeks whose index is not fully cached")
     parser.add_argument("--cache", type=Path, default=ROOT / "benchmarks" / "cache" / "realtimeqa")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args()
@@ -133,6 +142,8 @@ def main() -> None:
         for number, week in enumerate(weeks, start=1):
             week_questions = [q for q in questions if q["week"] == week]
             ids = sorted({a for q in week_questions for a in q["articles"] if a in articles})
+            if args.cached_only and not is_cached(args.cache / year / week, [articles[i] for i in ids]):
+                continue
             library = week_library(year, week, [articles[i] for i in ids], args.cache, models)
             for q in week_questions:
                 if is_excluded(q["question"]):
@@ -170,7 +181,8 @@ def main() -> None:
         by_type = collections.defaultdict(list)
         for row in rows:
             by_type[row["type"]].append(row)
-        print_table(f"RealTime QA {year}: {len(weeks)} weeks", {"all": rows} | dict(sorted(by_type.items())))
+        read = len({row["week"] for row in rows})
+        print_table(f"RealTime QA {year}: {read} weeks", {"all": rows} | dict(sorted(by_type.items())))
         print(f"predictions: {predictions}")
 
 
