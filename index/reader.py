@@ -107,7 +107,15 @@ class Candidate:
 
     @property
     def best(self) -> Mention:
+        """The mention whose sentence best matches the question."""
         return max(self.mentions, key=lambda m: (m.overlap + 0.5 * m.proximity, -m.hit.rank))
+
+    @property
+    def answer(self) -> Mention:
+        """The mention to answer with: the best one that names the candidate in full ("Adrien
+        Brody", not the "Brody" folded into it), or the best one when none does."""
+        full = [m for m in self.mentions if normalise(m.text) == self.key]
+        return max(full or self.mentions, key=lambda m: (m.overlap + 0.5 * m.proximity, -m.hit.rank))
 
 
 class Annotator:
@@ -224,7 +232,7 @@ class CandidateReader:
         confidence = self.confidence([c.score for c in candidates], best.features)
         if confidence < self.threshold:
             return Answer(question=question, text="", score=confidence, evidence=list(hits), closest=closest)
-        mention = best.best
+        mention = best.answer
         return Answer(
             question=question,
             text=mention.text,
@@ -345,6 +353,10 @@ def _mentions(doc, hit: Hit, asked: set[str]):
         sentences[sent.start] = (sent.start_char + lead, sent.text.strip(), overlap, matched)
     sentence_of = {t.i: sent.start for sent in doc.sents for t in sent}
     for span, label in spans:
+        if len(span) > 1 and span[-1].tag_ == "POS":  # "Taylor Swift's" -> "Taylor Swift"
+            span = span[:-1]
+        if "\n" in span.text:  # runs across a paragraph break ("Reuters\n\nBen & Jerry's")
+            continue
         sentence_start, sentence_text, overlap, matched = sentences[sentence_of[span.start]]
         positions = [i for i in matched if not (span.start <= i < span.end)]
         distance = min((min(abs(p - span.start), abs(p - (span.end - 1))) for p in positions), default=None)

@@ -152,3 +152,18 @@ def test_ordinals_answer_only_rank_questions(hand_reader):
     assert "first" not in asked_pope and "third" not in asked_pope
     asked_rank = {c.key for c in hand_reader.candidates("What ranking did the university achieve?", hits)}
     assert "third" in asked_rank
+
+
+def test_answers_name_the_candidate_in_full_without_possessive(hand_reader):
+    hits = [
+        hit("Adrien Brody won the award for his role in The Brutalist.", 0, "https://a.test/1"),
+        hit("Brody won best actor at the Oscars on Sunday.", 1, "https://b.test/2"),
+        hit("Critics had tipped Netflix's film, and Taylor Swift's fans cheered.", 2, "https://c.test/3"),
+    ]
+    question = "Who won best actor at the Oscars?"
+    answer = hand_reader.read(question, hits)
+    assert answer.text == "Adrien Brody"
+    assert answer.quote[answer.answer_start : answer.answer_end] == "Adrien Brody"
+    texts = {m.text for c in hand_reader.candidates(question, hits) for m in c.mentions}
+    assert "Brody" in texts  # folded into the full name, which is what the answer says
+    assert not any(t.endswith("'s") for t in texts)
