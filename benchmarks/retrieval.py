@@ -12,6 +12,7 @@ passages (the ceiling). Tune on 2024 (the training year), not on 2025.
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -40,7 +41,9 @@ def rankings(year: str, cache: Path, weeks: int | None, depth: int) -> list[dict
         store = Library(LibraryConfig(data_dir=folder), embedder=embedder).store
         if not store.has_passages():
             continue
-        passages = store._connect().execute("SELECT id, text FROM passages")
+        conn = sqlite3.connect(f"file:{folder / 'news.sqlite3'}?mode=ro", uri=True)
+        passages = conn.execute("SELECT id, text FROM passages").fetchall()
+        conn.close()
         texts = {pid: f" {normalise_answer(text)} " for pid, text in passages}
         for question in questions:
             if question["week"] != folder.name or is_excluded(question["question"]):
