@@ -1,13 +1,14 @@
 """Train the answer-candidate ranker on RealTime QA 2024 and write `index/weights/ranker.json`.
 
-    python benchmarks/train_ranker.py [--train 2024] [--validate 2025] [--precision 0.45]
+    python benchmarks/train_ranker.py [--train 2024] [--validate 2025] [--precision 0.4] [--reuse]
 
 Uses the week indexes `benchmarks/realtimeqa.py` cached (run it for the year first). Each candidate
-the reader extracts for a question is labelled by whether its text equals a gold answer (SQuAD
-normalisation); a logistic regression over the reader's features learns the weights, and the
-abstain threshold is the lowest confidence at which the training year's precision when answering
-reaches --precision. With --validate, prints an ablation on the validation year (which is never
-used for fitting or for the threshold).
+the reader extracts for a question is labelled by whether one of its mentions equals a gold answer
+(SQuAD normalisation); a logistic regression over the reader's features, each weight kept to the
+sign SIGNS gives it, learns the weights; a second one learns the answer confidence; the abstain
+threshold is the lowest confidence at which the training year's precision when answering reaches
+--precision. Prints week-grouped cross-validation on the training year and the sample-news check;
+with --validate, an ablation on the validation year (never used for fitting or for the threshold).
 """
 
 from __future__ import annotations
