@@ -75,10 +75,20 @@ def load(year: str) -> tuple[dict[str, dict], list[dict]]:
     return articles, questions
 
 
+def week_records(articles: dict[str, dict], questions: list[dict], week: str) -> list[dict]:
+    """The article records a week's questions come with: that week's corpus."""
+    ids = sorted({a for q in questions if q["week"] == week for a in q["articles"] if a in articles})
+    return [articles[i] for i in ids]
+
+
+def holds_week(library: Library, records: list[dict]) -> bool:
+    """Whether a week's index holds all its articles (a week cut short is resumed, not read)."""
+    return library.stats()["articles"] >= len({r["url"] for r in records})
+
+
 def week_library(year: str, week: str, records: list[dict], cache: Path, models: dict) -> Library:
     library = Library(LibraryConfig(data_dir=cache / year / week), **models)
-    stats = library.stats()
-    if stats["articles"] < len({r["url"] for r in records}):
+    if not holds_week(library, records):
         articles = []
         for record in records:
             try:
@@ -87,14 +97,6 @@ def week_library(year: str, week: str, records: list[dict], cache: Path, models:
                 continue
         library.ingest_articles(articles)
     return library
-
-
-def is_cached(folder: Path, records: list[dict]) -> bool:
-    """Whether a week's index holds all its articles (a week cut short is resumed, not read)."""
-    if not (folder / "news.sqlite3").exists():
-        return False
-    library = Library(LibraryConfig(data_dir=folder))
-    return library.stats()["articles"] >= len({r["url"] for r in records})
 
 
 def score(rows: list[dict]) -> dict:
@@ -141,10 +143,11 @@ def main() -> None:
         started = time.perf_counter()
         for number, week in enumerate(weeks, start=1):
             week_questions = [q for q in questions if q["week"] == week]
-            ids = sorted({a for q in week_questions for a in q["articles"] if a in articles})
-            if args.cached_only and not is_cached(args.cache / year / week, [articles[i] for i in ids]):
+            records = week_records(articles, questions, week)
+            folder = args.cache / year / week
+            if args.cached_only and not holds_week(Library(LibraryConfig(data_dir=folder)), records):
                 continue
-            library = week_library(year, week, [articles[i] for i in ids], args.cache, models)
+            library = week_library(year, week, records, args.cache, models)
             for q in week_questions:
                 if is_excluded(q["question"]):
                     continue
@@ -169,7 +172,7 @@ def main() -> None:
                     }
                 )
             print(
-                f"[{year}] week {week} ({number}/{len(weeks)}): {len(ids)} articles, "
+                f"[{year}] week {week} ({number}/{len(weeks)}): {len(records)} articles, "
                 f"{len(rows)} questions so far, {time.perf_counter() - started:.0f} s",
                 file=sys.stderr,
             )

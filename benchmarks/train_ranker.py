@@ -27,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from realtimeqa import is_excluded, load, normalise_answer  # noqa: E402
+from realtimeqa import holds_week, is_excluded, load, normalise_answer, week_records  # noqa: E402
 
 from index import Library, LibraryConfig  # noqa: E402
 from index.chunk import Chunker  # noqa: E402
@@ -115,9 +115,8 @@ def collect(year: str, cache: Path, reader: CandidateReader, models: dict, reuse
     started = time.perf_counter()
     for week_dir in sorted((cache / year).iterdir()) if (cache / year).exists() else []:
         week_questions = [q for q in questions if q["week"] == week_dir.name and not is_excluded(q["question"])]
-        expected = len({articles[a]["url"] for q in week_questions for a in q["articles"] if a in articles})
         library = Library(LibraryConfig(data_dir=week_dir), **models)
-        if library.stats()["articles"] < expected:
+        if not holds_week(library, week_records(articles, questions, week_dir.name)):
             print(f"skipping {year}/{week_dir.name}: its index is incomplete", file=sys.stderr)
             continue
         for q in week_questions:
@@ -247,17 +246,24 @@ def choose_threshold(results: list[tuple[float, bool]], precision: float) -> flo
     return 0.95
 
 
+def week_folds(questions: list[dict], folds: int):
+    """(fit on, held out) per fold, whole weeks held out together (news of one week is related)."""
+    weeks = sorted({q["id"].split("_")[0] for q in questions})
+    for fold in range(folds):
+        held = {w for i, w in enumerate(weeks) if i % folds == fold}
+        yield (
+            [q for q in questions if q["id"].split("_")[0] not in held],
+            [q for q in questions if q["id"].split("_")[0] in held],
+        )
+
+
 def cross_validated(
     questions: list[dict], names: list[str], precision: float, folds: int = 4, signed: bool = True
 ) -> tuple[float, float]:
     """Top-1 EM and EM at a threshold chosen inside each training fold, over week-grouped folds
     of the training year: how learned weights do on weeks they did not see."""
-    weeks = sorted({q["id"].split("_")[0] for q in questions})
     right = answered_right = 0
-    for fold in range(folds):
-        held = {w for i, w in enumerate(weeks) if i % folds == fold}
-        fit_on = [q for q in questions if q["id"].split("_")[0] not in held]
-        test = [q for q in questions if q["id"].split("_")[0] in held]
+    for fit_on, test in week_folds(questions, folds):
         weights = fit(fit_on, names, signed)
         confidence = fit_confidence(best_candidates(fit_on, weights))
         threshold = choose_threshold(top_answers(fit_on, weights, confidence), precision)
@@ -272,12 +278,8 @@ def cross_validated_confidence(
 ) -> dict:
     """Week-grouped CV of the confidence model alone (candidate weights fixed): EM, abstain rate and
     precision when answering at a threshold chosen inside each training fold."""
-    weeks = sorted({q["id"].split("_")[0] for q in questions})
     results = []
-    for fold in range(folds):
-        held = {w for i, w in enumerate(weeks) if i % folds == fold}
-        fit_on = [q for q in questions if q["id"].split("_")[0] not in held]
-        test = [q for q in questions if q["id"].split("_")[0] in held]
+    for fit_on, test in week_folds(questions, folds):
         confidence = fit_confidence(best_candidates(fit_on, weights), names)
         threshold = choose_threshold(top_answers(fit_on, weights, confidence), precision)
         results += [(p if p >= threshold else 0.0, right) for p, right in top_answers(test, weights, confidence)]

@@ -108,14 +108,19 @@ class Candidate:
     @property
     def best(self) -> Mention:
         """The mention whose sentence best matches the question."""
-        return max(self.mentions, key=lambda m: (m.overlap + 0.5 * m.proximity, -m.hit.rank))
+        return max(self.mentions, key=_sentence_support)
 
     @property
     def answer(self) -> Mention:
         """The mention to answer with: the best one that names the candidate in full ("Adrien
         Brody", not the "Brody" folded into it), or the best one when none does."""
         full = [m for m in self.mentions if normalise(m.text) == self.key]
-        return max(full or self.mentions, key=lambda m: (m.overlap + 0.5 * m.proximity, -m.hit.rank))
+        return max(full or self.mentions, key=_sentence_support)
+
+
+def _sentence_support(mention: Mention) -> tuple[float, int]:
+    """How well a mention's sentence matches the question; ties go to the higher-ranked passage."""
+    return (mention.overlap + 0.5 * mention.proximity, -mention.hit.rank)
 
 
 class Annotator:
@@ -344,14 +349,15 @@ def _mentions(doc, hit: Hit, asked: set[str]):
         start = chunk.start + 1 if chunk[0].pos_ == "DET" and len(chunk) > 1 else chunk.start
         spans.append((doc[start : chunk.end], "NP"))
     # Many spans share a sentence: find each sentence's words matching the question once.
-    sentences = {}
+    sentences = []
+    sentence_of: dict[int, int] = {}  # token index -> its sentence's place in `sentences`
     for sent in doc.sents:
         stems = {t.i: stem(t.lower_) for t in sent if not t.is_punct and t.lower_ not in STOPWORDS}
         matched = [i for i, s in stems.items() if s in asked]
         overlap = len(set(stems.values()) & asked) / max(len(asked), 1)
         lead = len(sent.text) - len(sent.text.lstrip())
-        sentences[sent.start] = (sent.start_char + lead, sent.text.strip(), overlap, matched)
-    sentence_of = {t.i: sent.start for sent in doc.sents for t in sent}
+        sentence_of.update(dict.fromkeys(range(sent.start, sent.end), len(sentences)))
+        sentences.append((sent.start_char + lead, sent.text.strip(), overlap, matched))
     for span, label in spans:
         if len(span) > 1 and span[-1].tag_ == "POS":  # "Taylor Swift's" -> "Taylor Swift"
             span = span[:-1]
