@@ -41,8 +41,22 @@ from index.reader import (  # noqa: E402
 )
 
 FEATURE_SETS = {
-    "type + in-question": ["type_fit", "type_clash", "in_question", "is_entity", "length"],
-    "+ sentence overlap, proximity": ["sentence_overlap", "proximity", "fit_x_overlap", "fit_x_proximity"],
+    "type + in-question": [
+        "type_fit",
+        "type_clash",
+        "in_question",
+        "is_entity",
+        "length",
+        "listed_place",
+        "unlisted_place",
+    ],
+    "+ sentence overlap, proximity, parse links": [
+        "sentence_overlap",
+        "proximity",
+        "fit_x_overlap",
+        "fit_x_proximity",
+        "linked",
+    ],
     "+ retrieval rank, dense, recency": ["best_rank", "lexical_rank", "dense", "in_title", "recency"],
     "+ redundancy (mentions, stories, support)": ["mentions", "stories", "support"],
     "+ label and question-type priors": [
@@ -66,6 +80,9 @@ SIGNS = {
     "type_fit": 1,
     "type_clash": -1,
     "in_question": -1,
+    "listed_place": 1,
+    "unlisted_place": -1,
+    "linked": 1,
     "sentence_overlap": 1,
     "proximity": 1,
     "fit_x_overlap": 1,

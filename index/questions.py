@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from index.places import COUNTRIES, US_STATES
+
 PERSON = frozenset({"PERSON"})
 ORGANISATION = frozenset({"ORG"})
 PLACE = frozenset({"GPE", "LOC", "FAC"})
@@ -27,6 +29,8 @@ class QuestionType:
     name: str
     labels: frozenset[str] = frozenset()
     also: frozenset[str] = frozenset()
+    # Set where the answer is one of a known list of places ("which state", "which country").
+    places: frozenset[str] = frozenset()
 
     def fit(self, label: str) -> float:
         if label in self.labels:
@@ -43,8 +47,12 @@ _ORG_NOUNS = (
     "bank|university|college|school|club|firm|corporation|automaker|carrier|department|union|league|"
     "publication|newspaper|outlet|studio|startup|chain|restaurant|store|manufacturer|maker|court|committee|"
     "company's|institution|federation|association|broadcaster|platform|app|service|museum|magazine|network|"
-    "agency|organisation|charity|government|administration|brand|label|airline"
+    "agency|organisation|charity|government|administration|brand|label|airline|giant|carmaker|insurer|"
+    "supermarket|conglomerate|lender|exchange|operator|provider"
 )
+_MONEY_NOUNS = "price|cost|fee|salary|budget|fine"
+# Colleges and teams go by their place ("Michigan won the title"), which spaCy tags as one.
+_TEAM_NOUNS = "team|teams|school|university|college|club|side|franchise"
 _PLACE_NOUNS = (
     "country|countries|city|state|nation|region|county|town|island|continent|capital|province|place|"
     "location|area|venue|airport|neighborhood|neighbourhood|village"
@@ -71,6 +79,13 @@ _RULES: list[tuple[re.Pattern[str], QuestionType]] = [
         re.compile(r"\bhow much\b.*\b(cost|pay|paid|worth|spend|spent|raise[ds]?|fine[ds]?|price|dollars?|\$)"),
         QuestionType("how many", MONEY, NUMBER),
     ),
+    (
+        re.compile(
+            rf"\b(what|which) {_MODIFIERS}({_MONEY_NOUNS})\b"
+            rf"|\bwhat (is|was|are|were|will be) the {_MODIFIERS}({_MONEY_NOUNS}|value|funding|amount)\b"
+        ),
+        QuestionType("how many", MONEY, NUMBER),
+    ),
     (re.compile(r"\b(how many|how much|what number|what amount)\b"), QuestionType("how many", NUMBER)),
     (re.compile(r"\bwhat (percent|percentage|share|proportion|fraction)\b"), QuestionType("how many", PERCENT, NUMBER)),
     (re.compile(r"\b(how old|what age)\b"), QuestionType("how many", frozenset({"DATE", "CARDINAL"}))),
@@ -80,8 +95,20 @@ _RULES: list[tuple[re.Pattern[str], QuestionType]] = [
         QuestionType("when", DATE),
     ),
     (
+        re.compile(rf"\b(which|what) {_MODIFIERS}(u\.?s\.? )?(state|states)\b"),
+        QuestionType("where", PLACE, GROUP, US_STATES),
+    ),
+    (
+        re.compile(rf"\b(which|what) {_MODIFIERS}(country|countries|nation|nations)\b"),
+        QuestionType("where", PLACE, GROUP, COUNTRIES),
+    ),
+    (
         re.compile(rf"\b(which|what) {_MODIFIERS}({_PLACE_NOUNS})\b|^where\b|\bwhere\b"),
         QuestionType("where", PLACE, GROUP),
+    ),
+    (
+        re.compile(rf"\b(which|what) {_MODIFIERS}({_TEAM_NOUNS})\b"),
+        QuestionType("which organisation", ORGANISATION, PLACE),
     ),
     (re.compile(rf"\b(which|what) {_MODIFIERS}({_ORG_NOUNS})\b"), QuestionType("which organisation", ORGANISATION)),
     (
@@ -102,9 +129,15 @@ _RULES: list[tuple[re.Pattern[str], QuestionType]] = [
 ]
 
 
+# "What is the name of the storm", "what kind of dog": the noun after them is the one asked about.
+_NAME_OF = re.compile(
+    r"\bwhat (?:(?:is|was|are|were) the (?:[a-z]+ )?names? of|(?:kind|type|sort)s? of) (?:the |a |an |this |that )?"
+)
+
+
 def question_type(question: str) -> QuestionType:
     """The expected answer type of `question`, from its wh-word and the noun after it."""
-    text = " ".join(question.lower().split())
+    text = _NAME_OF.sub("which ", " ".join(question.lower().split()))
     for pattern, kind in _RULES:
         if pattern.search(text):
             return kind

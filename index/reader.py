@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Protocol
 
 from index.models import Answer, Hit, Story
+from index.places import COUNTRIES, US_STATES
 from index.pos_rules import PosRules, UnsupportedPattern
 from index.questions import QuestionType, question_type
 from index.store import STOPWORDS
@@ -96,6 +97,7 @@ class Mention:
     start: int  # offset of the mention in the sentence
     overlap: float
     proximity: float
+    linked: float = 0.0  # 1 / (1 + steps in the parse tree to the nearest question word)
 
 
 @dataclass
@@ -208,12 +210,16 @@ class CandidateReader:
         _merge_partial_names(groups)
         top_dense = max((h.dense_score or 0.0 for h in hits), default=0.0)
         newest = max((d for h in hits if (d := _day(h.story.published)) is not None), default=None)
+        candidates = []
         for candidate in groups.values():
             candidate.features = _features(candidate, kind, asked_norm, top_dense)
+            if candidate.features["in_question"] >= 1.0:
+                continue  # every word of it is in the question: what is asked about, not the answer
+            candidates.append(candidate)
             days = [d for m in candidate.mentions if (d := _day(m.hit.story.published)) is not None]
             # News moves on: a candidate from the newest stories retrieved is likelier to be current.
             candidate.features["recency"] = math.exp(-(newest - max(days)) / 30) if days and newest else 0.0
-        return list(groups.values())
+        return candidates
 
     def score(self, candidate: Candidate) -> float:
         """The candidate's logit: higher means likelier to be the answer."""
@@ -294,7 +300,7 @@ def closest_stories(hits: Sequence[Hit], count: int = 3) -> list[Story]:
     return list(stories.values())
 
 
-_HEDGES = ("about", "around", "almost", "nearly", "roughly", "approximately", "some", "over", "under")
+_HEDGES = ("about", "around", "almost", "nearly", "roughly", "approximately", "some", "over", "under", "only", "just")
 _HEDGE_PAIRS = (("more", "than"), ("less", "than"), ("fewer", "than"), ("at", "least"), ("up", "to"))
 _AMOUNTS = frozenset({"CARDINAL", "MONEY", "QUANTITY", "PERCENT"})
 
@@ -367,6 +373,7 @@ def _mentions(doc, hit: Hit, asked: set[str]):
         positions = [i for i in matched if not (span.start <= i < span.end)]
         distance = min((min(abs(p - span.start), abs(p - (span.end - 1))) for p in positions), default=None)
         proximity = 0.0 if distance is None else 1.0 / (1.0 + distance / 4.0)
+        steps = _tree_steps(span.root, (doc[p] for p in positions))
         yield Mention(
             text=span.text.strip(),
             label=label,
@@ -376,7 +383,27 @@ def _mentions(doc, hit: Hit, asked: set[str]):
             start=span.start_char - sentence_start,
             overlap=overlap,
             proximity=proximity,
+            linked=0.0 if steps is None else 1.0 / (1.0 + steps),
         )
+
+
+def _tree_steps(token, targets) -> int | None:
+    """The fewest parse-tree edges between `token` and any of `targets` in its sentence ("Humphries
+    beat Littler": "Humphries" is one step from "beat"), or None without targets."""
+    path = {token.i: 0}
+    for depth, ancestor in enumerate(token.ancestors, start=1):
+        path[ancestor.i] = depth
+    best = None
+    for target in targets:
+        steps = 0
+        node = target
+        while node.i not in path and node.head.i != node.i:
+            node = node.head
+            steps += 1
+        if node.i in path:
+            total = steps + path[node.i]
+            best = total if best is None else min(best, total)
+    return best
 
 
 def _merge_partial_names(groups: dict[str, Candidate]) -> None:
@@ -416,6 +443,19 @@ def _day(published: str | None) -> float | None:
         return None
 
 
+_PLACE_LISTS: dict[frozenset[str], frozenset[str]] = {}
+
+
+def _places_of(names: frozenset[str]) -> frozenset[str]:
+    """`names` as candidate keys ("U.S." -> "u s"), worked out once per list."""
+    if names not in _PLACE_LISTS:
+        _PLACE_LISTS[names] = frozenset(normalise(n) for n in names)
+    return _PLACE_LISTS[names]
+
+
+_PLACE_KEYS = _places_of(COUNTRIES) | _places_of(US_STATES)
+
+
 def _features(candidate: Candidate, kind: QuestionType, asked_norm: list[str], top_dense: float) -> dict:
     mentions = candidate.mentions
     words = candidate.key.split()
@@ -426,8 +466,12 @@ def _features(candidate: Candidate, kind: QuestionType, asked_norm: list[str], t
     dense = max((m.hit.dense_score or 0.0) for m in mentions)
     lexical = min((m.hit.lexical_rank for m in mentions if m.hit.lexical_rank is not None), default=None)
     type_fit = max((kind.fit(m.label) for m in mentions), default=0.0)
+    place = candidate.key in _PLACE_KEYS
+    if place:  # a country or state is a place whatever the tagger called it ("Vanuatu" as a person)
+        type_fit = max(type_fit, kind.fit("GPE"))
     overlap = max(m.overlap for m in mentions)
     proximity = max(m.proximity for m in mentions)
+    linked = max(m.linked for m in mentions)
     labels = collections.Counter(m.label for m in mentions)
     wants_entity = bool(kind.labels)
     features = {
@@ -435,10 +479,14 @@ def _features(candidate: Candidate, kind: QuestionType, asked_norm: list[str], t
         # An entity of another type than asked for ("who" answered with a date) is worse than a phrase.
         "type_clash": 1.0 if wants_entity and entity and type_fit == 0.0 else 0.0,
         "in_question": in_question,
+        # "Which state": a state's name, or anything else (a city, a region, "the U.S.").
+        "listed_place": 1.0 if kind.places and candidate.key in _places_of(kind.places) else 0.0,
+        "unlisted_place": 1.0 if kind.places and candidate.key not in _places_of(kind.places) else 0.0,
         "sentence_overlap": overlap,
         "proximity": proximity,
         "fit_x_overlap": type_fit * overlap,
         "fit_x_proximity": type_fit * proximity,
+        "linked": linked,
         "best_rank": 1.0 / (1.0 + best_rank),
         "lexical_rank": 0.0 if lexical is None else 1.0 / (1.0 + lexical),
         "mentions": math.log1p(len(mentions)),

@@ -33,6 +33,12 @@ from index.reader import (
         ("Which Thanksgiving dish was invented in the 1950s?", "other", "NP"),
         ("Ukraine may use which US-supplied missiles?", "other", "PRODUCT"),
         ("Where did Delaware rank overall in the study?", "other", "ORDINAL"),
+        ("What is the estimated cost of the new bridge?", "how many", "MONEY"),
+        ("Insulin makers will sell their products at what price?", "how many", "MONEY"),
+        ("What is the name of the company that bought the paper?", "which organisation", "ORG"),
+        ("What kind of dog won best in show?", "other", "NP"),
+        ("Which tech giant overtook Apple?", "which organisation", "ORG"),
+        ("Which school won the national championship?", "which organisation", "ORG"),
     ],
 )
 def test_question_types(question, kind, label):
@@ -40,6 +46,28 @@ def test_question_types(question, kind, label):
     assert found.name == kind
     if label:
         assert found.fit(label) == 1.0
+
+
+def test_teams_and_colleges_may_go_by_their_place():
+    assert question_type("Which school won the national championship?").fit("GPE") == 0.5
+    assert question_type("Which company won the contract?").fit("GPE") == 0.0
+
+
+def test_state_and_country_questions_want_a_listed_place(hand_reader):
+    hits = [
+        hit(
+            "Flood alerts covered nearly all of California, the Bay Area worst of all, the U.S. weather "
+            "service said, while Vanuatu counted damage from a quake."
+        )
+    ]
+    state = {c.key: c.features for c in hand_reader.candidates("Which state issued flood alerts?", hits)}
+    assert state["california"]["listed_place"] == 1.0 and state["california"]["unlisted_place"] == 0.0
+    assert state["bay area"]["unlisted_place"] == 1.0 and state["u s"]["unlisted_place"] == 1.0
+    country = {c.key: c.features for c in hand_reader.candidates("Which Pacific nation was hit by a quake?", hits)}
+    assert country["vanuatu"]["listed_place"] == 1.0 and country["vanuatu"]["type_fit"] == 1.0
+    assert country["california"]["unlisted_place"] == 1.0
+    other = hand_reader.candidates("What did the weather service say?", hits)
+    assert all(c.features["listed_place"] == c.features["unlisted_place"] == 0.0 for c in other)
 
 
 def test_stem_and_normalise():
@@ -71,7 +99,8 @@ def test_candidates_fit_type_and_skip_question_words(hand_reader):
     candidates = {c.key: c for c in reader.candidates("Who did Ana Lopez defeat in the election?", hits)}
     assert candidates["tom briggs"].features["type_fit"] == 1.0
     assert candidates["tom briggs"].features["in_question"] == 0.0
-    assert candidates["ana lopez"].features["in_question"] == 1.0
+    assert "ana lopez" not in candidates  # named in full in the question: not its answer
+    assert candidates["tom briggs"].features["linked"] > candidates["springfield"].features["linked"]
     answer = reader.read("Who did Ana Lopez defeat in the election?", hits)
     assert answer.text == "Tom Briggs"
     assert answer.quote[answer.answer_start : answer.answer_end] == "Tom Briggs"
