@@ -31,6 +31,10 @@ class QuestionType:
     also: frozenset[str] = frozenset()
     # Set where the answer is one of a known list of places ("which state", "which country").
     places: frozenset[str] = frozenset()
+    # Set where only a candidate of a fitting label can be the answer: spaCy tags numbers and dates
+    # reliably, and in 2024's training questions 33 of 34 right answers to "how many" and "when"
+    # were of a fitting label, against 1,760 of 13,160 wrong candidates.
+    strict: bool = False
 
     def fit(self, label: str) -> float:
         if label in self.labels:
@@ -77,22 +81,25 @@ _RULES: list[tuple[re.Pattern[str], QuestionType]] = [
     ),
     (
         re.compile(r"\bhow much\b.*\b(cost|pay|paid|worth|spend|spent|raise[ds]?|fine[ds]?|price|dollars?|\$)"),
-        QuestionType("how many", MONEY, NUMBER),
+        QuestionType("how many", MONEY, NUMBER, strict=True),
     ),
     (
         re.compile(
             rf"\b(what|which) {_MODIFIERS}({_MONEY_NOUNS})\b"
             rf"|\bwhat (is|was|are|were|will be) the {_MODIFIERS}({_MONEY_NOUNS}|value|funding|amount)\b"
         ),
-        QuestionType("how many", MONEY, NUMBER),
+        QuestionType("how many", MONEY, NUMBER, strict=True),
     ),
-    (re.compile(r"\b(how many|how much|what number|what amount)\b"), QuestionType("how many", NUMBER)),
-    (re.compile(r"\bwhat (percent|percentage|share|proportion|fraction)\b"), QuestionType("how many", PERCENT, NUMBER)),
-    (re.compile(r"\b(how old|what age)\b"), QuestionType("how many", frozenset({"DATE", "CARDINAL"}))),
-    (re.compile(r"\b(how long)\b"), QuestionType("when", DATE, NUMBER)),
+    (re.compile(r"\b(how many|how much|what number|what amount)\b"), QuestionType("how many", NUMBER, strict=True)),
+    (
+        re.compile(r"\bwhat (percent|percentage|share|proportion|fraction)\b"),
+        QuestionType("how many", PERCENT, NUMBER, strict=True),
+    ),
+    (re.compile(r"\b(how old|what age)\b"), QuestionType("how many", frozenset({"DATE", "CARDINAL"}), strict=True)),
+    (re.compile(r"\b(how long)\b"), QuestionType("when", DATE, NUMBER, strict=True)),
     (
         re.compile(r"^(when|until when|since when)\b|\b(what|which) (year|date|day|month|time|decade|season)\b"),
-        QuestionType("when", DATE),
+        QuestionType("when", DATE, strict=True),
     ),
     (
         re.compile(rf"\b(which|what) {_MODIFIERS}(u\.?s\.? )?(state|states)\b"),

@@ -215,6 +215,8 @@ class CandidateReader:
             candidate.features = _features(candidate, kind, asked_norm, top_dense)
             if candidate.features["in_question"] >= 1.0:
                 continue  # every word of it is in the question: what is asked about, not the answer
+            if kind.strict and candidate.features["type_fit"] == 0.0:
+                continue  # "how many" wants a number, "when" a date
             candidates.append(candidate)
             days = [d for m in candidate.mentions if (d := _day(m.hit.story.published)) is not None]
             # News moves on: a candidate from the newest stories retrieved is likelier to be current.

@@ -70,6 +70,16 @@ def test_state_and_country_questions_want_a_listed_place(hand_reader):
     assert all(c.features["listed_place"] == c.features["unlisted_place"] == 0.0 for c in other)
 
 
+def test_number_and_date_questions_keep_only_numbers_and_dates(hand_reader):
+    hits = [hit("The Coast Guard rescued 40 people off Miami on Tuesday after a French ferry sank.")]
+    how_many = {c.key for c in hand_reader.candidates("How many people were rescued?", hits)}
+    assert "40" in how_many and not how_many & {"coast guard", "miami", "french", "ferry", "tuesday"}
+    when = {c.key for c in hand_reader.candidates("When did the ferry sink?", hits)}
+    assert when == {"tuesday"}
+    who = {c.key for c in hand_reader.candidates("Who rescued the passengers?", hits)}
+    assert {"coast guard", "miami"} <= who  # other questions keep every kind of candidate
+
+
 def test_stem_and_normalise():
     assert stem("lasted") == stem("last") == "last"
     assert stem("votes") == stem("vote") == stem("voted") and stem("is") == "is"
