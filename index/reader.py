@@ -468,8 +468,7 @@ def _features(candidate: Candidate, kind: QuestionType, asked_norm: list[str], t
     dense = max((m.hit.dense_score or 0.0) for m in mentions)
     lexical = min((m.hit.lexical_rank for m in mentions if m.hit.lexical_rank is not None), default=None)
     type_fit = max((kind.fit(m.label) for m in mentions), default=0.0)
-    place = candidate.key in _PLACE_KEYS
-    if place:  # a country or state is a place whatever the tagger called it ("Vanuatu" as a person)
+    if candidate.key in _PLACE_KEYS:  # a country or state is a place whatever the tagger called it
         type_fit = max(type_fit, kind.fit("GPE"))
     overlap = max(m.overlap for m in mentions)
     proximity = max(m.proximity for m in mentions)
