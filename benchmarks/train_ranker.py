@@ -50,7 +50,7 @@ FEATURE_SETS = {
         "listed_place",
         "unlisted_place",
     ],
-    "+ sentence overlap, proximity, parse links": [
+    "+ overlap, proximity, parse links": [
         "sentence_overlap",
         "proximity",
         "fit_x_overlap",
