@@ -445,17 +445,9 @@ def _day(published: str | None) -> float | None:
         return None
 
 
-_PLACE_LISTS: dict[frozenset[str], frozenset[str]] = {}
-
-
-def _places_of(names: frozenset[str]) -> frozenset[str]:
-    """`names` as candidate keys ("U.S." -> "u s"), worked out once per list."""
-    if names not in _PLACE_LISTS:
-        _PLACE_LISTS[names] = frozenset(normalise(n) for n in names)
-    return _PLACE_LISTS[names]
-
-
-_PLACE_KEYS = _places_of(COUNTRIES) | _places_of(US_STATES)
+# Each place list as candidate keys ("U.S." -> "u s"), keyed by the list a question type carries.
+_PLACE_KEYS_OF = {names: frozenset(normalise(n) for n in names) for names in (COUNTRIES, US_STATES)}
+_PLACE_KEYS = frozenset().union(*_PLACE_KEYS_OF.values())
 
 
 def _features(candidate: Candidate, kind: QuestionType, asked_norm: list[str], top_dense: float) -> dict:
@@ -473,6 +465,7 @@ def _features(candidate: Candidate, kind: QuestionType, asked_norm: list[str], t
     overlap = max(m.overlap for m in mentions)
     proximity = max(m.proximity for m in mentions)
     linked = max(m.linked for m in mentions)
+    listed = candidate.key in _PLACE_KEYS_OF.get(kind.places, frozenset())
     labels = collections.Counter(m.label for m in mentions)
     wants_entity = bool(kind.labels)
     features = {
@@ -481,8 +474,8 @@ def _features(candidate: Candidate, kind: QuestionType, asked_norm: list[str], t
         "type_clash": 1.0 if wants_entity and entity and type_fit == 0.0 else 0.0,
         "in_question": in_question,
         # "Which state": a state's name, or anything else (a city, a region, "the U.S.").
-        "listed_place": 1.0 if kind.places and candidate.key in _places_of(kind.places) else 0.0,
-        "unlisted_place": 1.0 if kind.places and candidate.key not in _places_of(kind.places) else 0.0,
+        "listed_place": 1.0 if listed else 0.0,
+        "unlisted_place": 1.0 if kind.places and not listed else 0.0,
         "sentence_overlap": overlap,
         "proximity": proximity,
         "fit_x_overlap": type_fit * overlap,
