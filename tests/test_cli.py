@@ -70,7 +70,7 @@ def test_batch_keeps_order_and_ids_and_reports_bad_lines(data_dir, tmp_path):
     assert [r["id"] for r in records] == ["a", 7, None, "c"]
     assert records[0]["answer"] == "Yoshihiko Noda"
     assert "empty" in records[1]["error"] and "line 3" not in records[2]["error"] and ":3:" in records[2]["error"]
-    assert "Dodgers" in records[3]["answer"]
+    assert "error" not in records[3] and 0 <= records[3]["score"] <= 1 and records[3]["closest"]
     assert result.returncode == 1  # some lines failed
 
 

