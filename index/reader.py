@@ -198,7 +198,8 @@ class ExtractiveReader:
         hits = list(hits[: self.passages])
         if not hits:
             return Reading(None, {})
-        self.warm_up()
+        if self._net is None:
+            self.warm_up()
         windows = encode(self._tokenizer, question, [(h.story.title, h.text) for h in hits])
         with torch.inference_mode():
             start, end, relevance = self._net(windows.input_ids, windows.attention_mask, windows.token_type_ids)
