@@ -114,9 +114,6 @@ class Windows:
     passage: list[int]
     offsets: list[list[tuple[int, int] | None]]
 
-    def context_mask(self) -> torch.Tensor:
-        return torch.tensor([[o is not None for o in row] for row in self.offsets])
-
 
 def encode(
     tokenizer, question: str, passages: Sequence[tuple[str, str]], max_length: int = 256, stride: int = 64
@@ -160,7 +157,6 @@ def encode_pairs(tokenizer, items: Sequence[tuple[str, str, str]], max_length: i
 
 @dataclass(frozen=True)
 class SpanGuess:
-    window: int
     start: int  # characters in the passage text
     end: int
     score: float  # start + end logit
@@ -184,6 +180,6 @@ def best_spans(
         for e in top_ends:
             if e < s or allowed[e] - allowed[s] >= max_tokens:
                 continue
-            spans.append(SpanGuess(row, offsets[allowed[s]][0], offsets[allowed[e]][1], float(starts[s] + ends[e])))
+            spans.append(SpanGuess(offsets[allowed[s]][0], offsets[allowed[e]][1], float(starts[s] + ends[e])))
     spans.sort(key=lambda g: -g.score)
     return spans[:top]
