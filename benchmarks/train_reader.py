@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.realtimeqa import f1, is_excluded, normalise_answer  # noqa: E402
 from index.reader import WEIGHTS_FILE as WEIGHTS  # noqa: E402
-from index.reader_model import best_spans, build_net, encode_pairs, save_net  # noqa: E402
+from index.reader_model import best_spans, build_net, encode_pairs, load_trained, save_net  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 HELD_OUT_TITLES = 12
@@ -342,9 +342,7 @@ def main() -> None:
     torch.manual_seed(args.seed)
     net, tokenizer = build_net()
     if args.init:
-        from safetensors.torch import load_file
-
-        net.load_state_dict({k: v.float() for k, v in load_file(str(args.init)).items()}, strict=False)
+        load_trained(net, args.init)
         print(f"starting from {args.init}", flush=True)
     net.freeze_embeddings()
     net.to(args.device)
@@ -359,9 +357,7 @@ def main() -> None:
     news += [item for item in news_2024 if item[0]["week"] not in held_weeks]
     news_valid = [item for item in news_2024 if item[0]["week"] in held_weeks]
     if args.evaluate:
-        from safetensors.torch import load_file
-
-        net.load_state_dict({k: v.float() for k, v in load_file(str(args.evaluate)).items()}, strict=False)
+        load_trained(net, args.evaluate)
         result = validate(net, tokenizer, squad_valid, news_valid, args.device, args.max_length)
         answerable = sum(1 for e in squad_valid if e["answers"])
         print(

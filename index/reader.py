@@ -148,7 +148,7 @@ class ExtractiveReader:
                 if self.model is None:
                     from index.reader_model import load_net
 
-                    net, tokenizer, _ = load_net(self.weights)
+                    net, tokenizer = load_net(self.weights)
                 else:
                     net, tokenizer = _hub_model(self.model)
             except Exception as exc:  # missing files, hub errors and format errors all land here

@@ -77,20 +77,22 @@ def build_net(location: str | None = None) -> tuple[ReaderNet, object]:
     return ReaderNet(bert), tokenizer
 
 
-def load_net(weights: Path, location: str | None = None) -> tuple[ReaderNet, object, dict]:
-    """The trained reader: MiniLM's embeddings plus the shipped weights; returns its metadata too."""
-    from safetensors import safe_open
+def load_trained(net: ReaderNet, weights: Path) -> ReaderNet:
+    """Puts trained weights (a `save_net` file) into a network built from MiniLM."""
     from safetensors.torch import load_file
 
-    net, tokenizer = build_net(location)
     state = {k: v.float() for k, v in load_file(str(weights)).items()}
     missing, unexpected = net.load_state_dict(state, strict=False)
     missing = [k for k in missing if not k.startswith(FROZEN)]
     if missing or unexpected:
         raise ValueError(f"reader weights do not fit the network: missing {missing[:3]}, unexpected {unexpected[:3]}")
-    with safe_open(str(weights), "pt") as handle:
-        meta = dict(handle.metadata() or {})
-    return net.eval(), tokenizer, meta
+    return net
+
+
+def load_net(weights: Path, location: str | None = None) -> tuple[ReaderNet, object]:
+    """The trained reader, ready to read: MiniLM's embeddings plus the shipped weights."""
+    net, tokenizer = build_net(location)
+    return load_trained(net, weights).eval(), tokenizer
 
 
 def save_net(net: ReaderNet, path: Path, meta: dict[str, str]) -> None:
