@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     poll_sources: bool = Field(True, description="Let the bot poll its sources in the background.")
     poll_interval_minutes: float = Field(30.0, ge=1, le=10080, description="Default minutes between polls of a source.")
     max_entries_per_poll: int = Field(50, ge=1, le=1000, description="Most feed entries read per poll.")
+    poll_budget_seconds: float = Field(
+        600.0, ge=10, le=86400, description="Longest one polling pass may read; sources left over wait for the next."
+    )
     retention_days: float | None = Field(None, gt=0, description="Keep this many days of news; empty keeps all.")
     fetch_timeout_seconds: float = Field(10.0, gt=0, le=120, description="Connect/read timeout per request.")
     fetch_total_seconds: float = Field(30.0, gt=0, le=600, description="Longest one download may take.")
@@ -105,6 +108,7 @@ class Settings(BaseSettings):
             index_policy=IndexPolicy(exact_below=self.exact_search_below, nprobe=self.ivf_nprobe),
             poll_interval_minutes=self.poll_interval_minutes,
             max_entries_per_poll=self.max_entries_per_poll,
+            poll_budget_seconds=self.poll_budget_seconds,
             retention_days=self.retention_days,
             fetch_limits=FetchLimits(
                 connect_timeout=min(self.fetch_timeout_seconds, 10.0),

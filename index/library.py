@@ -47,6 +47,7 @@ class LibraryConfig:
     # live sources
     poll_interval_minutes: float = 30.0
     max_entries_per_poll: int = 50
+    poll_budget_seconds: float | None = 600.0  # one pass stops reading here; the rest waits for the next
     retention_days: float | None = None  # None keeps everything
     fetch_limits: FetchLimits = field(default_factory=FetchLimits)
     index_policy: IndexPolicy = field(default_factory=IndexPolicy)  # exact vs IVF search by corpus size
@@ -213,7 +214,7 @@ class Library:
                 sources = [s for s in self.sources() if s.id in source_ids]
             else:
                 sources = poller.due() if only_due else self.sources()
-            report = poller.poll(sources, progress)
+            report = poller.poll(sources, progress, self.config.poll_budget_seconds)
             if self.config.retention_days is not None:
                 report.removed = self.remove_old(self.config.retention_days)
         return report

@@ -36,6 +36,7 @@ class PollReport:
     summaries: int = 0  # pages that could not be read, stored from the feed's summary
     failures: list[str] = field(default_factory=list)
     removed: int = 0  # old articles dropped by the retention setting
+    postponed: int = 0  # sources left for the next pass when the poll budget ran out
 
     def line(self) -> str:
         text = (
@@ -46,7 +47,16 @@ class PollReport:
             text += f"; {self.summaries} stored from feed summaries"
         if self.removed:
             text += f"; {self.removed} old articles removed"
+        if self.postponed:
+            text += f"; time budget spent, {self.postponed} sources left for the next pass"
         return text
+
+
+def _describe(exc: BaseException) -> str:
+    """One line for a source's health: our own errors say it all; others also name their type."""
+    if isinstance(exc, NewsbotError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"[:500]
 
 
 class Poller:
@@ -59,21 +69,44 @@ class Poller:
         self.interval_minutes = interval_minutes
         self.max_entries = max_entries
         self.jitter = jitter
+        self._deadline: float | None = None
+        self._entry_problems: list[str] = []
 
     def due(self, now: float | None = None) -> list[Source]:
         now = time.time() if now is None else now
         return [s for s in self.store.sources() if s.next_poll_at <= now]
 
-    def poll(self, sources: list[Source], progress: Callable[[int, int | None], None] | None = None) -> PollReport:
+    def poll(
+        self,
+        sources: list[Source],
+        progress: Callable[[int, int | None], None] | None = None,
+        budget_seconds: float | None = None,
+    ) -> PollReport:
+        """Read each source; whatever one source or entry raises is recorded on that source and the
+        pass goes on. Past `budget_seconds`, the sources not yet read stay due for the next pass."""
         report = PollReport()
+        self._deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
         for done, source in enumerate(sources, start=1):
+            if self._out_of_time():
+                report.postponed = len(sources) - done + 1
+                log.info(
+                    "poll budget of %.0f s spent; %d sources left for the next pass", budget_seconds, report.postponed
+                )
+                break
             report.sources += 1
+            self._entry_problems: list[str] = []
             try:
                 etag, last_modified = self._poll_source(source, report)
-            except NewsbotError as exc:
-                log.warning("source %s (%s) failed: %s", source.id, source.location, exc)
-                report.failures.append(f"source {source.id} ({source.name}): {exc}")
-                self.store.record_poll(source.id, error=str(exc), next_poll_at=self._next(source, failed=True))
+                if self._entry_problems:
+                    count = len(self._entry_problems)
+                    raise NewsbotError(
+                        f"{count} {'entry' if count == 1 else 'entries'} failed, first: {self._entry_problems[0]}"
+                    )
+            except Exception as exc:  # one broken source (or a bug it triggers) never stops the pass
+                message = _describe(exc)
+                log.debug("source %s (%s) failed", source.id, source.location, exc_info=True)
+                report.failures.append(f"source {source.id} ({source.name}): {message}")
+                self.store.record_poll(source.id, error=message, next_poll_at=self._next(source, failed=True))
             else:
                 self.store.record_poll(
                     source.id,
@@ -85,6 +118,9 @@ class Poller:
             if progress:
                 progress(done, len(sources))
         return report
+
+    def _out_of_time(self) -> bool:
+        return self._deadline is not None and time.monotonic() >= self._deadline
 
     def _next(self, source: Source, *, failed: bool) -> float:
         interval = (source.interval_minutes or self.interval_minutes) * 60
@@ -120,15 +156,21 @@ class Poller:
             return fetched.etag, fetched.last_modified
         articles, signatures = [], {}
         for entry in entries:
-            url = canonical_url(entry.url)
-            seen = self.store.feed_entry(url)
-            if seen and seen[1] == entry.signature:
-                report.unchanged += 1
+            if self._out_of_time():  # entries not read now are not remembered: the next pass reads them
+                break
+            try:
+                url = canonical_url(entry.url)
+                seen = self.store.feed_entry(url)
+                if seen and seen[1] == entry.signature:
+                    report.unchanged += 1
+                    continue
+                if seen and seen[0] != source.id:  # another source already carries this story
+                    report.duplicates += 1
+                    continue
+                article = self._read_entry(entry, url, source, report)
+            except Exception as exc:  # a malformed link or a page that breaks a parser: skip that entry
+                self._entry_problems.append(f"{entry.url[:200]}: {_describe(exc)}")
                 continue
-            if seen and seen[0] != source.id:  # another source already carries this story
-                report.duplicates += 1
-                continue
-            article = self._read_entry(entry, url, source, report)
             if article is not None:
                 articles.append(article)
                 signatures[url] = entry.signature
@@ -139,7 +181,7 @@ class Poller:
         try:
             page = self.fetcher.get(entry.url)
             article = extract_article(page.body, url, source.name, fallback=entry)
-        except NewsbotError as exc:
+        except Exception as exc:  # whatever the page did, the feed's own summary may still serve
             log.info("page %s unreadable (%s); using the feed summary", entry.url, exc)
             article = None
         if article is None:

@@ -70,8 +70,22 @@ def atom(base: str) -> bytes:
     ).encode()
 
 
+def bad_entries(base: str) -> bytes:
+    """A feed whose first two links cannot even be parsed (a 70-character DNS label, port 99999)."""
+    label = "x" * 70
+    return (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Rough Feed</title>'
+        f"<item><title>Long label</title><link>http://{label}.example.org/story</link></item>"
+        "<item><title>Bad port</title><link>http://news.example.org:99999/story</link></item>"
+        f"<item><title>Harlow bridge opens</title><link>{base}/articles/bridge.html</link></item>"
+        "</channel></rss>"
+    ).encode()
+
+
 class Handler(BaseHTTPRequestHandler):
     hits: dict[str, int] = {}
+    hosts: list[str] = []  # the Host header of every request
+    redirect_to = ""  # where /redirect-away sends the client
 
     def log_message(self, *args):  # keep test output clean
         pass
@@ -88,6 +102,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: C901 - one route a branch is the clearest here
         path = self.path.split("?")[0].split("#")[0]
         Handler.hits[path] = Handler.hits.get(path, 0) + 1
+        Handler.hosts.append(self.headers.get("Host", ""))
         base = f"http://127.0.0.1:{self.server.server_port}"
         if path == "/rss.xml":
             if self.headers.get("If-None-Match") == '"rss-v1"':
@@ -106,6 +121,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send(503, b"busy", headers={"Retry-After": "120"})
         elif path == "/redirect":
             self.send(302, b"", headers={"Location": "/rss.xml"})
+        elif path == "/redirect-away":
+            self.send(302, b"", headers={"Location": Handler.redirect_to})
         elif path == "/loop":
             self.send(302, b"", headers={"Location": "/loop"})
         elif path == "/malformed.xml":
@@ -138,6 +155,17 @@ class Handler(BaseHTTPRequestHandler):
                     time.sleep(0.3)
             except (BrokenPipeError, ConnectionResetError):
                 pass
+        elif path == "/trickle-headers":  # headers a byte at a time: never idle, never done
+            try:
+                self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                for byte in b"X-Padding: " + b"a" * 60:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(0.3)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+        elif path == "/bad-entries.xml":
+            self.send(200, bad_entries(base), "application/rss+xml")
         elif path == "/bomb":
             self.send(200, gzip.compress(b"\0" * 30_000_000), "application/rss+xml", {"Content-Encoding": "gzip"})
         elif path == "/latin1.xml":
@@ -162,6 +190,7 @@ class NewsServer:
 
     def __enter__(self) -> NewsServer:
         Handler.hits = {}
+        Handler.hosts = []
         self.thread.start()
         return self
 

@@ -192,3 +192,44 @@ def test_cli_sources_and_poll(server, tmp_path):
     removed = newsbot("sources", "remove", "1", data_dir=data)
     assert removed.returncode == 0 and "removed source 1: herald" in removed.stdout
     assert "no source with id 1" in newsbot("sources", "remove", "1", data_dir=data).stderr
+
+
+def test_one_bad_entry_never_stops_the_poll(feed_library, server):
+    rough = feed_library.add_source(f"{server.base}/bad-entries.xml", "rough")
+    good = feed_library.add_source(f"{server.base}/atom.xml", "wire")
+    report = feed_library.poll(only_due=False)
+    assert report.sources == 2
+    # The long label's page cannot be fetched and it has no summary: skipped. The bad port cannot even
+    # be made canonical: that entry is a recorded failure. Neither stops the pass.
+    assert len(report.failures) == 1 and "1 entry failed" in report.failures[0]
+    assert "Port out of range" in report.failures[0]
+    assert any(s.url.endswith("/articles/bridge.html") for s in feed_library.latest(10))  # the good entry landed
+    recorded = feed_library.store.source(rough.id)
+    assert recorded.failing and "1 entry failed" in recorded.last_error and recorded.last_polled_at
+    assert not feed_library.store.source(good.id).failing and feed_library.store.source(good.id).last_polled_at
+
+
+def test_any_exception_from_a_source_is_recorded_and_the_pass_goes_on(feed_library, server, tmp_path, monkeypatch):
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    local = feed_library.add_source(str(folder), "drop folder")
+    feed_library.add_source(f"{server.base}/rss.xml", "herald")
+
+    def unreadable(paths, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(folder))
+
+    monkeypatch.setattr(feed_library, "ingest", unreadable)
+    report = feed_library.poll(only_due=False)
+    assert report.new == 3 and len(report.failures) == 1 and "PermissionError" in report.failures[0]
+    assert feed_library.store.source(local.id).failing
+    assert "Permission denied" in feed_library.store.source(local.id).last_error
+
+
+def test_poll_budget_leaves_the_rest_for_the_next_pass(make_library, tmp_path, server):
+    library = make_library(tmp_path / "budget", fetch_limits=TEST_LIMITS, poll_budget_seconds=0.5)
+    slow = library.add_source(f"{server.base}/slow", "slow")
+    herald = library.add_source(f"{server.base}/rss.xml", "herald")
+    report = library.poll(only_due=False, source_ids=[slow.id, herald.id])
+    assert report.sources == 1 and report.postponed == 1 and "1 sources left for the next pass" in report.line()
+    assert library.store.source(herald.id).last_polled_at is None  # still due
+    assert [s.id for s in library.sources() if s.next_poll_at <= time.time()] == [herald.id]
