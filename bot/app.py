@@ -64,7 +64,7 @@ class NewsBot(commands.AutoShardedBot):
 
     async def on_app_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError):
         if isinstance(error, NotAdmin):
-            message = "Sorry, only server admins can do that."
+            message = "Sorry, only the bot's operators can do that: it changes the news every server shares."
         elif isinstance(error, app_commands.CommandInvokeError) and isinstance(error.original, NewsbotError):
             message = str(error.original)
         else:

@@ -1,4 +1,11 @@
-"""Permission checks as decorators for app commands."""
+"""Who may change the shared news library: the bot's operators, never a server's own admins.
+
+One bot serves every server it is in from one news library, so a command that changes that library
+(`/reindex`, `/sources ...`, and `/status`, which shows where sources live) is for the people who run
+the bot: the application's owner or its team members (from Discord's application info), and the
+users and roles named in `NEWSBOT_ADMIN_USER_IDS` / `NEWSBOT_ADMIN_ROLE_IDS`. Manage Server on some
+server grants nothing here: anyone can create a server and be its admin.
+"""
 
 from __future__ import annotations
 
@@ -7,26 +14,25 @@ from discord import app_commands
 
 
 class NotAdmin(app_commands.CheckFailure):
-    """Raised when someone without admin rights runs an admin command."""
+    """Raised when someone who does not operate the bot runs an operator command."""
 
 
-def is_admin(interaction: discord.Interaction) -> bool:
-    """Manage Server permission, or a user or role listed in the admin settings."""
-    settings = interaction.client.settings
+async def is_operator(interaction: discord.Interaction) -> bool:
+    """The application's owner or team, or a user or role listed in the admin settings."""
+    bot = interaction.client
+    settings = bot.settings
     user = interaction.user
     if user.id in settings.admin_user_ids:
         return True
-    if not isinstance(user, discord.Member):
-        return False
-    if user.guild_permissions.manage_guild:
+    if isinstance(user, discord.Member) and any(role.id in settings.admin_role_ids for role in user.roles):
         return True
-    return any(role.id in settings.admin_role_ids for role in user.roles)
+    return await bot.is_owner(user)  # discord.py reads (and caches) the application's owner and team
 
 
 def admin_only():
     async def predicate(interaction: discord.Interaction) -> bool:
-        if not is_admin(interaction):
-            raise NotAdmin("admin only")
+        if not await is_operator(interaction):
+            raise NotAdmin("operators only")
         return True
 
     return app_commands.check(predicate)

@@ -120,7 +120,7 @@ def cmd_ingest(args, settings: Settings) -> int:
     bar, update = progress_bar("articles")
     with bar:
         report = library.ingest(args.paths, progress=update)
-    for problem in report.problems:
+    for problem in report.problems + report.warnings:
         print(f"newsbot: warning: {problem}", file=sys.stderr)
     print(
         f"read {report.read} articles: {report.added} added, {report.updated} updated, "

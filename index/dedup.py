@@ -37,20 +37,26 @@ def canonical_url(url: str) -> str:
 
 
 _PERMUTATIONS = 64
+_BLOCK = 4096  # shingles hashed at once
+FINGERPRINT_CHARS = 300_000
 _SEEDS = np.random.default_rng(20251026).integers(1, 2**63, size=(2, _PERMUTATIONS), dtype=np.uint64) | np.uint64(1)
 
 
 def fingerprint(text: str, shingle: int = 3) -> bytes:
-    """MinHash signature (64 x uint32) of the text's word 3-shingles; equal slots estimate Jaccard."""
-    words = _WORD.findall(text.lower())
+    """MinHash signature (64 x uint32) of the text's word 3-shingles; equal slots estimate Jaccard.
+    Only the first FINGERPRINT_CHARS count: memory stays bounded, and copies of a story share their start."""
+    words = _WORD.findall(text[:FINGERPRINT_CHARS].lower())
     words += [""] * max(0, shingle - len(words))
     shingles = {" ".join(words[i : i + shingle]) for i in range(len(words) - shingle + 1)}
     hashes = np.frombuffer(
         b"".join(hashlib.blake2b(s.encode(), digest_size=8).digest() for s in shingles), dtype=np.uint64
     )
-    with np.errstate(over="ignore"):  # multiply-shift hashing wraps around on purpose
-        mixed = (hashes[:, None] ^ _SEEDS[0]) * _SEEDS[1]
-    return (mixed >> np.uint64(32)).astype(np.uint32).min(axis=0).tobytes()
+    signature = np.full(_PERMUTATIONS, np.iinfo(np.uint32).max, dtype=np.uint32)
+    for at in range(0, len(hashes), _BLOCK):  # a block at a time: memory stays flat however long the text
+        with np.errstate(over="ignore"):  # multiply-shift hashing wraps around on purpose
+            mixed = (hashes[at : at + _BLOCK, None] ^ _SEEDS[0]) * _SEEDS[1]
+        np.minimum(signature, (mixed >> np.uint64(32)).astype(np.uint32).min(axis=0), out=signature)
+    return signature.tobytes()
 
 
 def similarity(a: bytes, b: bytes) -> float:

@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from index.reader import ExtractiveReader, Reader
 from index.search import HybridSearch, SearchWeights
 from index.sources import read_articles
 from index.store import NewsStore, PreparedArticle, Source, content_hash
+from index.text import without_surrogates
 from index.vectors import IndexPolicy
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ class LibraryConfig:
     reader_passages: int = 8
     answer_threshold: float | None = None  # None = the threshold calibrated with the reader
     max_question_chars: int = 1000
+    max_article_chars: int = 200_000  # longer texts are cut here (real news is a few thousand characters)
     batch_articles: int = 64
     embed_batch_size: int = 64
     # live sources
@@ -60,7 +62,8 @@ class IngestReport:
     updated: int = 0
     unchanged: int = 0
     passages: int = 0
-    problems: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # input that could not be read: skipped
+    warnings: list[str] = field(default_factory=list)  # input read, but not all of it (an article cut short)
     # seconds per stage: split (sentences), embed, sqlite (rows + FTS), vectors (FAISS update + save)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -115,7 +118,8 @@ class Library:
         self.store.ensure_writable()
         if self.store.exists:  # check before spending minutes embedding with the wrong model
             self.store.check_model(self.embedder.model_name)
-        for batch in _batches(articles, self.config.batch_articles):
+        capped = (self._capped(a, report) for a in articles)
+        for batch in _batches(capped, self.config.batch_articles):
             report.read += len(batch)
             unique = list({a.url: a for a in batch}.values())  # a URL twice in a batch: last one wins
             report.unchanged += len(batch) - len(unique)
@@ -136,6 +140,23 @@ class Library:
             if progress:
                 progress(len(batch), None)
         return report
+
+    def _capped(self, article: Article, report: IngestReport) -> Article:
+        """The article, its text cut at a paragraph or sentence end before NEWSBOT_MAX_ARTICLE_CHARS."""
+        limit = self.config.max_article_chars
+        if len(article.text) <= limit:
+            return article
+        cut = article.text[:limit]
+        for boundary in ("\n", ". "):
+            at = cut.rfind(boundary)
+            if at > limit // 2:
+                cut = cut[: at + 1]
+                break
+        report.warnings.append(
+            f"{article.url[:200]}: {len(article.text):,} characters; indexed the first {len(cut):,}"
+            f" (NEWSBOT_MAX_ARTICLE_CHARS is {limit:,})"
+        )
+        return replace(article, text=cut.strip())
 
     def _prepare(self, articles: list[tuple[Article, str]], report: IngestReport) -> list[PreparedArticle]:
         started = time.perf_counter()
@@ -176,9 +197,17 @@ class Library:
 
     # -- configured sources ----------------------------------------------------------------
 
-    def add_source(self, location: str, name: str | None = None, interval_minutes: float | None = None) -> Source:
-        """Remember a feed, an article URL, or a JSONL file or folder to ingest from."""
+    def add_source(
+        self, location: str, name: str | None = None, interval_minutes: float | None = None, *, web_only: bool = False
+    ) -> Source:
+        """Remember a feed, an article URL, or a JSONL file or folder to ingest from. `web_only`
+        (chat commands) accepts http(s) URLs only: a path would read files on the bot's machine."""
         location = location.strip()
+        if web_only and not location.lower().startswith(("http://", "https://")):
+            raise NewsbotError(
+                "only http(s) feed or article URLs can be added here; files and folders are added on "
+                "the bot's machine with `newsbot sources add PATH`"
+            )
         if interval_minutes is not None and interval_minutes <= 0:
             raise NewsbotError("the poll interval must be positive")
         if "://" in location:
@@ -248,7 +277,7 @@ class Library:
         return answer
 
     def check_question(self, question: str) -> str:
-        question = " ".join((question or "").split())
+        question = " ".join(without_surrogates(question or "").split())
         if not question:
             raise NewsbotError("the question is empty")
         if len(question) > self.config.max_question_chars:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import re
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime
 from html.parser import HTMLParser
@@ -12,6 +14,7 @@ from pathlib import Path
 
 from index.errors import NewsbotError
 from index.models import Article
+from index.text import without_surrogates
 
 ProblemSink = Callable[[str], None]
 
@@ -47,37 +50,44 @@ def article_from_record(record: object) -> Article:
     if not isinstance(title, str) or not isinstance(source, str):
         raise ValueError("'title' and 'source' must be strings")
     return Article(
-        url=url.strip(),
-        text=text.strip(),
-        title=" ".join(title.split()),
+        url=without_surrogates(url.strip()),
+        text=without_surrogates(text.strip()),
+        title=without_surrogates(" ".join(title.split())),
         published=normalise_published(record.get("published")),
-        source=source.strip(),
+        source=without_surrogates(source.strip()),
     )
 
 
-def _open_text(path: Path):
-    if path.name.endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8")
-    return path.open(encoding="utf-8")
+def _open_binary(path: Path):
+    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else path.open("rb")
 
 
 def read_jsonl(path: Path, on_problem: ProblemSink) -> Iterator[Article]:
-    """One article a line; a bad line is reported with its number and skipped."""
+    """One article a line. Each line is decoded on its own: a bad line (not UTF-8, not JSON, nested
+    too deep, missing fields) is reported with its number and skipped; a file that breaks off
+    (a corrupt or truncated gzip) keeps every article read before the break."""
+    number = 0
     try:
-        with _open_text(path) as lines:
-            for number, line in enumerate(lines, start=1):
-                if not line.strip():
+        with _open_binary(path) as lines:
+            for number, raw in enumerate(lines, start=1):
+                if not raw.strip():
+                    continue
+                try:
+                    line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+                except UnicodeDecodeError as exc:
+                    on_problem(f"{path}:{number}: not UTF-8 text (byte {exc.start + 1}); line skipped")
                     continue
                 try:
                     yield article_from_record(json.loads(line))
                 except json.JSONDecodeError as exc:
                     on_problem(f"{path}:{number}: not valid JSON ({exc.msg})")
+                except RecursionError:
+                    on_problem(f"{path}:{number}: JSON nested too deeply; line skipped")
                 except ValueError as exc:
                     on_problem(f"{path}:{number}: {exc}")
-    except UnicodeDecodeError:
-        on_problem(f"{path}: not UTF-8 text; skipped the rest of the file")
-    except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
-        on_problem(f"{path}: cannot read ({exc})")
+    except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+        where = f" after line {number}" if number else ""
+        on_problem(f"{path}: cannot read{where} ({exc}); the rest of the file skipped")
 
 
 class _ArticleHTML(HTMLParser):
@@ -167,6 +177,7 @@ def read_document(path: Path, on_problem: ProblemSink) -> Article | None:
     except UnicodeDecodeError:
         on_problem(f"{path}: not UTF-8 text; skipped")
         return None
+    content = without_surrogates(content)
     if path.suffix.lower() in (".html", ".htm"):
         title, text = html_to_article_text(content)
     else:
@@ -204,19 +215,36 @@ def read_articles(paths: Iterable[str | Path], on_problem: ProblemSink) -> Itera
     go to `on_problem` and the rest is still read."""
     resolved = [Path(p) for p in paths]
     for path in resolved:
-        if not path.exists():
-            raise NewsbotError(f"no such file or folder: {path}")
-        if path.is_file() and not path.name.lower().endswith(FOLDER_SUFFIXES):
-            raise NewsbotError(f"{path}: unsupported file type (use .jsonl, .jsonl.gz, .txt, .md or .html)")
+        shown = str(path) if len(str(path)) <= 200 else str(path)[:200] + "…"
+        try:
+            exists, is_file = path.exists(), path.is_file()
+        except OSError as exc:  # a name too long, a loop of links
+            raise NewsbotError(f"cannot read {shown}: {exc.strerror or exc}") from None
+        if not exists:
+            raise NewsbotError(f"no such file or folder: {shown}")
+        if is_file and not path.name.lower().endswith(FOLDER_SUFFIXES):
+            raise NewsbotError(f"{shown}: unsupported file type (use .jsonl, .jsonl.gz, .txt, .md or .html)")
     for path in resolved:
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(FOLDER_SUFFIXES))
+            files = sorted(_news_files(path, on_problem))
             if not files:
                 on_problem(f"{path}: no .jsonl, .txt, .md or .html files in this folder")
             for file in files:
                 yield from _read_file(file, on_problem)
         else:
             yield from _read_file(path, on_problem)
+
+
+def _news_files(folder: Path, on_problem: ProblemSink) -> Iterator[Path]:
+    """Every news file under `folder`; a subfolder that cannot be listed is reported and skipped."""
+
+    def unreadable(error: OSError) -> None:
+        on_problem(f"{error.filename or folder}: cannot read ({error.strerror or error}); skipped")
+
+    for root, _, names in os.walk(folder, onerror=unreadable):
+        for name in names:
+            if name.lower().endswith(FOLDER_SUFFIXES) and (path := Path(root, name)).is_file():
+                yield path
 
 
 def _read_file(path: Path, on_problem: ProblemSink) -> Iterator[Article]:

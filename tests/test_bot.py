@@ -43,8 +43,16 @@ def world(simcord_env):
 
 
 def make_admin(env, guild):
-    editors = guild.create_role("Editors", permissions=discord.Permissions(manage_guild=True))
-    return guild.add_member(env.create_user("editor"), roles=[editors])
+    """A member holding a role the operator listed in NEWSBOT_ADMIN_ROLE_IDS."""
+    operators = guild.create_role("Newsbot operators")
+    env.bot.settings.admin_role_ids.append(operators.id)
+    return guild.add_member(env.create_user("operator"), roles=[operators])
+
+
+def make_server_admin(env, guild, name="owner-of-another-server"):
+    """A member with Manage Server on their own server: no operator of the shared library."""
+    managers = guild.create_role("Managers", permissions=discord.Permissions(manage_guild=True, administrator=True))
+    return guild.add_member(env.create_user(name), roles=[managers])
 
 
 def shown(result):
@@ -147,7 +155,7 @@ async def test_non_admin_reindex_refused_and_nothing_happens(world, bot_library)
     generation = bot_library.store.generation
     result = await alice.slash(channel, "reindex")
     assert result.ephemeral
-    assert "only server admins" in result.response.content
+    assert "only the bot's operators" in result.response.content
     assert bot_library.store.generation == generation
 
 
@@ -233,8 +241,9 @@ async def test_status_and_sources(world, tmp_path):
     folder = tmp_path / "extra"
     folder.mkdir()
     (folder / "quake.md").write_text("# Earthquake in Chile\n\nA strong earthquake shook Santiago on Monday.\n")
-    added = await admin.slash(channel, "sources add", location=str(folder), name="local")
-    assert "1 new" in shown(added).content
+    refused = await admin.slash(channel, "sources add", location=str(folder), name="local")
+    assert "only http(s) feed or article URLs" in shown(refused).content
+    env.bot.library.add_source(str(folder), "local")  # paths: from the bot's machine, as `newsbot sources add`
     listed = await admin.slash(channel, "sources list")
     assert "local" in listed.response.content
     missing = await admin.slash(channel, "sources remove", source_id=99)
@@ -289,3 +298,47 @@ async def test_sources_add_refuses_private_addresses(world):
     assert "non-public address" in shown(result).content
     listed = await admin.slash(channel, "sources list")
     assert "No sources yet" in listed.response.content
+
+
+async def test_manage_server_grants_nothing_global_across_two_guilds(simcord_env, bot_library, tmp_path):
+    env = simcord_env
+    home, other = env.create_guild(), env.create_guild()
+    home_channel, other_channel = home.create_text_channel("news"), other.create_text_channel("news")
+    intruder = make_server_admin(env, other)
+    reader = home.add_member(env.create_user("reader"))
+    secret = tmp_path / "private"
+    secret.mkdir()
+    (secret / "memo.md").write_text("# Internal memo\n\nThe launch code word is heliotrope.\n")
+    generation = bot_library.store.generation
+    for command, options in [
+        ("reindex", {}),
+        ("sources add", {"location": str(secret)}),
+        ("sources add", {"location": f"file://{secret}"}),
+        ("sources list", {}),
+        ("status", {}),
+    ]:
+        result = await intruder.slash(other_channel, command, **options)
+        assert result.ephemeral and "only the bot's operators" in shown(result).content, command
+    assert bot_library.sources() == [] and bot_library.store.generation == generation
+    answer = await reader.slash(home_channel, "ask", question="What is the launch code word?")
+    assert "heliotrope" not in str(shown(answer).embeds[0].to_dict())
+    # An operator's role counts in whichever server they hold it; a path is refused even for them.
+    operator = make_admin(env, other)
+    refused = await operator.slash(other_channel, "sources add", location=str(secret))
+    assert "only http(s) feed or article URLs" in shown(refused).content and bot_library.sources() == []
+    status = await operator.slash(other_channel, "status")
+    assert status.response.embeds[0].title == "newsbot status"
+
+
+async def test_the_application_owner_and_listed_users_operate_the_bot(simcord_env, bot_library):
+    env = simcord_env
+    guild = env.create_guild()
+    channel = guild.create_text_channel("news")
+    owner = guild.add_member(env.create_user("owner"))
+    listed = guild.add_member(env.create_user("listed"))
+    stranger = guild.add_member(env.create_user("stranger"))
+    env.bot.owner_id = owner.id  # as discord.py learns it from the application's info
+    env.bot.settings.admin_user_ids.append(listed.id)
+    for member in (owner, listed):
+        assert (await member.slash(channel, "status")).response.embeds[0].title == "newsbot status"
+    assert "only the bot's operators" in (await stranger.slash(channel, "status")).response.content

@@ -63,11 +63,14 @@ def test_batch_keeps_order_and_ids_and_reports_bad_lines(data_dir, tmp_path):
             {"id": 7, "question": "  "},
             "{broken",
             {"id": "c", "question": "Which team won the World Series?"},
+            '{"id": "s", "question": "who did Takaichi beat \\ud800 in the vote?"}',
         ],
     )
     result = newsbot("ask", "--batch", str(questions), "--json", data_dir=data_dir)
+    assert "Traceback" not in result.stderr
     records = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [r["id"] for r in records] == ["a", 7, None, "c"]
+    assert [r["id"] for r in records] == ["a", 7, None, "c", "s"]
+    assert records[4]["answer"] == "Yoshihiko Noda"  # a lone surrogate neither crashes nor stops the batch
     assert records[0]["answer"] == "Yoshihiko Noda"
     assert "empty" in records[1]["error"] and "line 3" not in records[2]["error"] and ":3:" in records[2]["error"]
     assert "error" not in records[3] and 0 <= records[3]["score"] <= 1 and records[3]["closest"]

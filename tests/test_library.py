@@ -119,3 +119,29 @@ def test_latest_newest_first_and_by_topic(sample_library):
     assert [s.title for s in topical] == ["Thieves take French crown jewels from the Louvre in a seven-minute raid"]
     with pytest.raises(NewsbotError):
         sample_library.latest(0)
+
+
+def test_an_oversized_article_is_cut_with_a_warning_and_stays_answerable(make_library, tmp_path):
+    paragraph = "The harbour authority of Veskar counted 4,180 cargo ships this year. " * 40
+    text = "The Veskar harbour named Ilse Marken its new harbour master.\n" + (paragraph + "\n") * 200
+    path = write_jsonl(tmp_path / "long.jsonl", [{"url": "https://x.test/long", "title": "Veskar", "text": text}])
+    library = make_library(tmp_path / "data", max_article_chars=20_000)
+    report = library.ingest([path])
+    assert report.added == 1 and report.problems == []
+    assert len(report.warnings) == 1 and "NEWSBOT_MAX_ARTICLE_CHARS is 20,000" in report.warnings[0]
+    stored = library.store._connect().execute("SELECT sum(length(text)) FROM passages").fetchone()[0]
+    assert stored <= 20_000
+    assert library.ask("Who is the new harbour master of Veskar?").text == "Ilse Marken"
+
+
+def test_fingerprint_memory_is_bounded_by_a_prefix():
+    from index.dedup import FINGERPRINT_CHARS, fingerprint
+
+    start = " ".join(f"word{i}" for i in range(60_000))
+    assert len(start) > FINGERPRINT_CHARS
+    assert fingerprint(start) == fingerprint(start + " and a very long tail" * 100_000)
+
+
+def test_lone_surrogate_in_a_question_is_answered_not_fatal(sample_library):
+    answer = sample_library.ask("who did Takaichi beat in the vote?\ud800")
+    assert answer.text == "Yoshihiko Noda"

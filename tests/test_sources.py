@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 
 import pytest
 
@@ -80,7 +81,7 @@ def test_non_utf8_binary_and_empty_files_are_reported(tmp_path):
     assert "latin1.txt: not UTF-8" in joined
     assert "blob.txt: binary file" in joined
     assert "empty.md: empty" in joined
-    assert "bad.jsonl: not UTF-8" in joined
+    assert "bad.jsonl:1: not UTF-8" in joined
 
 
 def test_folder_of_text_markdown_and_html(tmp_path):
@@ -128,3 +129,60 @@ def test_published_normalised(value, expected):
 def test_published_rejects_garbage():
     with pytest.raises(ValueError):
         normalise_published("last Tuesday")
+
+
+def test_hostile_jsonl_lines_are_skipped_by_number_and_good_lines_kept(tmp_path):
+    good = {"url": "https://x.test/good", "text": "A good story."}
+    path = tmp_path / "rough.jsonl"
+    with path.open("wb") as handle:
+        handle.write(json.dumps(good).encode() + b"\n")
+        handle.write(b'{"url": "https://x.test/latin", "text": "caf\xe9"}\n')  # line 2: not UTF-8
+        handle.write(b"[" * 100_000 + b"]" * 100_000 + b"\n")  # line 3: nested 100k deep
+        handle.write(json.dumps({"url": "https://x.test/after", "text": "After the bad lines."}).encode() + b"\n")
+    articles, problems = read_all(path)
+    assert [a.url for a in articles] == ["https://x.test/good", "https://x.test/after"]
+    assert any("rough.jsonl:2: not UTF-8" in p for p in problems)
+    assert any("rough.jsonl:3: JSON nested too deeply" in p for p in problems)
+
+
+def test_corrupt_gzip_after_a_good_file_keeps_everything_readable(tmp_path):
+    first = write_jsonl(tmp_path / "first.jsonl", [{"url": "https://x.test/1", "text": "One."}])
+    corrupt = tmp_path / "second.jsonl.gz"
+    packed = gzip.compress(
+        b"".join(json.dumps({"url": f"https://x.test/g{i}", "text": "Two."}).encode() + b"\n" for i in range(2000))
+    )
+    corrupt.write_bytes(packed[:12] + bytes(range(256)) * 8)  # a gzip header, then no valid deflate stream
+    articles, problems = read_all(first, corrupt)
+    assert [a.url for a in articles] == ["https://x.test/1"]
+    assert len(problems) == 1 and "second.jsonl.gz: cannot read" in problems[0]
+
+
+def test_lone_surrogate_is_replaced_not_fatal(tmp_path):
+    path = tmp_path / "s.jsonl"
+    path.write_text('{"url": "https://x.test/s", "title": "Odd \\ud800 title", "text": "Text \\udfff here."}\n')
+    (article,), problems = read_all(path)
+    assert problems == [] and article.text == "Text \ufffd here." and article.title == "Odd \ufffd title"
+    article.text.encode("utf-8")  # storable
+
+
+def test_a_path_too_long_is_a_clear_error(tmp_path):
+    with pytest.raises(NewsbotError, match="cannot read .*File name too long"):
+        read_all(tmp_path / ("x" * 5000 + ".jsonl"))
+
+
+def test_an_unlistable_subfolder_is_reported_and_the_rest_read(tmp_path, monkeypatch):
+    (tmp_path / "a.md").write_text("# Readable\n\nThis one is fine.\n")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    (locked / "b.md").write_text("# Hidden\n\nNever read.\n")
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if os.fspath(path) == str(locked):
+            raise PermissionError(13, "Permission denied", str(locked))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)  # root reads everything: simulate the unreadable folder
+    articles, problems = read_all(tmp_path)
+    assert [a.title for a in articles] == ["Readable"]
+    assert problems == [f"{locked}: cannot read (Permission denied); skipped"]

@@ -1,4 +1,4 @@
-"""Admin commands: `/reindex`, `/sources add|remove|list`, `/status`."""
+"""Operator commands: `/reindex`, `/sources add|remove|list`, `/status` (who operates: `bot/checks.py`)."""
 
 from __future__ import annotations
 
@@ -122,9 +122,9 @@ class AdminCog(commands.Cog):
             return
         await interaction.response.send_message(clip("\n".join(map(source_line, sources)), 2000), ephemeral=True)
 
-    @sources.command(name="add", description="Add a news source (feed, article URL, file or folder) and read it now")
+    @sources.command(name="add", description="Add a news source (an RSS/Atom feed or article URL) and read it now")
     @app_commands.describe(
-        location="an RSS/Atom feed or article URL, or a JSONL file or folder on the bot's machine",
+        location="an http(s) RSS/Atom feed or article URL (files and folders: `newsbot sources add` on the host)",
         name="a short name for it",
         interval_minutes="how often to poll it (default: the bot's setting)",
     )
@@ -138,7 +138,7 @@ class AdminCog(commands.Cog):
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         library = self.bot.library
-        source = await asyncio.to_thread(library.add_source, location, name, interval_minutes)
+        source = await asyncio.to_thread(library.add_source, location, name, interval_minutes, web_only=True)
         report = await asyncio.to_thread(library.poll, source_ids=[source.id])
         text = f"Added source `{source.id}` **{safe(source.name)}** and read it: {report.line()}"
         if report.failures:
