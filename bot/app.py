@@ -12,6 +12,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.checks import NotAdmin
+from bot.embeds import notice
 from bot.settings import Settings
 from index import Library, NewsbotError
 
@@ -77,7 +78,9 @@ class NewsBot(commands.AutoShardedBot):
 
 
 async def reply_privately(interaction: discord.Interaction, message: str) -> None:
-    """An ephemeral message, whether or not the interaction was already acknowledged."""
+    """An ephemeral message, whether or not the interaction was already acknowledged; cut to
+    Discord's limit, so a long error still reaches the user."""
+    message = notice(message)
     try:
         if interaction.response.is_done():
             await interaction.followup.send(message, ephemeral=True)

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from bot.render import answer_text, story_line
+from bot.render import answer_text, printable, story_line
 from bot.settings import Settings, load_settings
 from index import Library, NewsbotError
 
@@ -73,13 +73,18 @@ def main(argv: list[str] | None = None) -> int:
         quiet_libraries()
         return COMMANDS[args.command](args, settings)
     except NewsbotError as exc:
-        print(f"newsbot: error: {exc}", file=sys.stderr)
+        say(f"newsbot: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("newsbot: interrupted", file=sys.stderr)
+        say("newsbot: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 1
+
+
+def say(text: str = "", file=None, flush: bool = False) -> None:
+    """print(), with control characters from article text stripped (see `printable`)."""
+    print(printable(str(text)), file=file or sys.stdout, flush=flush)
 
 
 def quiet_libraries() -> None:
@@ -121,8 +126,8 @@ def cmd_ingest(args, settings: Settings) -> int:
     with bar:
         report = library.ingest(args.paths, progress=update)
     for problem in report.problems + report.warnings:
-        print(f"newsbot: warning: {problem}", file=sys.stderr)
-    print(
+        say(f"newsbot: warning: {problem}", file=sys.stderr)
+    say(
         f"read {report.read} articles: {report.added} added, {report.updated} updated, "
         f"{report.unchanged} unchanged; {report.passages} passages indexed"
         + (f"; {len(report.problems)} problems" if report.problems else "")
@@ -136,7 +141,7 @@ def cmd_ask(args, settings: Settings) -> int:
     library = Library(settings.library_config())
     if args.batch is None:
         answer = library.ask(args.question)
-        print(json.dumps(answer.as_dict(), ensure_ascii=False) if args.json else answer_text(answer))
+        say(json.dumps(answer.as_dict(), ensure_ascii=False) if args.json else answer_text(answer))
         return 0
     library.check_ready()  # fail once, not once per line, when nothing is indexed
     failures = 0
@@ -151,9 +156,9 @@ def cmd_ask(args, settings: Settings) -> int:
             failures += 1
             record["error"] = problem
         if args.json:
-            print(json.dumps(record, ensure_ascii=False), flush=True)
+            say(json.dumps(record, ensure_ascii=False), flush=True)
         else:
-            print(f"{item_id}\t{record.get('answer', '')}\t{record.get('error', '')}".rstrip("\t"), flush=True)
+            say(f"{item_id}\t{record.get('answer', '')}\t{record.get('error', '')}".rstrip("\t"), flush=True)
     return 1 if failures else 0
 
 
@@ -184,12 +189,12 @@ def _batch_questions(path: Path) -> Iterator[tuple[object, str, str | None]]:
 def cmd_latest(args, settings: Settings) -> int:
     stories = Library(settings.library_config()).latest(args.n, args.topic)
     if args.json:
-        print(json.dumps([s.as_dict() for s in stories], ensure_ascii=False))
+        say(json.dumps([s.as_dict() for s in stories], ensure_ascii=False))
     elif not stories:
-        print("no stories indexed yet; run `newsbot ingest PATH`")
+        say("no stories indexed yet; run `newsbot ingest PATH`")
     else:
         for story in stories:
-            print(story_line(story))
+            say(story_line(story))
     return 0
 
 
@@ -198,18 +203,18 @@ def cmd_reindex(args, settings: Settings) -> int:
     bar, update = progress_bar("passages")
     with bar:
         count = library.reindex(progress=update)
-    print(f"re-embedded {count} passages with {settings.embedding_model}")
+    say(f"re-embedded {count} passages with {settings.embedding_model}")
     return 0
 
 
 def cmd_status(args, settings: Settings) -> int:
     stats = Library(settings.library_config()).stats()
     if args.json:
-        print(json.dumps(stats, ensure_ascii=False))
+        say(json.dumps(stats, ensure_ascii=False))
     else:
         width = max(len(k) for k in stats)
         for key, value in stats.items():
-            print(f"{key.replace('_', ' '):<{width}}  {value if value is not None else '-'}")
+            say(f"{key.replace('_', ' '):<{width}}  {value if value is not None else '-'}")
     return 0
 
 
@@ -217,19 +222,19 @@ def cmd_sources(args, settings: Settings) -> int:
     library = Library(settings.library_config())
     if args.action == "add":
         source = library.add_source(args.location, args.name, args.interval)
-        print(f"added source {source.id} ({source.kind}): {source.name} {source.location}")
+        say(f"added source {source.id} ({source.kind}): {source.name} {source.location}")
     elif args.action == "remove":
         source = library.remove_source(args.source_id)
-        print(f"removed source {source.id}: {source.name}")
+        say(f"removed source {source.id}: {source.name}")
     elif args.json:
-        print(json.dumps([dataclasses.asdict(s) for s in library.sources()], ensure_ascii=False))
+        say(json.dumps([dataclasses.asdict(s) for s in library.sources()], ensure_ascii=False))
     elif not (sources := library.sources()):
-        print("no sources yet; add one with `newsbot sources add URL`")
+        say("no sources yet; add one with `newsbot sources add URL`")
     else:
         for s in sources:
             health = "ok" if not s.failing else f"FAILING x{s.failures}: {s.last_error}"
-            print(f"{s.id:>4}  {s.kind:<4}  {s.name}  {s.location}")
-            print(f"      {health}; last read {s.last_polled_at or 'never'}")
+            say(f"{s.id:>4}  {s.kind:<4}  {s.name}  {s.location}")
+            say(f"      {health}; last read {s.last_polled_at or 'never'}")
     return 0
 
 
@@ -241,8 +246,8 @@ def cmd_poll(args, settings: Settings) -> int:
     with bar:
         report = library.poll(only_due=args.due, progress=update)
     for failure in report.failures:
-        print(f"newsbot: warning: {failure}", file=sys.stderr)
-    print(report.line())
+        say(f"newsbot: warning: {failure}", file=sys.stderr)
+    say(report.line())
     return 1 if report.failures else 0
 
 

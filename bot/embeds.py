@@ -5,7 +5,9 @@ Article text is escaped (no Markdown, no mentions) and every field is cut to Dis
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import discord
 
@@ -40,8 +42,20 @@ def safe(text: str) -> str:
     return discord.utils.escape_mentions(text)
 
 
+# An absolute http(s) URL with a host and none of the characters that end or nest a Markdown link.
+_WEB_URL = re.compile(r"https?://[^\s<>()\[\]{}|\\^`\"']+", re.IGNORECASE)
+URL_LIMIT = 2000
+
+
 def web_url(url: str | None) -> str | None:
-    return url if url and url.lower().startswith(("http://", "https://")) else None
+    """The URL if it is a well-formed http(s) link Discord accepts as-is, else None (shown unlinked)."""
+    if not url or len(url) > URL_LIMIT or not _WEB_URL.fullmatch(url):
+        return None
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return None
+    return url if host else None
 
 
 def timestamp(published: str | None, style: str = "D") -> str:
@@ -84,7 +98,7 @@ def answer_embed(answer: Answer) -> discord.Embed:
         quoted = safe(clip(quote, QUOTE_LIMIT))
     description = clip(f"**{safe(clip(answer.text, 300))}**", 400) + "\n> " + quoted.replace("\n", " ")
     embed = discord.Embed(
-        title=clip(story.title or "Untitled story", TITLE_LIMIT) if story else None,
+        title=clip(safe(story.title or "Untitled story"), TITLE_LIMIT) if story else None,
         url=web_url(story.url) if story else None,
         description=description[:DESCRIPTION_LIMIT],
         colour=ANSWER_COLOUR,

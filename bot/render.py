@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 from index import Answer, Story
+
+# C0 and C1 control characters but newline and tab: ESC sequences in an article must not clear the
+# screen or retitle the terminal of the operator reading it.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Text safe to write to a terminal: control characters removed."""
+    return _CONTROL.sub("", text)
 
 
 def story_line(story: Story) -> str:

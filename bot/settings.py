@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from index import LibraryConfig
 from index.embed import DEFAULT_MODEL
@@ -66,7 +68,7 @@ class Settings(BaseSettings):
     fetch_timeout_seconds: float = Field(10.0, gt=0, le=120, description="Connect/read timeout per request.")
     fetch_total_seconds: float = Field(30.0, gt=0, le=600, description="Longest one download may take.")
     fetch_max_bytes: int = Field(5_000_000, ge=10_000, le=100_000_000, description="Largest page or feed read.")
-    fetch_allowed_hosts: list[str] = Field(
+    fetch_allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Hosts fetched even though they resolve to private addresses (local testing only).",
     )
@@ -78,12 +80,32 @@ class Settings(BaseSettings):
         description="Bot token from the Discord developer portal.",
     )
     test_guild_id: int | None = Field(None, description="Sync slash commands to this guild only (instant).")
-    admin_user_ids: list[int] = Field(default_factory=list, description="Users allowed admin commands.")
-    admin_role_ids: list[int] = Field(default_factory=list, description="Roles allowed admin commands.")
+    admin_user_ids: Annotated[list[int], NoDecode] = Field(
+        default_factory=list, description="Users who operate the bot (besides the application's owner and team)."
+    )
+    admin_role_ids: Annotated[list[int], NoDecode] = Field(
+        default_factory=list, description="Roles whose members operate the bot."
+    )
     answer_dms: bool = Field(True, description="Answer questions sent in direct messages.")
     question_cooldown_seconds: float = Field(5.0, ge=0, le=3600, description="Per-user pause between questions.")
 
     log_level: str = Field("INFO", description="Logging level: DEBUG, INFO, WARNING or ERROR.")
+
+    @field_validator("fetch_allowed_hosts", "admin_user_ids", "admin_role_ids", mode="before")
+    @classmethod
+    def _list_as_typed(cls, value):
+        """A list as people type it: `a,b`, `a b`, a single value, or a JSON list."""
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                return json.loads(text)
+            except json.JSONDecodeError:
+                raise ValueError(
+                    "expected comma-separated values like 123,456 or a JSON list like [123, 456]"
+                ) from None
+        return [item for item in text.replace(",", " ").split() if item]
 
     @field_validator("reader_model", mode="before")
     @classmethod
@@ -124,6 +146,13 @@ class Settings(BaseSettings):
         )
 
 
+_LIST_SETTINGS = {
+    "admin_user_ids": "Discord user ids, comma-separated, like 123,456",
+    "admin_role_ids": "Discord role ids, comma-separated, like 123,456",
+    "fetch_allowed_hosts": "host names, comma-separated, like localhost,127.0.0.1",
+}
+
+
 def load_settings(**overrides) -> Settings:
     """Settings from the environment and `.env`, with a one-line error naming a bad setting."""
     try:
@@ -133,5 +162,8 @@ def load_settings(**overrides) -> Settings:
         for error in exc.errors():
             name = str(error["loc"][0]) if error["loc"] else "?"
             env = name if name.isupper() else f"NEWSBOT_{name.upper()}"
-            problems.append(f"{env}: {error['msg']}")
+            message = error["msg"]
+            if name in _LIST_SETTINGS:
+                message += f" (expected {_LIST_SETTINGS[name]})"
+            problems.append(f"{env}: {message}")
         raise NewsbotError("invalid setting " + "; ".join(problems)) from None

@@ -93,6 +93,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS passage_terms USING fts5 (
     title, body, tokenize = 'porter unicode61 remove_diacritics 2'
 );
 """
+_TABLES = set(re.findall(r"CREATE (?:VIRTUAL )?TABLE IF NOT EXISTS (\w+)", _SCHEMA))
 
 # Words too common in questions to say anything about which passage answers them.
 STOPWORDS = frozenset(
@@ -173,6 +174,13 @@ class PassageRow:
     article_id: int
 
 
+class StoreBusyError(NewsbotError):
+    """Another process held the store's write lock for longer than we wait."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"the news store {path} is busy: another newsbot process is writing to it; try again shortly")
+
+
 class NewsStore:
     """The on-disk news store under one data folder."""
 
@@ -208,10 +216,37 @@ class NewsStore:
             self._local.conn = conn
         return conn
 
+    def _schema_current(self) -> bool:
+        """True when the store already has this version's tables and columns: checked by reading
+        only, so opening a store to read never waits on (or fails behind) another process's write."""
+        if not self.db_path.exists():
+            return False
+        try:
+            conn = sqlite3.connect(f"{self.db_path.resolve().as_uri()}?mode=ro", uri=True, timeout=60)
+        except sqlite3.OperationalError:
+            return False
+        try:
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if not tables >= _TABLES:
+                return False
+            for table, columns in _ADDED_COLUMNS.items():
+                present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+                if any(name not in present for name, _ in columns):
+                    return False
+            rows = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('schema_version', 'generation')"))
+            return rows.get("schema_version") == str(SCHEMA_VERSION) and "generation" in rows
+        except sqlite3.DatabaseError:
+            return False
+        finally:
+            conn.close()
+
     def _create(self) -> None:
         """Create the store, or add tables a newer version of newsbot introduced."""
+        if self._schema_current():
+            self._schema_ready = True
+            return
         self.ensure_writable()
-        conn = sqlite3.connect(self.db_path, isolation_level=None)
+        conn = sqlite3.connect(self.db_path, isolation_level=None, timeout=60)
         try:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.executescript(_SCHEMA)
@@ -224,6 +259,10 @@ class NewsStore:
                 "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?), ('generation', '0')",
                 (str(SCHEMA_VERSION),),
             )
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise StoreBusyError(self.db_path) from None
+            raise
         finally:
             conn.close()
         self._schema_ready = True

@@ -155,7 +155,26 @@ class VectorIndex:
             match = _FILE.match(old.name)
             if match and int(match.group(1)) < generation:
                 old.unlink(missing_ok=True)
+        remove_stale_partials(data_dir)
         return final
+
+
+def remove_stale_partials(data_dir: Path) -> None:
+    """Delete half-written index files whose writing process is gone (a crash mid-save)."""
+    for leftover in data_dir.glob("vectors-*.faiss.*.partial"):
+        pid = leftover.name.rsplit(".", 2)[-2]
+        if not pid.isdigit() or not _alive(int(pid)):
+            leftover.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def _trained_ivf(vectors: np.ndarray, policy: IndexPolicy) -> faiss.Index:

@@ -342,3 +342,40 @@ async def test_the_application_owner_and_listed_users_operate_the_bot(simcord_en
     for member in (owner, listed):
         assert (await member.slash(channel, "status")).response.embeds[0].title == "newsbot status"
     assert "only the bot's operators" in (await stranger.slash(channel, "status")).response.content
+
+
+async def test_a_long_error_is_clipped_so_the_user_still_sees_it(world, bot_library, monkeypatch):
+    env, guild, channel, alice = world
+    admin = make_admin(env, guild)
+
+    def failing_stats():
+        raise NewsbotError("the store said: " + "x" * 3000)
+
+    monkeypatch.setattr(bot_library, "stats", failing_stats)
+    result = await admin.slash(channel, "status")
+    assert result.ephemeral and result.response.content.startswith("the store said")
+    assert len(result.response.content) <= 2000
+
+
+async def test_latest_has_a_cooldown_too(world):
+    env, guild, channel, alice = world
+    env.bot.get_cog("LatestCog").cooldown.seconds = 30
+    first = await alice.slash(channel, "latest")
+    assert shown(first).embeds[0].title == "Latest stories"
+    second = await alice.slash(channel, "latest")
+    assert second.ephemeral and "try again in 30 s" in second.response.content
+    await env.advance_time(31)
+    assert shown(await alice.slash(channel, "latest")).embeds[0].title == "Latest stories"
+
+
+async def test_cooldown_table_forgets_users_whose_pause_is_over():
+    from bot.cooldown import Cooldown
+
+    cooldown = Cooldown(seconds=0.0, trim_at=100)
+    for user in range(10_000):
+        assert cooldown.retry_after(user) == 0.0
+    assert len(cooldown) <= 100
+    waiting = Cooldown(seconds=60.0, trim_at=100)
+    for user in range(150):
+        waiting.retry_after(user)
+    assert len(waiting) == 150 and waiting.retry_after(3) > 0  # nobody whose pause still runs is forgotten

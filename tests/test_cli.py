@@ -132,3 +132,25 @@ def test_invalid_setting_is_named(tmp_path):
     result = newsbot("status", data_dir=tmp_path, env_extra={"NEWSBOT_TOP_K": "lots"})
     assert result.returncode == 1
     assert "NEWSBOT_TOP_K" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_terminal_escapes_in_articles_are_never_printed(tmp_path):
+    escapes = "\x1b]0;pwned\x07\x1b[2J\x9b31m"
+    news = write_jsonl(
+        tmp_path / "esc.jsonl",
+        [
+            {
+                "url": "https://x.test/esc",
+                "title": f"Harbour{escapes} reopens",
+                "text": f"The Veskar harbour{escapes} reopened on Friday after the storm, officials said.",
+                "published": "2025-03-04",
+            }
+        ],
+    )
+    data = tmp_path / "data"
+    assert newsbot("ingest", str(news), data_dir=data).returncode == 0
+    for args in (["latest"], ["ask", "When did the Veskar harbour reopen?"], ["latest", "--json"]):
+        result = newsbot(*args, data_dir=data)
+        assert result.returncode == 0, result.stderr
+        assert "Harbour" in result.stdout or "Friday" in result.stdout
+        assert not any(c in result.stdout for c in "\x1b\x07\x9b"), args

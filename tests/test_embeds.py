@@ -43,3 +43,22 @@ def test_clip_cuts_at_a_word_and_marks_it():
 def test_non_web_urls_are_not_links():
     embed = stories_embed([Story("Local file story", "file:///tmp/a.md", None, "")], "Latest stories")
     assert "file:///tmp/a.md" not in embed.description and "undated" in embed.description
+
+
+HOSTILE_URL = "https://x.test/a b)[click here](https://evil.test"
+
+
+def test_malformed_story_urls_are_never_linked():
+    from bot.embeds import web_url
+
+    for url in [HOSTILE_URL, "https://x.test/a)", "javascript:alert(1)", "https://", "http://x.test/" + "a" * 3000]:
+        assert web_url(url) is None, url
+    assert web_url("https://news.example.org/2025/10/21/story?id=3&x=y#top") is not None
+    stories = [Story(title="Harmless *title*", url=HOSTILE_URL, published="2025-01-02", source="")]
+    text = stories_embed(stories, "Latest").description
+    assert "](https://evil.test" not in text and "[click here]" not in text
+    assert "\\*title\\*" in text  # Markdown in the title shown as typed, not applied
+    answer = long_answer()
+    hostile = Answer(**{**answer.__dict__, "story": Story("**Bold** [x](https://evil.test)", HOSTILE_URL, None, "")})
+    embed = answer_embed(hostile)
+    assert embed.url is None and "\\*\\*Bold\\*\\*" in embed.title and "\\[x](" in embed.title

@@ -63,13 +63,31 @@ def test_missing_or_corrupt_vector_file_is_rebuilt_from_sqlite(sample_library, m
     data_dir = sample_library.config.data_dir
     path = vector_file(data_dir, sample_library.store.generation)
     path.write_bytes(b"not a faiss index")
-    (data_dir / "vectors-99.faiss.123.partial").write_bytes(b"half-written")  # a crashed writer's leftovers
+    (data_dir / "vectors-99.faiss.999999999.partial").write_bytes(b"half-written")  # a crashed writer's leftovers
     reopened = make_library(data_dir)
     assert reopened.ask(DEMO_QUESTION).text == "Yoshihiko Noda"
     path.unlink()
     reopened = make_library(data_dir)
     assert len(reopened.store.vectors()) == reopened.stats()["passages"]
     assert path.exists()  # repaired copy saved for the next process
+    assert not list(data_dir.glob("*.partial"))  # and the dead writer's leftovers are gone
+
+
+def test_reading_commands_work_while_another_process_writes(sample_library, make_library):
+    data_dir = sample_library.config.data_dir
+    generation = sample_library.store.generation
+    writer = sqlite3.connect(data_dir / "news.sqlite3", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # another process in the middle of a long write
+    try:
+        started = time.monotonic()
+        reopened = make_library(data_dir)
+        assert reopened.stats()["articles"] == 6
+        assert reopened.ask(DEMO_QUESTION).text == "Yoshihiko Noda"
+        assert time.monotonic() - started < 5  # never waited on the writer
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert _generation(data_dir / "news.sqlite3") == generation
 
 
 def test_reader_in_another_library_sees_new_articles(sample_library, make_library, tmp_path):

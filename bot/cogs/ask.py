@@ -10,29 +10,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.cooldown import Cooldown
 from bot.embeds import answer_embed, notice
 from index import NewsbotError
 
 log = logging.getLogger(__name__)
 
 EXAMPLE = "who did Takaichi beat in the vote?"
-
-
-class Cooldown:
-    """Per-user pause between questions, on the event loop's clock."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self._next_allowed: dict[int, float] = {}
-
-    def retry_after(self, user_id: int) -> float:
-        """0 if the user may ask now (and starts their pause), else seconds left."""
-        now = asyncio.get_running_loop().time()
-        wait = self._next_allowed.get(user_id, 0.0) - now
-        if wait > 0:
-            return wait
-        self._next_allowed[user_id] = now + self.seconds
-        return 0.0
 
 
 class AskCog(commands.Cog):

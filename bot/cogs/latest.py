@@ -8,6 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.cooldown import Cooldown
 from bot.embeds import clip, safe, stories_embed
 from index import Story
 
@@ -55,12 +56,18 @@ class StoryPages(discord.ui.View):
 class LatestCog(commands.Cog):
     def __init__(self, bot) -> None:
         self.bot = bot
+        self.cooldown = Cooldown(bot.settings.question_cooldown_seconds)
 
     @app_commands.command(name="latest", description="The newest stories in the index")
     @app_commands.describe(topic="only stories about this", count="how many stories (1-50)")
     async def latest(
         self, interaction: discord.Interaction, topic: str | None = None, count: app_commands.Range[int, 1, 50] = 10
     ) -> None:
+        if wait := self.cooldown.retry_after(interaction.user.id):
+            await interaction.response.send_message(
+                f"One request at a time, please: try again in {wait:.0f} s.", ephemeral=True
+            )
+            return
         await interaction.response.defer(thinking=True)
         stories = await asyncio.to_thread(self.bot.library.latest, count, topic)
         title = f"Latest stories about {safe(clip(topic, 100))}" if topic else "Latest stories"

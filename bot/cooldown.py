@@ -1,0 +1,29 @@
+"""A per-user pause between commands, shared by the cogs that answer people."""
+
+from __future__ import annotations
+
+import asyncio
+
+
+class Cooldown:
+    """Per-user pause between commands, on the event loop's clock. Users whose pause is over are
+    forgotten once the table passes `trim_at` entries, so it never grows with every user seen."""
+
+    def __init__(self, seconds: float, trim_at: int = 1024) -> None:
+        self.seconds = seconds
+        self.trim_at = trim_at
+        self._next_allowed: dict[int, float] = {}
+
+    def retry_after(self, user_id: int) -> float:
+        """0 if the user may go ahead now (and starts their pause), else seconds left."""
+        now = asyncio.get_running_loop().time()
+        wait = self._next_allowed.get(user_id, 0.0) - now
+        if wait > 0:
+            return wait
+        if len(self._next_allowed) >= self.trim_at:
+            self._next_allowed = {user: until for user, until in self._next_allowed.items() if until > now}
+        self._next_allowed[user_id] = now + self.seconds
+        return 0.0
+
+    def __len__(self) -> int:
+        return len(self._next_allowed)
