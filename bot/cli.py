@@ -11,62 +11,140 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bot.render import answer_text, printable, story_line
-from bot.settings import Settings, load_settings
+from bot.settings import DEFAULT_DATA_DIR, Settings, load_settings
 from index import Library, NewsbotError
 
 log = logging.getLogger("newsbot")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="newsbot", description="Answer questions about the news, with quotes.")
-    parser.add_argument("--data-dir", type=Path, help="data folder (default: NEWSBOT_DATA_DIR or ./newsbot-data)")
+    # --data-dir is accepted before or after the command; SUPPRESS keeps a later parser from
+    # resetting what an earlier one read.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help=f"the news library's folder (default: NEWSBOT_DATA_DIR, else {DEFAULT_DATA_DIR})",
+    )
+    parser = argparse.ArgumentParser(
+        prog="newsbot",
+        description="Answer questions about the news, with the article's own words as proof.",
+        epilog="Settings come from NEWSBOT_* environment variables or a .env file in this folder"
+        " (see .env.example). `newsbot COMMAND --help` explains each command.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    ingest = commands.add_parser("ingest", help="index articles from JSONL(.gz) files or folders (idempotent by url)")
-    ingest.add_argument("paths", nargs="+", metavar="PATH")
+    def command(name: str, summary: str, description: str, **kwargs) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=summary, description=description, parents=[common], **kwargs)
 
-    ask = commands.add_parser("ask", help="answer a question from the indexed news")
-    ask.add_argument("question", nargs="?", help="the question (or use --batch)")
+    ingest = command(
+        "ingest",
+        "index articles from files or folders",
+        "Index news articles. Running it again on the same files changes nothing (articles are keyed"
+        " by URL); a changed article replaces its old passages.",
+    )
+    ingest.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help='a .jsonl or .jsonl.gz file (one {"url", "text", "title", "published", "source"} object a'
+        " line), a .txt/.md/.html file, or a folder of them",
+    )
+
+    ask = command(
+        "ask",
+        "answer a question from the indexed news",
+        "Answer with the exact words of an article (the extractive answer), the sentence that says so,"
+        " and the story; or say that the indexed news does not answer it.",
+    )
+    ask.add_argument("question", nargs="?", help="the question, in quotes (or use --batch)")
     ask.add_argument(
         "--batch",
         type=Path,
         metavar="QUESTIONS.jsonl",
-        help='answer each line {"id", "question"}; one output line per input line',
+        help='answer each line {"id", "question"}; one output line per input line, in order',
     )
     ask.add_argument("--json", action="store_true", help="print JSON")
 
-    latest = commands.add_parser("latest", help="list the newest stories")
+    latest = command("latest", "list the newest stories", "List the newest stories, newest first.")
     latest.add_argument("-n", type=int, default=10, help="how many (default 10)")
-    latest.add_argument("--topic", help="only stories about this")
+    latest.add_argument("--topic", help="only stories that name this or are about it")
     latest.add_argument("--json", action="store_true", help="print JSON")
 
-    commands.add_parser("reindex", help="re-embed every passage (after a model change), atomically")
+    command(
+        "reindex",
+        "re-embed every passage (after a model change)",
+        "Re-embed every passage with NEWSBOT_EMBEDDING_MODEL. Questions keep using the old vectors until"
+        " the new ones are committed; an interrupted reindex leaves the old index in place.",
+    )
 
-    status = commands.add_parser("status", help="articles, passages, model, last update")
+    status = command(
+        "status", "what the library holds", "Articles, passages, model, sources, last update and data folder."
+    )
     status.add_argument("--json", action="store_true", help="print JSON")
 
-    sources = commands.add_parser("sources", help="manage the sources `poll` and the bot read news from")
+    sources = command(
+        "sources",
+        "manage the sources `poll` and the bot read news from",
+        "Manage the news sources that `newsbot poll` and the bot's background polling read.",
+    )
     actions = sources.add_subparsers(dest="action", required=True, metavar="ACTION")
-    add = actions.add_parser("add", help="add an RSS/Atom feed, an article URL, or a JSONL file or folder")
-    add.add_argument("location", metavar="URL_OR_PATH")
+    add = actions.add_parser(
+        "add",
+        help="add an RSS/Atom feed, an article URL, or a JSONL file or folder",
+        description="Remember a source; `newsbot poll` (or the bot) reads it when due.",
+        parents=[common],
+    )
+    add.add_argument(
+        "location", metavar="URL_OR_PATH", help="an http(s) feed or article URL, or a file or folder on this machine"
+    )
     add.add_argument("--name", help="a short name (default: the host or file name)")
     add.add_argument("--interval", type=float, metavar="MINUTES", help="poll interval (default: the setting)")
-    listing = actions.add_parser("list", help="list sources with their health")
+    listing = actions.add_parser(
+        "list", help="list sources with their health", description="List sources with their health.", parents=[common]
+    )
     listing.add_argument("--json", action="store_true", help="print JSON")
-    remove = actions.add_parser("remove", help="stop reading a source (its stories stay indexed)")
-    remove.add_argument("source_id", type=int, metavar="ID")
+    remove = actions.add_parser(
+        "remove",
+        help="stop reading a source (its stories stay indexed)",
+        description="Stop reading a source; its stories stay indexed.",
+        parents=[common],
+    )
+    remove.add_argument("source_id", type=int, metavar="ID", help="the id `newsbot sources list` shows")
 
-    poll = commands.add_parser("poll", help="read every source once now, with a summary")
+    poll = command(
+        "poll",
+        "read every source once now, with a summary",
+        "Read the configured sources now: one line per source, then a summary.",
+    )
     poll.add_argument("--due", action="store_true", help="only the sources whose interval has passed")
 
-    commands.add_parser("bot", help="run the Discord bot (token from NEWSBOT_DISCORD_TOKEN or DISCORD_TOKEN)")
+    command(
+        "bot",
+        "run the Discord bot",
+        "Run the Discord bot in the foreground. The token comes from NEWSBOT_DISCORD_TOKEN (or DISCORD_TOKEN)"
+        " in the environment or in a .env file in the current folder; copy .env.example to .env to start."
+        " The README's 'Creating the Discord application' section shows where to get it.",
+    )
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("newsbot")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        settings = load_settings(data_dir=args.data_dir)
+        settings = load_settings(data_dir=getattr(args, "data_dir", None))
         logging.basicConfig(
             level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
         )
@@ -187,11 +265,14 @@ def _batch_questions(path: Path) -> Iterator[tuple[object, str, str | None]]:
 
 
 def cmd_latest(args, settings: Settings) -> int:
-    stories = Library(settings.library_config()).latest(args.n, args.topic)
+    library = Library(settings.library_config())
+    stories = library.latest(args.n, args.topic)
     if args.json:
         say(json.dumps([s.as_dict() for s in stories], ensure_ascii=False))
+    elif not stories and not library.store.has_passages():
+        say(f"no stories indexed yet in {library.store.data_dir}; run `newsbot ingest PATH`")
     elif not stories:
-        say("no stories indexed yet; run `newsbot ingest PATH`")
+        say(f"no story matches {args.topic!r}")
     else:
         for story in stories:
             say(story_line(story))

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Annotated
 
+import platformdirs
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -14,6 +15,9 @@ from index.embed import DEFAULT_MODEL
 from index.errors import NewsbotError
 from index.fetch import FetchLimits
 from index.vectors import IndexPolicy
+
+# One library per user wherever the command runs from (~/.local/share/newsbot on Linux).
+DEFAULT_DATA_DIR = platformdirs.user_data_path("newsbot")
 
 
 class Settings(BaseSettings):
@@ -27,7 +31,7 @@ class Settings(BaseSettings):
     )
 
     # -- the news library --
-    data_dir: Path = Field(Path("newsbot-data"), description="Folder holding the news store and vector index.")
+    data_dir: Path = Field(DEFAULT_DATA_DIR, description="Folder holding the news store and vector index.")
     embedding_model: str = Field(
         DEFAULT_MODEL,
         description="Sentence-transformers model name or local folder; the default loads offline from "

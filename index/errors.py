@@ -6,5 +6,6 @@ class NewsbotError(Exception):
 
 
 class NothingIndexedError(NewsbotError):
-    def __init__(self) -> None:
-        super().__init__("no news indexed yet; run `newsbot ingest PATH` first")
+    def __init__(self, data_dir: object = None) -> None:
+        where = f" in {data_dir}" if data_dir is not None else ""
+        super().__init__(f"no news indexed yet{where}; run `newsbot ingest PATH` first")

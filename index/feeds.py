@@ -7,11 +7,13 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
+from index.dates import normalise_published
 from index.errors import NewsbotError
 from index.models import Article
-from index.sources import html_to_article_text, normalise_published
+from index.sources import html_to_article_text
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,25 @@ class FeedEntry:
     summary: str  # plain text
     published: str | None
     signature: str  # changes when the feed says the entry changed
+
+
+def _entry_published(raw) -> str | None:
+    """The entry's date with the offset the feed gave it (RFC 822 in RSS, ISO 8601 in Atom)."""
+    for key in ("published", "updated"):
+        text = (raw.get(key) or "").strip()
+        if not text:
+            continue
+        try:
+            moment = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            try:
+                return normalise_published(text)
+            except ValueError:
+                continue
+        if moment is not None:
+            return normalise_published(moment.isoformat())
+    stamp = raw.get("published_parsed") or raw.get("updated_parsed")  # feedparser's UTC reading of odd formats
+    return datetime.fromtimestamp(calendar.timegm(stamp), UTC).isoformat(timespec="seconds") if stamp else None
 
 
 def parse_feed(body: bytes, feed_url: str, max_entries: int) -> tuple[str, list[FeedEntry]]:
@@ -46,8 +67,7 @@ def parse_feed(body: bytes, feed_url: str, max_entries: int) -> tuple[str, list[
         if not summary_html and raw.get("content"):
             summary_html = raw["content"][0].get("value", "")
         summary = html_to_article_text(summary_html)[1] if "<" in summary_html else " ".join(summary_html.split())
-        stamp = raw.get("published_parsed") or raw.get("updated_parsed")
-        published = datetime.fromtimestamp(calendar.timegm(stamp), UTC).isoformat(timespec="seconds") if stamp else None
+        published = _entry_published(raw)
         signature_source = "\x1f".join([raw.get("updated", "") or "", raw.get("title", "") or "", summary])
         entries.append(
             FeedEntry(

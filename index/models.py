@@ -12,7 +12,7 @@ class Article:
     url: str
     text: str
     title: str = ""
-    published: str | None = None  # ISO-8601 date or UTC datetime
+    published: str | None = None  # ISO-8601 date, or datetime with the offset it was published with
     source: str = ""
     author: str = ""
     summary_only: bool = False  # the page could not be read; `text` is the feed's summary

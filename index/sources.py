@@ -5,13 +5,12 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, date, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
+from index.dates import normalise_published
 from index.errors import NewsbotError
 from index.models import Article
 from index.text import without_surrogates
@@ -19,21 +18,6 @@ from index.text import without_surrogates
 ProblemSink = Callable[[str], None]
 
 FOLDER_SUFFIXES = (".txt", ".md", ".html", ".htm", ".jsonl", ".jsonl.gz")
-
-
-def normalise_published(value: object) -> str | None:
-    """An ISO-8601 date stays a date; a datetime becomes a UTC datetime. Raises ValueError."""
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"'published' must be an ISO-8601 string, not {type(value).__name__}")
-    text = value.strip()
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        return date.fromisoformat(text).isoformat()
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def article_from_record(record: object) -> Article:

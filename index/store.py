@@ -25,13 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
+from index.dates import published_utc
 from index.errors import NewsbotError
 from index.models import Article, Passage, Story
 from index.vectors import IndexPolicy, VectorIndex, vector_file
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DB_NAME = "news.sqlite3"
 
 # Columns added after the first release; created on open where an older store lacks them.
@@ -40,6 +41,7 @@ _ADDED_COLUMNS = {
         ("author", "TEXT NOT NULL DEFAULT ''"),
         ("summary_only", "INTEGER NOT NULL DEFAULT 0"),
         ("fingerprint", "BLOB"),
+        ("published_utc", "TEXT"),  # version 3: `published` keeps its own offset; this sorts
     ],
     "sources": [
         ("kind", "TEXT NOT NULL DEFAULT 'file'"),
@@ -66,7 +68,6 @@ CREATE TABLE IF NOT EXISTS articles (
     ingested_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS articles_by_date ON articles (published DESC, ingested_at DESC);
 CREATE TABLE IF NOT EXISTS passages (
     id INTEGER PRIMARY KEY,
     article_id INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
@@ -255,10 +256,17 @@ class NewsStore:
                 for name, declaration in columns:
                     if name not in present:
                         conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {declaration}")
+            # Before version 3 `published` was stored in UTC already: it is its own sort key.
+            conn.execute("UPDATE articles SET published_utc = published WHERE published_utc IS NULL")
+            conn.execute("DROP INDEX IF EXISTS articles_by_date")
+            conn.execute(
+                "CREATE INDEX IF NOT EXISTS articles_by_time ON articles (published_utc DESC, ingested_at DESC)"
+            )
             conn.execute(
                 "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?), ('generation', '0')",
                 (str(SCHEMA_VERSION),),
             )
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise StoreBusyError(self.db_path) from None
@@ -356,6 +364,7 @@ class NewsStore:
                     article.title,
                     article.text,
                     article.published,
+                    published_utc(article.published),
                     article.source,
                     article.author,
                     int(article.summary_only),
@@ -370,15 +379,16 @@ class NewsStore:
                     conn.executemany("DELETE FROM passage_terms WHERE rowid = ?", ((i,) for i in old))
                     conn.execute("DELETE FROM passages WHERE article_id = ?", (article_id,))
                     conn.execute(
-                        "UPDATE articles SET title = ?, text = ?, published = ?, source = ?, author = ?,"
-                        " summary_only = ?, fingerprint = ?, content_hash = ?, updated_at = ? WHERE id = ?",
+                        "UPDATE articles SET title = ?, text = ?, published = ?, published_utc = ?, source = ?,"
+                        " author = ?, summary_only = ?, fingerprint = ?, content_hash = ?, updated_at = ? WHERE id = ?",
                         (*values, article_id),
                     )
                     updated += 1
                 else:
                     article_id = conn.execute(
-                        "INSERT INTO articles (title, text, published, source, author, summary_only, fingerprint,"
-                        " content_hash, updated_at, url, ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "INSERT INTO articles (title, text, published, published_utc, source, author, summary_only,"
+                        " fingerprint, content_hash, updated_at, url, ingested_at)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (*values, article.url, now),
                     ).lastrowid
                     added += 1
@@ -641,7 +651,9 @@ class NewsStore:
         try:
             old = [
                 r[0]
-                for r in conn.execute("SELECT id FROM articles WHERE coalesce(published, ingested_at) < ?", (cutoff,))
+                for r in conn.execute(
+                    "SELECT id FROM articles WHERE coalesce(published_utc, ingested_at) < ?", (cutoff,)
+                )
             ]
             if not old:
                 conn.execute("ROLLBACK")
@@ -697,26 +709,33 @@ class NewsStore:
             for r in rows
         }
 
-    def latest(self, count: int, topic: str | None = None) -> list[Story]:
+    def latest(self, count: int, article_ids: set[int] | None = None) -> list[Story]:
+        """The newest stories, of all or only of `article_ids`."""
         if not self.exists:
             return []
         conn = self._connect()
-        order = "ORDER BY a.published IS NULL, a.published DESC, a.ingested_at DESC, a.id DESC LIMIT ?"
-        if topic:
-            query = lexical_query(topic)
-            if not query:
-                return []
-            sql = (
-                "SELECT a.title, a.url, a.published, a.source FROM articles a WHERE a.id IN ("
-                " SELECT p.article_id FROM passages p WHERE p.id IN ("
-                "  SELECT rowid FROM passage_terms WHERE passage_terms MATCH ?)) " + order
-            )
-            rows = conn.execute(sql, (query.replace(" OR ", " AND "), count)).fetchall()
+        order = "ORDER BY a.published_utc IS NULL, a.published_utc DESC, a.ingested_at DESC, a.id DESC LIMIT ?"
+        columns = "SELECT a.title, a.url, a.published, a.source FROM articles a "
+        if article_ids is None:
+            rows = conn.execute(columns + order, (count,)).fetchall()
+        elif not article_ids:
+            return []
         else:
-            rows = conn.execute(
-                "SELECT a.title, a.url, a.published, a.source FROM articles a " + order, (count,)
-            ).fetchall()
+            marks = ",".join("?" * len(article_ids))
+            rows = conn.execute(columns + f"WHERE a.id IN ({marks}) " + order, (*article_ids, count)).fetchall()
         return [Story(*r) for r in rows]
+
+    def articles_mentioning(self, topic: str, limit: int = 1000) -> set[int]:
+        """Articles with a passage holding every word of `topic` (full-text search)."""
+        query = lexical_query(topic)
+        if not query or not self.exists:
+            return set()
+        rows = self._connect().execute(
+            "SELECT DISTINCT p.article_id FROM passages p WHERE p.id IN ("
+            " SELECT rowid FROM passage_terms WHERE passage_terms MATCH ? LIMIT ?)",
+            (query.replace(" OR ", " AND "), limit),
+        )
+        return {r[0] for r in rows}
 
     def stats(self) -> dict:
         if not self.exists:

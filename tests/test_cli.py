@@ -109,7 +109,8 @@ def test_bad_input_one_line_error_no_traceback(data_dir, args, message):
 def test_asking_an_empty_data_dir(tmp_path):
     result = newsbot("ask", DEMO_QUESTION, data_dir=tmp_path / "nothing")
     assert result.returncode == 1
-    assert result.stderr.strip() == "newsbot: error: no news indexed yet; run `newsbot ingest PATH` first"
+    folder = tmp_path / "nothing"
+    assert result.stderr.strip() == f"newsbot: error: no news indexed yet in {folder}; run `newsbot ingest PATH` first"
 
 
 def test_unwritable_data_dir(tmp_path):
@@ -154,3 +155,48 @@ def test_terminal_escapes_in_articles_are_never_printed(tmp_path):
         assert result.returncode == 0, result.stderr
         assert "Harbour" in result.stdout or "Friday" in result.stdout
         assert not any(c in result.stdout for c in "\x1b\x07\x9b"), args
+
+
+def test_latest_topic_without_a_match_says_so(data_dir):
+    result = newsbot("latest", "--topic", "volcanic eruptions in Iceland", data_dir=data_dir)
+    assert result.returncode == 0 and result.stdout.strip() == "no story matches 'volcanic eruptions in Iceland'"
+    baseball = newsbot("latest", "--topic", "baseball", data_dir=data_dir)
+    assert "World Series" in baseball.stdout and "2025-11-01" in baseball.stdout
+    everything = newsbot("latest", data_dir=data_dir)
+    assert everything.stdout.startswith("2025-11-12  Longest government shutdown")  # its own date, not UTC's
+
+
+def test_data_dir_after_the_command_and_status_names_it(data_dir):
+    result = newsbot("status", "--data-dir", str(data_dir))
+    assert result.returncode == 0, result.stderr
+    lines = {" ".join(line.split()[:-1]): line.split()[-1] for line in result.stdout.splitlines()}
+    assert lines["articles"] == "6" and lines["data dir"] == str(data_dir)
+
+
+def test_default_data_dir_is_per_user_not_per_folder(tmp_path):
+    home = tmp_path / "home"
+    result = newsbot("status", "--json", env_extra={"HOME": str(home), "XDG_DATA_HOME": str(home / "data")})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["data_dir"] == str(home / "data" / "newsbot")
+
+
+def test_version_and_help_texts(capsys):
+    from bot.cli import build_parser
+
+    version = newsbot("--version")
+    assert version.returncode == 0 and version.stdout.startswith("newsbot ")
+
+    def help_of(*args: str) -> str:
+        with pytest.raises(SystemExit):
+            build_parser().parse_args([*args, "--help"])
+        return " ".join(capsys.readouterr().out.split())
+
+    for command in ("ingest", "ask", "latest", "reindex", "status", "sources", "poll", "bot"):
+        text = help_of(command)
+        assert f"usage: newsbot {command}" in text and "--data-dir" in text, command
+        assert len(text.split("options:")[0]) > len(f"usage: newsbot {command} [-h] [--data-dir DATA_DIR]") + 20
+    assert "PATH a .jsonl or .jsonl.gz file" in help_of("ingest")
+    assert "URL_OR_PATH an http(s) feed" in help_of("sources", "add")
+    assert "ID the id" in help_of("sources", "remove")
+    bot_help = help_of("bot")
+    assert "NEWSBOT_DISCORD_TOKEN" in bot_help and ".env" in bot_help

@@ -114,9 +114,15 @@ def test_model_change_requires_reindex_and_reindex_swaps_vectors(sample_library,
 
 def test_latest_newest_first_and_by_topic(sample_library):
     stories = sample_library.latest(3)
-    assert [s.published[:10] for s in stories] == ["2025-11-13", "2025-11-01", "2025-10-25"]
+    # The shutdown story ran at 23:30 in Washington on the 12th: shown as its newsroom dated it.
+    assert [s.published[:10] for s in stories] == ["2025-11-12", "2025-11-01", "2025-10-25"]
     topical = sample_library.latest(10, topic="Louvre jewels")
     assert [s.title for s in topical] == ["Thieves take French crown jewels from the Louvre in a seven-minute raid"]
+    # A topic no story names, but one story is about: found by meaning.
+    assert [s.title for s in sample_library.latest(10, topic="baseball")] == [
+        "Dodgers beat Blue Jays in Game 7 to repeat as World Series champions"
+    ]
+    assert sample_library.latest(10, topic="volcanic eruptions in Iceland") == []
     with pytest.raises(NewsbotError):
         sample_library.latest(0)
 
@@ -145,3 +151,47 @@ def test_fingerprint_memory_is_bounded_by_a_prefix():
 def test_lone_surrogate_in_a_question_is_answered_not_fatal(sample_library):
     answer = sample_library.ask("who did Takaichi beat in the vote?\ud800")
     assert answer.text == "Yoshihiko Noda"
+
+
+def test_dates_keep_their_offset_and_sort_by_instant(make_library, tmp_path):
+    news = write_jsonl(
+        tmp_path / "tz.jsonl",
+        [
+            {
+                "url": "https://x.test/ny",
+                "title": "Late in New York",
+                "text": "Evening story.",
+                "published": "2025-11-12T23:30-05:00",
+            },
+            {
+                "url": "https://x.test/ldn",
+                "title": "Early in London",
+                "text": "Night story.",
+                "published": "2025-11-13T01:00:00+00:00",
+            },
+        ],
+    )
+    library = make_library(tmp_path / "data")
+    library.ingest([news])
+    stories = library.latest(5)
+    assert [s.title for s in stories] == ["Late in New York", "Early in London"]  # 04:30 UTC is the later one
+    assert stories[0].published == "2025-11-12T23:30:00-05:00"
+
+
+def test_a_version_2_store_is_migrated_on_open(sample_library, make_library):
+    import sqlite3
+
+    data_dir = sample_library.config.data_dir
+    sample_library.store.close()
+    with sqlite3.connect(data_dir / "news.sqlite3") as conn:  # as newsbot before schema 3 left it
+        conn.execute("DROP INDEX articles_by_time")
+        conn.execute("ALTER TABLE articles DROP COLUMN published_utc")
+        conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    reopened = make_library(data_dir)
+    latest = reopened.latest(6)
+    assert len(latest) == 6 and latest == sample_library.latest(6)
+    with sqlite3.connect(data_dir / "news.sqlite3") as conn:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
+        assert conn.execute(
+            "SELECT count(*) FROM articles WHERE published_utc IS NULL AND published IS NOT NULL"
+        ).fetchone() == (0,)

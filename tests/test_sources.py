@@ -120,10 +120,24 @@ def test_missing_path_and_unsupported_file_fail_before_reading(tmp_path):
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("2025-01-02", "2025-01-02"), ("2025-01-02T03:04:05Z", "2025-01-02T03:04:05+00:00"), (None, None), ("", None)],
+    [
+        ("2025-01-02", "2025-01-02"),
+        ("2025-01-02T03:04:05Z", "2025-01-02T03:04:05+00:00"),
+        ("2025-11-12T23:30-05:00", "2025-11-12T23:30:00-05:00"),  # the newsroom's own date, not UTC's
+        ("2025-11-12T23:30:00", "2025-11-12T23:30:00+00:00"),
+        (None, None),
+        ("", None),
+    ],
 )
 def test_published_normalised(value, expected):
     assert normalise_published(value) == expected
+
+
+def test_published_sorts_by_its_utc_instant():
+    from index.dates import published_utc
+
+    assert published_utc("2025-11-12T23:30:00-05:00") == "2025-11-13T04:30:00+00:00"
+    assert published_utc("2025-11-12") == "2025-11-12" and published_utc(None) is None
 
 
 def test_published_rejects_garbage():

@@ -13,6 +13,7 @@ from discord.ext import commands
 from bot.cooldown import Cooldown
 from bot.embeds import answer_embed, notice
 from index import NewsbotError
+from index.errors import NothingIndexedError
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,8 @@ class AskCog(commands.Cog):
         """Message arguments answering `question`: an answer embed, or a plain explanation."""
         try:
             answer = await asyncio.to_thread(self.bot.library.ask, question)
+        except NothingIndexedError:  # its message names a folder on the bot's machine: not for chat
+            return {"content": "No news is indexed yet; an operator needs to add sources first."}
         except NewsbotError as exc:
             return {"content": notice(str(exc)[:1].upper() + str(exc)[1:] + ".")}
         return {"embed": answer_embed(answer)}

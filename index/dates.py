@@ -1,0 +1,29 @@
+"""Publication dates: kept with the offset the newsroom gave them, sorted by their UTC instant."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+
+
+def normalise_published(value: object) -> str | None:
+    """An ISO-8601 date stays a date; a datetime keeps the offset it was published with (a naive
+    one is taken as UTC), so a story is dated as its own newsroom dated it. Raises ValueError."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"'published' must be an ISO-8601 string, not {type(value).__name__}")
+    text = value.strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return date.fromisoformat(text).isoformat()
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.isoformat(timespec="seconds")
+
+
+def published_utc(published: str | None) -> str | None:
+    """The sort key for a `normalise_published` value: the same instant in UTC (a date stays a date)."""
+    if not published or len(published) == 10:
+        return published
+    return datetime.fromisoformat(published).astimezone(UTC).isoformat(timespec="seconds")
