@@ -7,6 +7,7 @@ import logging
 import re
 import time
 
+import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -26,6 +27,8 @@ _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-
 
 class NewsBot(commands.AutoShardedBot):
     def __init__(self, settings: Settings, library: Library | None = None) -> None:
+        # The bot never joins voice: no "PyNaCl/davey is not installed" warnings at start-up.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         intents = discord.Intents.default()
         # No privileged message-content intent: Discord still delivers the content of messages that
         # mention the bot and of DMs, which is all mention-questions need.
@@ -105,10 +108,18 @@ def check_token(settings: Settings) -> str:
 
 
 def run_bot(settings: Settings) -> None:
+    """Run until stopped. Raises NewsbotError (one line) when Discord cannot be reached at start or
+    refuses the token, so a supervisor sees a non-zero exit and restarts it; once connected,
+    discord.py reconnects by itself."""
     token = check_token(settings)
     bot = create_bot(settings)
     try:
         bot.run(token, log_handler=None)
+    except (TimeoutError, aiohttp.ClientConnectionError, OSError, discord.GatewayNotFound) as exc:
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        raise NewsbotError(
+            f"could not reach Discord ({reason}); check this machine's network, then start the bot again"
+        ) from None
     except discord.LoginFailure:
         raise NewsbotError("Discord rejected the token: reset it in the developer portal and update .env") from None
     except discord.PrivilegedIntentsRequired:

@@ -160,6 +160,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def say(text: str = "", file=None, flush: bool = False) -> None:
     """print(), with control characters from article text stripped (see `printable`)."""
     print(printable(str(text)), file=file or sys.stdout, flush=flush)
@@ -170,7 +174,7 @@ def quiet_libraries() -> None:
     import os
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    for name in ("sentence_transformers", "transformers", "huggingface_hub", "faiss"):
+    for name in ("sentence_transformers", "transformers", "huggingface_hub", "faiss", "httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)
     try:
         from transformers.utils import logging as hf_logging
@@ -206,7 +210,7 @@ def cmd_ingest(args, settings: Settings) -> int:
     for problem in report.problems + report.warnings:
         say(f"newsbot: warning: {problem}", file=sys.stderr)
     say(
-        f"read {report.read} articles: {report.added} added, {report.updated} updated, "
+        f"read {plural(report.read, 'article')}: {report.added} added, {report.updated} updated, "
         f"{report.unchanged} unchanged; {report.passages} passages indexed"
         + (f"; {len(report.problems)} problems" if report.problems else "")
     )
@@ -223,7 +227,7 @@ def cmd_ask(args, settings: Settings) -> int:
         return 0
     library.check_ready()  # fail once, not once per line, when nothing is indexed
     failures = 0
-    for item_id, question, problem in _batch_questions(args.batch):
+    for number, item_id, question, problem in _batch_questions(args.batch):
         record: dict = {"id": item_id}
         if problem is None:
             try:
@@ -236,11 +240,13 @@ def cmd_ask(args, settings: Settings) -> int:
         if args.json:
             say(json.dumps(record, ensure_ascii=False), flush=True)
         else:
-            say(f"{item_id}\t{record.get('answer', '')}\t{record.get('error', '')}".rstrip("\t"), flush=True)
+            label = item_id if item_id is not None else f"line {number}"  # a line without an id: where it was
+            say(f"{label}\t{record.get('answer', '')}\t{record.get('error', '')}".rstrip("\t"), flush=True)
     return 1 if failures else 0
 
 
-def _batch_questions(path: Path) -> Iterator[tuple[object, str, str | None]]:
+def _batch_questions(path: Path) -> Iterator[tuple[int, object, str, str | None]]:
+    """(line number, id, question, problem) for each non-empty line."""
     try:
         handle = path.open(encoding="utf-8")
     except OSError as exc:
@@ -253,13 +259,13 @@ def _batch_questions(path: Path) -> Iterator[tuple[object, str, str | None]]:
                 try:
                     record = json.loads(line)
                 except json.JSONDecodeError as exc:
-                    yield None, "", f"{path}:{number}: not valid JSON ({exc.msg})"
+                    yield number, None, "", f"{path}:{number}: not valid JSON ({exc.msg})"
                     continue
                 if not isinstance(record, dict) or not isinstance(record.get("question"), str):
                     item = record.get("id") if isinstance(record, dict) else None
-                    yield item, "", f'{path}:{number}: needs a "question" string'
+                    yield number, item, "", f'{path}:{number}: needs a "question" string'
                     continue
-                yield record.get("id"), record["question"], None
+                yield number, record.get("id"), record["question"], None
         except UnicodeDecodeError:
             raise NewsbotError(f"{path}: not UTF-8 text") from None
 
@@ -326,8 +332,8 @@ def cmd_poll(args, settings: Settings) -> int:
     bar, update = progress_bar("sources")
     with bar:
         report = library.poll(only_due=args.due, progress=update)
-    for failure in report.failures:
-        say(f"newsbot: warning: {failure}", file=sys.stderr)
+    for outcome in report.outcomes:
+        say(outcome)
     say(report.line())
     return 1 if report.failures else 0
 

@@ -30,6 +30,39 @@ def resolve_model_location(name: str) -> str:
     return str(Path(name).expanduser()) if Path(name).expanduser().exists() else name
 
 
+def check_hub_model(name: str, timeout: float = 10.0) -> str:
+    """The local copy of hub model `name` (from the Hugging Face cache), or `name` itself once the hub
+    confirms it exists. Raises NewsbotError at once, instead of minutes of download retries, when
+    the hub is offline, unreachable, or has no such model."""
+    from huggingface_hub import HfApi, snapshot_download
+    from huggingface_hub.errors import RepositoryNotFoundError
+
+    candidates = [name] if "/" in name else [name, f"sentence-transformers/{name}"]
+    for repo in candidates:
+        try:
+            return snapshot_download(repo, local_files_only=True)
+        except Exception:  # not cached (the error's kind varies by version)
+            continue
+    advice = "set NEWSBOT_EMBEDDING_MODEL to a local folder, or leave it empty for the bundled model"
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        raise NewsbotError(
+            f"embedding model {name!r} is not a local folder nor in the Hugging Face cache, and the hub is"
+            f" offline (HF_HUB_OFFLINE); {advice}"
+        )
+    for repo in candidates:
+        try:
+            HfApi().model_info(repo, timeout=timeout)
+            return name
+        except RepositoryNotFoundError:
+            continue
+        except Exception as exc:
+            raise NewsbotError(
+                f"embedding model {name!r} is not a local folder nor in the Hugging Face cache, and the hub"
+                f" cannot be reached ({type(exc).__name__}); {advice}"
+            ) from None
+    raise NewsbotError(f"no embedding model {name!r} on the Hugging Face hub; {advice}")
+
+
 class Embedder:
     """Turns passages and questions into unit-length float32 vectors (cosine = inner product)."""
 
@@ -45,6 +78,8 @@ class Embedder:
         from sentence_transformers import SentenceTransformer
 
         location = resolve_model_location(self.model_name)
+        if not Path(location).exists():
+            location = check_hub_model(location)
         if Path(location).exists():
             # A local copy needs nothing from the hub; say so, so nothing tries to phone home.
             os.environ.setdefault("HF_HUB_OFFLINE", "1")

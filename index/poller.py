@@ -37,12 +37,19 @@ class PollReport:
     failures: list[str] = field(default_factory=list)
     removed: int = 0  # old articles dropped by the retention setting
     postponed: int = 0  # sources left for the next pass when the poll budget ran out
+    outcomes: list[str] = field(default_factory=list)  # one line per source read, in order
+
+    def counts(self) -> tuple[int, int, int, int]:
+        return self.new, self.updated, self.unchanged, self.duplicates
+
+    def counts_since(self, before: tuple[int, int, int, int]) -> str:
+        new, updated, unchanged, duplicates = (now - then for now, then in zip(self.counts(), before, strict=True))
+        return f"{new} new, {updated} updated, {unchanged} unchanged, {duplicates} duplicates"
 
     def line(self) -> str:
-        text = (
-            f"polled {self.sources} sources: {self.new} new, {self.updated} updated, {self.unchanged} unchanged,"
-            f" {self.duplicates} duplicates, {len(self.failures)} failures"
-        )
+        sources = "1 source" if self.sources == 1 else f"{self.sources} sources"
+        failures = "1 failure" if len(self.failures) == 1 else f"{len(self.failures)} failures"
+        text = f"polled {sources}: {self.counts_since((0, 0, 0, 0))}, {failures}"
         if self.summaries:
             text += f"; {self.summaries} stored from feed summaries"
         if self.removed:
@@ -95,6 +102,7 @@ class Poller:
                 break
             report.sources += 1
             self._entry_problems: list[str] = []
+            before = report.counts()
             try:
                 etag, last_modified = self._poll_source(source, report)
                 if self._entry_problems:
@@ -106,8 +114,10 @@ class Poller:
                 message = _describe(exc)
                 log.debug("source %s (%s) failed", source.id, source.location, exc_info=True)
                 report.failures.append(f"source {source.id} ({source.name}): {message}")
+                report.outcomes.append(f"source {source.id} ({source.name}): FAILED: {message}")
                 self.store.record_poll(source.id, error=message, next_poll_at=self._next(source, failed=True))
             else:
+                report.outcomes.append(f"source {source.id} ({source.name}): {report.counts_since(before)}")
                 self.store.record_poll(
                     source.id,
                     error=None,

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -126,7 +127,7 @@ def test_malformed_lines_reported_good_lines_ingested(tmp_path):
     result = newsbot("ingest", str(path), data_dir=tmp_path / "d")
     assert result.returncode == 1
     assert f"{path}:2: not valid JSON" in result.stderr
-    assert "1 added" in result.stdout
+    assert "1 added" in result.stdout and result.stdout.startswith("read 1 article:")
 
 
 def test_invalid_setting_is_named(tmp_path):
@@ -200,3 +201,47 @@ def test_version_and_help_texts(capsys):
     assert "ID the id" in help_of("sources", "remove")
     bot_help = help_of("bot")
     assert "NEWSBOT_DISCORD_TOKEN" in bot_help and ".env" in bot_help
+
+
+def test_bot_with_discord_unreachable_says_so_in_one_line(tmp_path):
+    # Discord's API pointed at a closed local port: what a machine without a route to Discord sees.
+    script = (
+        "import sys, discord.http\n"
+        "discord.http.Route.BASE = 'http://127.0.0.1:9/api/v10'\n"
+        "from bot.cli import main\n"
+        "sys.exit(main(['--data-dir', sys.argv[1], 'bot']))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
+    env["NEWSBOT_DISCORD_TOKEN"] = "MTAxMDEwMTAxMDEwMTAxMDEw.GabcDE.abcdefghijklmnopqrstuvwxyz0123456789AB"
+    env["NEWSBOT_LOG_LEVEL"] = "WARNING"
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("newsbot: error: could not reach Discord")
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr  # no traceback, no voice warnings
+
+
+@pytest.mark.parametrize("hub", [{"HF_HUB_OFFLINE": "1"}, {"HF_ENDPOINT": "http://127.0.0.1:9"}])
+def test_unknown_embedding_model_fails_fast(tmp_path, hub):
+    started = time.monotonic()
+    result = newsbot(
+        "ingest",
+        str(SAMPLE_NEWS),
+        data_dir=tmp_path / "d",
+        env_extra={"NEWSBOT_EMBEDDING_MODEL": "does-not-exist", **hub},
+    )
+    assert result.returncode == 1 and time.monotonic() - started < 60
+    assert result.stderr.startswith("newsbot: error: embedding model 'does-not-exist' is not a local folder")
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_batch_text_mode_names_lines_without_an_id(data_dir, tmp_path):
+    questions = write_jsonl(
+        tmp_path / "q.jsonl", ["{broken", {"question": DEMO_QUESTION}, {"id": "x", "question": "?"}]
+    )
+    result = newsbot("ask", "--batch", str(questions), data_dir=data_dir)
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("line 1\t\t") and "not valid JSON" in lines[0]
+    assert lines[1] == "line 2\tYoshihiko Noda" and lines[2].split("\t")[0] == "x"
+    assert "None" not in result.stdout

@@ -178,17 +178,28 @@ def test_single_article_url_source(feed_library, server):
 def test_cli_sources_and_poll(server, tmp_path):
     from tests.test_cli import newsbot
 
-    env = {"NEWSBOT_FETCH_ALLOWED_HOSTS": '["127.0.0.1", "localhost"]'}
+    env = {"NEWSBOT_FETCH_ALLOWED_HOSTS": "127.0.0.1,localhost"}  # as people type a list
     data = tmp_path / "cli-feeds"
     added = newsbot("sources", "add", f"{server.base}/rss.xml", "--name", "herald", data_dir=data, env_extra=env)
     assert added.returncode == 0 and "added source 1 (web): herald" in added.stdout
     polled = newsbot("poll", data_dir=data, env_extra=env)
     assert polled.returncode == 0, polled.stderr
-    assert "polled 1 sources: 3 new, 0 updated, 0 unchanged, 0 duplicates, 0 failures" in polled.stdout
+    assert polled.stdout.splitlines() == [
+        "source 1 (herald): 3 new, 0 updated, 0 unchanged, 0 duplicates",
+        "polled 1 source: 3 new, 0 updated, 0 unchanged, 0 duplicates, 0 failures; 1 stored from feed summaries",
+    ]
+    assert "HTTP Request" not in polled.stderr
+    newsbot("sources", "add", f"{server.base}/missing.xml", "--name", "gone", data_dir=data, env_extra=env)
+    failing = newsbot("poll", data_dir=data, env_extra=env)
+    assert failing.returncode == 1
+    assert "source 2 (gone): FAILED: " in failing.stdout and "HTTP 404" in failing.stdout
+    assert "HTTP 404" not in failing.stderr  # reported once, on its own line
+    assert failing.stdout.splitlines()[-1].startswith("polled 2 sources:")
     listed = json.loads(newsbot("sources", "list", "--json", data_dir=data, env_extra=env).stdout)
     assert listed[0]["name"] == "herald" and listed[0]["failures"] == 0 and listed[0]["etag"] == '"rss-v1"'
     refused = newsbot("sources", "add", f"{server.base}/atom.xml", data_dir=data)  # no test allowance
     assert refused.returncode == 1 and "non-public address" in refused.stderr
+    assert "NEWSBOT_FETCH_ALLOWED_HOSTS" in refused.stderr
     removed = newsbot("sources", "remove", "1", data_dir=data)
     assert removed.returncode == 0 and "removed source 1: herald" in removed.stdout
     assert "no source with id 1" in newsbot("sources", "remove", "1", data_dir=data).stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from index import NewsbotError, NothingIndexedError
+from index.reader import sentence_around
 from index.store import lexical_query
 from index.vectors import vector_file
 from tests.conftest import DEMO_QUESTION, SAMPLE_NEWS, write_jsonl
@@ -33,7 +34,12 @@ def test_other_sample_questions(sample_library, question, expected):
     # The reader's best span is right; the shipped threshold gives it or, when unsure, abstains: never wrong.
     answer = sample_library.ask(question)
     assert answer.abstained or expected in answer.text
-    assert expected in sample_library.reader.reading(question, answer.evidence).best.text
+    best = sample_library.reader.reading(question, answer.evidence).best
+    assert expected in best.text
+    # The quote is the article's own sentence, never its headline (the README says so).
+    quote, _ = sentence_around(best.hit.text, best.start, best.end)
+    text = sample_library.store._connect().execute("SELECT text FROM articles WHERE url = ?", (best.hit.story.url,))
+    assert quote in text.fetchone()[0] and quote != best.hit.story.title
 
 
 def test_unanswerable_question_abstains_and_offers_closest_stories(sample_library):
