@@ -51,6 +51,9 @@ class Settings(BaseSettings):
         description="Confidence below which the bot abstains; empty = the bundled reader's calibrated threshold.",
     )
     max_question_chars: int = Field(1000, ge=20, le=20000, description="Longest question accepted.")
+    ingest_batch_articles: int = Field(
+        64, ge=1, le=10_000, description="Articles embedded and committed together; a crash loses at most one batch."
+    )
     max_article_chars: int = Field(
         200_000, ge=1000, le=5_000_000, description="Longest article text indexed; longer ones are cut, with a warning."
     )
@@ -135,6 +138,7 @@ class Settings(BaseSettings):
             answer_threshold=self.answer_threshold,
             max_question_chars=self.max_question_chars,
             max_article_chars=self.max_article_chars,
+            batch_articles=self.ingest_batch_articles,
             index_policy=IndexPolicy(exact_below=self.exact_search_below, nprobe=self.ivf_nprobe),
             poll_interval_minutes=self.poll_interval_minutes,
             max_entries_per_poll=self.max_entries_per_poll,

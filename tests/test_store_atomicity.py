@@ -27,12 +27,14 @@ def test_kill_9_during_ingest_leaves_a_working_index(sample_library, make_librar
             {
                 "url": f"https://filler.test/{i}",
                 "title": f"Filler story {i}",
-                "text": " ".join(f"Council meeting {i} discussed road repairs in district {j}." for j in range(40)),
+                # Short stories: each batch of 16 commits in well under a second, so the kill lands
+                # between commits with most of the file still to go (what the test needs, cheaply).
+                "text": " ".join(f"Council meeting {i} discussed road repairs in district {j}." for j in range(6)),
             }
             for i in range(400)
         ],
     )
-    env = {**os.environ, "NEWSBOT_DATA_DIR": str(data_dir)}
+    env = {**os.environ, "NEWSBOT_DATA_DIR": str(data_dir), "NEWSBOT_INGEST_BATCH_ARTICLES": "16"}
     process = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "ingest", str(big)],
         cwd=ROOT,

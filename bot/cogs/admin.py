@@ -48,7 +48,7 @@ class AdminCog(commands.Cog):
 
     # -- /reindex -------------------------------------------------------------------------------
 
-    @app_commands.command(name="reindex", description="Re-embed the whole index and re-read all sources (admins)")
+    @app_commands.command(name="reindex", description="Re-embed the whole index and re-read all sources (operators)")
     @admin_only()
     async def reindex(self, interaction: discord.Interaction) -> None:
         if self.job is not None and self.job.running:
@@ -111,7 +111,7 @@ class AdminCog(commands.Cog):
 
     # -- /sources -------------------------------------------------------------------------------
 
-    sources = app_commands.Group(name="sources", description="The news sources the bot ingests (admins)")
+    sources = app_commands.Group(name="sources", description="The news sources the bot ingests (operators)")
 
     @sources.command(name="list", description="List the configured news sources and how their polls go")
     @admin_only()
@@ -171,7 +171,7 @@ class AdminCog(commands.Cog):
 
     # -- /status --------------------------------------------------------------------------------
 
-    @app_commands.command(name="status", description="What the index holds (admins)")
+    @app_commands.command(name="status", description="What the index holds (operators)")
     @admin_only()
     async def status(self, interaction: discord.Interaction) -> None:
         stats = await asyncio.to_thread(self.bot.library.stats)
