@@ -39,7 +39,7 @@ def test_jsonl_fields_and_unknown_fields(tmp_path):
     assert [a.url for a in articles] == ["https://x.test/1", "https://x.test/2"]
     assert articles[0].title == "One title"
     assert articles[0].published == "2025-10-21"
-    assert articles[1].published == "2025-10-21T00:00:00+00:00"
+    assert articles[1].published == "2025-10-21T09:00:00+09:00"  # as the newsroom dated it
     assert articles[1].title == "" and articles[1].source == ""
 
 
