@@ -38,8 +38,8 @@ def rankings(year: str, cache: Path, weeks: int | None, depth: int) -> list[dict
         folders = folders[-weeks:]
     out = []
     for folder in folders:
-        store = Library(LibraryConfig(data_dir=folder), embedder=embedder).store
-        if not store.has_passages():
+        articles = Library(LibraryConfig(data_dir=folder), embedder=embedder).articles
+        if not articles.has_passages():
             continue
         conn = sqlite3.connect(f"file:{folder / 'news.sqlite3'}?mode=ro", uri=True)
         passages = conn.execute("SELECT id, text FROM passages").fetchall()
@@ -53,8 +53,8 @@ def rankings(year: str, cache: Path, weeks: int | None, depth: int) -> list[dict
             out.append(
                 {
                     "good": {pid for pid, text in texts.items() if any(g in text for g in golds)},
-                    "dense": store.vectors().search(vector, depth),
-                    "lexical": store.lexical_search(question["question"], depth),
+                    "dense": articles.vectors.current().search(vector, depth),
+                    "lexical": articles.lexical_search(question["question"], depth),
                 }
             )
     return out

@@ -35,11 +35,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from index import Article, Library, LibraryConfig  # noqa: E402
+from index.articles import PreparedArticle, content_hash  # noqa: E402
 from index.dedup import fingerprint  # noqa: E402
 from index.library import passage_input  # noqa: E402
 from index.models import Passage  # noqa: E402
 from index.sources import article_from_record  # noqa: E402
-from index.store import PreparedArticle, content_hash  # noqa: E402
 from index.vectors import IndexPolicy, VectorIndex  # noqa: E402
 
 REALTIMEQA = ROOT.parent / "shared" / "data" / "realtimeqa"
@@ -121,13 +121,13 @@ def cached_articles(limit_passages: int):
 
 def assemble_library(library: Library, passages: int) -> int:
     """Fill a library with up to `passages` cached real passages; returns how many it got."""
-    store, batch, written = library.store, [], 0
+    batch, written = [], 0
     model = library.embedder.model_name
 
     def flush() -> None:
         nonlocal batch, written
-        with store.writing():
-            written += store.write_articles(batch, model).passages
+        with library.db.writing():
+            written += library.articles.write(batch, model).passages
         batch = []
 
     for article, article_passages, vectors in cached_articles(passages):
@@ -204,16 +204,16 @@ def bench_ask(library: Library, questions: list[str], count: int) -> dict:
 
 def footprint(library: Library) -> dict:
     data = library.config.data_dir
-    passages = library.store.stats()["passages"]
+    passages = library.articles.stats()["passages"]
     # Fold the write-ahead log into the database first, so the sizes are the steady state.
-    library.store.checkpoint()
+    library.db.checkpoint()
     sqlite_bytes = sum(p.stat().st_size for p in data.glob("news.sqlite3*"))
     faiss_bytes = sum(p.stat().st_size for p in data.glob("vectors-*.faiss"))
     return {
         "passages": passages,
         "sqlite_bytes_per_passage": sqlite_bytes / passages,
         "faiss_bytes_per_passage": faiss_bytes / passages,
-        "vector_index": library.store.vectors().kind,
+        "vector_index": library.vectors.current().kind,
     }
 
 
@@ -403,7 +403,7 @@ def bench_bot(library: Library, reindex_library: Library | None) -> dict:
                         await env.advance_time(2)
                         await asyncio.sleep(0.05)
                 results["reindex"] = {
-                    "passages": target.store.stats()["passages"],
+                    "passages": target.articles.stats()["passages"],
                     "seconds": seconds,
                     "result": next((m.content for m in reversed(channel.history()) if "Reindex" in m.content), ""),
                     "loop_stall_ms": summary(watch.delays),
@@ -476,9 +476,9 @@ def main() -> None:
             save()
         if "bot" in only:
             big = Library(LibraryConfig(data_dir=folder / f"ask-{sizes[0]}"), **models) if sizes else None
-            if big is not None and not big.store.has_passages():
+            if big is not None and not big.articles.has_passages():
                 assemble_library(big, sizes[0])
-            results.update(bench_bot(library, big if big is not None and big.store.has_passages() else None))
+            results.update(bench_bot(library, big if big is not None and big.articles.has_passages() else None))
             save()
     show(results)
     print(f"written to {args.out}")

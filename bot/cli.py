@@ -275,8 +275,8 @@ def cmd_latest(args, settings: Settings) -> int:
     stories = library.latest(args.n, args.topic)
     if args.json:
         say(json.dumps([s.as_dict() for s in stories], ensure_ascii=False))
-    elif not stories and not library.store.has_passages():
-        say(f"no stories indexed yet in {library.store.data_dir}; run `newsbot ingest PATH`")
+    elif not stories and not library.articles.has_passages():
+        say(f"no stories indexed yet in {library.db.data_dir}; run `newsbot ingest PATH`")
     elif not stories:
         say(f"no story matches {args.topic!r}")
     else:

@@ -12,17 +12,20 @@ from pathlib import Path
 
 import numpy as np
 
+from index.articles import ArticleStore, PreparedArticle, content_hash
 from index.chunk import Chunker
+from index.database import Database
 from index.dedup import fingerprint
 from index.embed import DEFAULT_MODEL, Embedder
 from index.errors import NewsbotError, NothingIndexedError
 from index.fetch import Fetcher, FetchLimits, check_url
-from index.models import Answer, Article, Story
+from index.generations import VectorGenerations
+from index.models import Answer, Article, IngestReport, Story
 from index.poller import Poller, PollReport
 from index.reader import ExtractiveReader, Reader
+from index.registry import Source, SourceRegistry
 from index.search import HybridSearch, SearchWeights
 from index.sources import read_articles
-from index.store import NewsStore, PreparedArticle, Source, content_hash
 from index.text import without_surrogates
 from index.vectors import IndexPolicy
 
@@ -60,22 +63,6 @@ class LibraryConfig:
     index_policy: IndexPolicy = field(default_factory=IndexPolicy)  # exact vs IVF search by corpus size
 
 
-@dataclass
-class IngestReport:
-    read: int = 0
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    passages: int = 0
-    problems: list[str] = field(default_factory=list)  # input that could not be read: skipped
-    warnings: list[str] = field(default_factory=list)  # input read, but not all of it (an article cut short)
-    # seconds per stage: split (sentences), embed, sqlite (rows + FTS), vectors (FAISS update + save)
-    seconds: dict[str, float] = field(default_factory=dict)
-
-    def timed(self, stage: str, seconds: float) -> None:
-        self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
-
-
 class Library:
     """One news library over one data folder. Thread-safe: many `ask`s may run while one write does."""
 
@@ -89,10 +76,15 @@ class Library:
     ) -> None:
         """`embedder`, `reader` and `chunker` may be shared between libraries (they hold the models)."""
         self.config = config
-        self.store = NewsStore(config.data_dir, config.index_policy)
+        # The rooms of the on-disk library: one database, the FAISS generations beside it, the
+        # articles with their passages, and the sources the poller reads.
+        self.db = Database(config.data_dir)
+        self.vectors = VectorGenerations(self.db, config.index_policy)
+        self.articles = ArticleStore(self.db, self.vectors)
+        self.registry = SourceRegistry(self.db)
         self.embedder = embedder or Embedder(config.embedding_model, batch_size=config.embed_batch_size)
         self.chunker = chunker or Chunker(config.passage_words)
-        self.search = HybridSearch(self.store, self.embedder, SearchWeights())
+        self.search = HybridSearch(self.articles, self.embedder, SearchWeights())
         self.reader: Reader = reader or _make_reader(config)
         self._warm = threading.Lock()
         self._poll_lock = threading.Lock()
@@ -103,8 +95,8 @@ class Library:
         with self._warm:
             self.embedder.warm_up()
             self.reader.warm_up()
-            if self.store.has_passages():
-                self.store.vectors()
+            if self.articles.has_passages():
+                self.vectors.current()
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -120,23 +112,23 @@ class Library:
         self, articles: Iterable[Article], progress: Progress | None = None, report: IngestReport | None = None
     ) -> IngestReport:
         report = report or IngestReport()
-        self.store.ensure_writable()
-        if self.store.exists:  # check before spending minutes embedding with the wrong model
-            self.store.check_model(self.embedder.model_name)
+        self.db.ensure_writable()
+        if self.db.exists:  # check before spending minutes embedding with the wrong model
+            self.articles.check_model(self.embedder.model_name)
         capped = (self._capped(a, report) for a in articles)
         for batch in _batches(capped, self.config.batch_articles):
             report.read += len(batch)
             unique = list({a.url: a for a in batch}.values())  # a URL twice in a batch: last one wins
             report.unchanged += len(batch) - len(unique)
-            known = self.store.article_digests([a.url for a in unique])
+            known = self.articles.article_digests([a.url for a in unique])
             fresh = [(a, content_hash(a)) for a in unique]
             changed = [(a, d) for a, d in fresh if known.get(a.url) != d]
             report.unchanged += len(unique) - len(changed)
             if changed:
                 prepared = self._prepare(changed, report)
                 started = time.perf_counter()
-                with self.store.writing():
-                    summary = self.store.write_articles(prepared, self.embedder.model_name)
+                with self.db.writing():
+                    summary = self.articles.write(prepared, self.embedder.model_name)
                 report.timed("sqlite", time.perf_counter() - started - summary.vector_seconds)
                 report.timed("vectors", summary.vector_seconds)
                 report.added += summary.added
@@ -182,10 +174,10 @@ class Library:
     def reindex(self, progress: Progress | None = None) -> int:
         """Re-embed every passage with the configured model; questions keep using the old vectors
         until the new ones are committed. Returns the number of passages re-embedded."""
-        with self.store.writing():
-            rows = self.store.passages_to_embed()
+        with self.db.writing():
+            rows = self.articles.passages_to_embed()
             if not rows:
-                raise NothingIndexedError(self.store.data_dir)
+                raise NothingIndexedError(self.db.data_dir)
             total = len(rows)
             done = 0
 
@@ -197,7 +189,7 @@ class Library:
 
             vectors = self.embedder.encode([passage_input(title, text) for _, title, text in rows], step)
             ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=total)
-            self.store.replace_vectors(ids, vectors, self.embedder.model_name)
+            self.articles.replace_vectors(ids, vectors, self.embedder.model_name)
         return total
 
     # -- configured sources ----------------------------------------------------------------
@@ -223,14 +215,14 @@ class Library:
             if not path.exists():
                 raise NewsbotError(f"no such file or folder: {location}")
             location, kind, default_name = str(path.resolve()), "file", path.name
-        self.store.ensure_writable()
-        return self.store.add_source(location, (name or default_name).strip(), kind, interval_minutes)
+        self.db.ensure_writable()
+        return self.registry.add(location, (name or default_name).strip(), kind, interval_minutes)
 
     def remove_source(self, source_id: int) -> Source:
-        return self.store.remove_source(source_id)
+        return self.registry.remove(source_id)
 
     def sources(self) -> list[Source]:
-        return self.store.sources()
+        return self.registry.all()
 
     def poll(
         self, *, only_due: bool = True, source_ids: list[int] | None = None, progress: Progress | None = None
@@ -239,8 +231,10 @@ class Library:
         one broken source: its error is recorded and counted."""
         with self._poll_lock:
             poller = Poller(
-                self,
+                self.registry,
+                self.articles,
                 self.fetcher,
+                self.ingest_articles,
                 interval_minutes=self.config.poll_interval_minutes,
                 max_entries=self.config.max_entries_per_poll,
             )
@@ -256,10 +250,10 @@ class Library:
     def remove_old(self, days: float) -> int:
         """Drop articles older than `days` (by publication date, else ingestion), atomically."""
         cutoff = (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="seconds")
-        if not self.store.exists:
+        if not self.db.exists:
             return 0
-        with self.store.writing():
-            return self.store.remove_older_than(cutoff)
+        with self.db.writing():
+            return self.articles.remove_older_than(cutoff)
 
     @property
     def fetcher(self) -> Fetcher:
@@ -292,9 +286,9 @@ class Library:
         return question
 
     def check_ready(self) -> None:
-        if not self.store.has_passages():
-            raise NothingIndexedError(self.store.data_dir)
-        self.store.check_model(self.embedder.model_name)
+        if not self.articles.has_passages():
+            raise NothingIndexedError(self.db.data_dir)
+        self.articles.check_model(self.embedder.model_name)
 
     def latest(self, count: int = 10, topic: str | None = None) -> list[Story]:
         """The newest stories; with a `topic`, those that name it or whose passages are about it
@@ -303,24 +297,24 @@ class Library:
             raise NewsbotError("the number of stories must be at least 1")
         topic = " ".join(without_surrogates(topic).split()) if topic else ""
         if not topic:
-            return self.store.latest(count)
-        ids = self.store.articles_mentioning(topic)
-        if self.store.has_passages():
-            self.store.check_model(self.embedder.model_name)
+            return self.articles.latest(count)
+        ids = self.articles.articles_mentioning(topic)
+        if self.articles.has_passages():
+            self.articles.check_model(self.embedder.model_name)
             vector = self.embedder.encode_question(topic)
-            close = [i for i, score in self.store.vectors().search(vector, TOPIC_DEPTH) if score >= TOPIC_SIMILARITY]
-            ids |= {row.article_id for row in self.store.passages(close).values()}
-        return self.store.latest(count, ids)
+            close = [i for i, score in self.vectors.current().search(vector, TOPIC_DEPTH) if score >= TOPIC_SIMILARITY]
+            ids |= {row.article_id for row in self.articles.passages(close).values()}
+        return self.articles.latest(count, ids)
 
     def stats(self) -> dict:
-        stats = self.store.stats()
+        stats = self.articles.stats()
         stats["configured_model"] = self.embedder.model_name
         # Which FAISS index serves questions: exact, or IVF-SQ8 past NEWSBOT_EXACT_SEARCH_BELOW.
-        stats["vector_index"] = self.store.vectors().kind if self.store.has_passages() else "exact"
+        stats["vector_index"] = self.vectors.current().kind if self.articles.has_passages() else "exact"
         sources = self.sources()
         stats["sources"] = len(sources)
         stats["failing_sources"] = sum(1 for s in sources if s.failing)
-        stats["data_dir"] = str(self.store.data_dir)
+        stats["data_dir"] = str(self.db.data_dir)
         return stats
 
 

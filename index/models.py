@@ -90,3 +90,19 @@ class Answer:
             "source": story.source if story else None,
             "closest": [s.as_dict() for s in self.closest],
         }
+
+
+@dataclass
+class IngestReport:
+    read: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    passages: int = 0
+    problems: list[str] = field(default_factory=list)  # input that could not be read: skipped
+    warnings: list[str] = field(default_factory=list)  # input read, but not all of it (an article cut short)
+    # seconds per stage: split (sentences), embed, sqlite (rows + FTS), vectors (FAISS update + save)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def timed(self, stage: str, seconds: float) -> None:
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds

@@ -11,15 +11,17 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
+from index.articles import ArticleStore
 from index.dedup import canonical_url, fingerprint, near_duplicate
 from index.errors import NewsbotError
 from index.feeds import FeedEntry, FeedError, extract_article, parse_feed, summary_article
 from index.fetch import Fetcher
-from index.models import Article
-from index.store import Source
+from index.models import Article, IngestReport
+from index.registry import Source, SourceRegistry
+from index.sources import read_articles
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,12 @@ class PollReport:
     removed: int = 0  # old articles dropped by the retention setting
     postponed: int = 0  # sources left for the next pass when the poll budget ran out
     outcomes: list[str] = field(default_factory=list)  # one line per source read, in order
+
+    def count(self, ingested: IngestReport) -> None:
+        """Add what one ingest did to this poll's counts."""
+        self.new += ingested.added
+        self.updated += ingested.updated
+        self.unchanged += ingested.unchanged
 
     def counts(self) -> tuple[int, int, int, int]:
         return self.new, self.updated, self.unchanged, self.duplicates
@@ -68,10 +76,21 @@ def _describe(exc: BaseException) -> str:
 
 class Poller:
     def __init__(
-        self, library, fetcher: Fetcher, *, interval_minutes: float, max_entries: int, jitter: float = 0.1
+        self,
+        registry: SourceRegistry,
+        articles: ArticleStore,
+        fetcher: Fetcher,
+        ingest: Callable[[Iterable[Article]], IngestReport],
+        *,
+        interval_minutes: float,
+        max_entries: int,
+        jitter: float = 0.1,
     ) -> None:
-        self.library = library
-        self.store = library.store
+        """`ingest` indexes articles (the library's `ingest_articles`); the poller reads the
+        registry and the articles' digests and fingerprints itself, and writes nothing else."""
+        self.registry = registry
+        self.articles = articles
+        self.ingest = ingest
         self.fetcher = fetcher
         self.interval_minutes = interval_minutes
         self.max_entries = max_entries
@@ -81,7 +100,7 @@ class Poller:
 
     def due(self, now: float | None = None) -> list[Source]:
         now = time.time() if now is None else now
-        return [s for s in self.store.sources() if s.next_poll_at <= now]
+        return [s for s in self.registry.all() if s.next_poll_at <= now]
 
     def poll(
         self,
@@ -115,10 +134,10 @@ class Poller:
                 log.debug("source %s (%s) failed", source.id, source.location, exc_info=True)
                 report.failures.append(f"source {source.id} ({source.name}): {message}")
                 report.outcomes.append(f"source {source.id} ({source.name}): FAILED: {message}")
-                self.store.record_poll(source.id, error=message, next_poll_at=self._next(source, failed=True))
+                self.registry.record_poll(source.id, error=message, next_poll_at=self._next(source, failed=True))
             else:
                 report.outcomes.append(f"source {source.id} ({source.name}): {report.counts_since(before)}")
-                self.store.record_poll(
+                self.registry.record_poll(
                     source.id,
                     error=None,
                     next_poll_at=self._next(source, failed=False),
@@ -140,12 +159,10 @@ class Poller:
 
     def _poll_source(self, source: Source, report: PollReport) -> tuple[str | None, str | None]:
         if source.kind == "file":
-            ingested = self.library.ingest([source.location])
-            report.new += ingested.added
-            report.updated += ingested.updated
-            report.unchanged += ingested.unchanged
-            if ingested.problems:
-                raise NewsbotError(f"{len(ingested.problems)} problems, first: {ingested.problems[0]}")
+            problems: list[str] = []
+            report.count(self.ingest(read_articles([source.location], problems.append)))
+            if problems:
+                raise NewsbotError(f"{len(problems)} problems, first: {problems[0]}")
             return None, None
         fetched = self.fetcher.get(source.location, source.etag, source.last_modified)
         if fetched.not_modified:
@@ -170,7 +187,7 @@ class Poller:
                 break
             try:
                 url = canonical_url(entry.url)
-                seen = self.store.feed_entry(url)
+                seen = self.registry.feed_entry(url)
                 if seen and seen[1] == entry.signature:
                     report.unchanged += 1
                     continue
@@ -202,22 +219,21 @@ class Poller:
         return article
 
     def _store(self, articles: list[Article], source: Source, report: PollReport, signatures: dict) -> None:
-        known_urls = self.store.article_digests([a.url for a in articles])
-        known = self.store.fingerprints()
+        known_urls = self.articles.article_digests([a.url for a in articles])
+        known = self.articles.fingerprints()
         fresh = []
         for article in articles:
             if article.url not in known_urls:
                 value = fingerprint(article.text)
                 if near_duplicate(value, known) is not None:
                     report.duplicates += 1
-                    self.store.remember_feed_entry(article.url, source.id, signatures.get(article.url, ""), "duplicate")
+                    self.registry.remember_feed_entry(
+                        article.url, source.id, signatures.get(article.url, ""), "duplicate"
+                    )
                     continue
                 known.append((-1, value))  # a story twice in one poll counts once too
             fresh.append(article)
-        ingested = self.library.ingest_articles(fresh)
-        report.new += ingested.added
-        report.updated += ingested.updated
-        report.unchanged += ingested.unchanged
+        report.count(self.ingest(fresh))
         # Remembered only after the articles are committed: a crash before this refetches, never loses.
         for article in fresh:
-            self.store.remember_feed_entry(article.url, source.id, signatures.get(article.url, ""), "stored")
+            self.registry.remember_feed_entry(article.url, source.id, signatures.get(article.url, ""), "stored")

@@ -9,9 +9,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from index.articles import ArticleStore
 from index.embed import Embedder
 from index.models import Hit
-from index.store import NewsStore
 
 
 @dataclass(frozen=True)
@@ -33,8 +33,9 @@ def fuse(dense: list[tuple[int, float]], lexical: list[int], weights: SearchWeig
 
 
 class HybridSearch:
-    def __init__(self, store: NewsStore, embedder: Embedder, weights: SearchWeights | None = None) -> None:
-        self.store = store
+    def __init__(self, articles: ArticleStore, embedder: Embedder, weights: SearchWeights | None = None) -> None:
+        self.articles = articles
+        self.vectors = articles.vectors
         self.embedder = embedder
         self.weights = weights or SearchWeights()
 
@@ -44,12 +45,12 @@ class HybridSearch:
         depth = max(self.weights.depth, k)
         vector = self.embedder.encode_question(question)
         clock.lap("embed_question")
-        dense = self.store.vectors().search(vector, depth)
+        dense = self.vectors.current().search(vector, depth)
         clock.lap("dense_search")
-        lexical = self.store.lexical_search(question, depth)
+        lexical = self.articles.lexical_search(question, depth)
         clock.lap("lexical_search")
         fused = fuse(dense, lexical, self.weights)[:k]
-        rows = self.store.passages([pid for pid, _ in fused])
+        rows = self.articles.passages([pid for pid, _ in fused])
         dense_scores = dict(dense)
         lexical_ranks = {pid: rank for rank, pid in enumerate(lexical)}
         hits = []

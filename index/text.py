@@ -11,3 +11,31 @@ def without_surrogates(text: str) -> str:
     """`text` with lone UTF-16 surrogates (from a JSON `\\ud800` escape) made U+FFFD: they cannot be
     stored, encoded or printed, and would take their neighbours down with them."""
     return _LONE_SURROGATE.sub("\ufffd", text)
+
+
+# Words too common in questions to say anything about which passage answers them.
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further had
+    has have having he her here hers herself him himself his how i if in into is it its itself just
+    me more most my myself no nor not now of off on once only or other our ours out over own same
+    she should so some such than that the their theirs them themselves then there these they this
+    those through to too under until up very was we were what when where which while who whom why
+    will with would you your yours according said says new news week recently reported latest""".split()
+)
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def lexical_query(text: str) -> str:
+    """An FTS5 query matching any content word of `text` (each quoted, so no syntax leaks in)."""
+    seen: dict[str, None] = {}
+    for word in _WORD.findall(text.lower()):
+        if word not in STOPWORDS and (len(word) > 1 or word.isdigit()):
+            seen.setdefault(word, None)
+    return " OR ".join(f'"{w}"' for w in seen)
+
+
+def all_words_query(text: str) -> str:
+    """An FTS5 query matching passages that hold every content word of `text`."""
+    return lexical_query(text).replace(" OR ", " AND ")

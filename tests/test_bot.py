@@ -152,17 +152,17 @@ async def test_latest_pages_with_buttons(world, bot_library, tmp_path):
 
 async def test_non_admin_reindex_refused_and_nothing_happens(world, bot_library):
     env, guild, channel, alice = world
-    generation = bot_library.store.generation
+    generation = bot_library.db.generation
     result = await alice.slash(channel, "reindex")
     assert result.ephemeral
     assert "only the bot's operators" in result.response.content
-    assert bot_library.store.generation == generation
+    assert bot_library.db.generation == generation
 
 
 async def test_admin_reindex_reports_progress_while_ask_still_answers(world, bot_library):
     env, guild, channel, alice = world
     admin = make_admin(env, guild)
-    generation = bot_library.store.generation
+    generation = bot_library.db.generation
     # Hold the store's write lock as another writer would, so the reindex is still running below.
     with (bot_library.config.data_dir / ".write.lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -173,7 +173,7 @@ async def test_admin_reindex_reports_progress_while_ask_still_answers(world, bot
         answer = await alice.slash(channel, "ask", question=DEMO_QUESTION)
         assert "Yoshihiko Noda" in shown(answer).embeds[0].description
         await env.advance_time(2)
-        assert bot_library.store.generation == generation  # old index still in use
+        assert bot_library.db.generation == generation  # old index still in use
         fcntl.flock(lock, fcntl.LOCK_UN)
     for _ in range(200):
         await asyncio.sleep(0.05)
@@ -182,7 +182,7 @@ async def test_admin_reindex_reports_progress_while_ask_still_answers(world, bot
             break
     assert started.response.content.startswith("Reindex finished")
     assert "13 passages re-embedded" in started.response.content
-    assert bot_library.store.generation == generation + 1
+    assert bot_library.db.generation == generation + 1
 
 
 async def test_reindex_longer_than_the_interaction_token_reports_in_the_channel(world, bot_library):
@@ -309,7 +309,7 @@ async def test_manage_server_grants_nothing_global_across_two_guilds(simcord_env
     secret = tmp_path / "private"
     secret.mkdir()
     (secret / "memo.md").write_text("# Internal memo\n\nThe launch code word is heliotrope.\n")
-    generation = bot_library.store.generation
+    generation = bot_library.db.generation
     for command, options in [
         ("reindex", {}),
         ("sources add", {"location": str(secret)}),
@@ -319,7 +319,7 @@ async def test_manage_server_grants_nothing_global_across_two_guilds(simcord_env
     ]:
         result = await intruder.slash(other_channel, command, **options)
         assert result.ephemeral and "only the bot's operators" in shown(result).content, command
-    assert bot_library.sources() == [] and bot_library.store.generation == generation
+    assert bot_library.sources() == [] and bot_library.db.generation == generation
     answer = await reader.slash(home_channel, "ask", question="What is the launch code word?")
     assert "heliotrope" not in str(shown(answer).embeds[0].to_dict())
     # An operator's role counts in whichever server they hold it; a path is refused even for them.

@@ -49,15 +49,13 @@ def test_rss_and_atom_land_once_with_pages_extracted(feed_library, server):
     top = feed_library.search.search("How many passengers were on the ferry that ran aground?", 3)[0]
     assert "212" in top.text and top.story.title == "Ferry runs aground off Kelmar"  # the page's text, indexed
     ferry = (
-        feed_library.store._connect()
+        feed_library.db.connect()
         .execute("SELECT author, summary_only, published FROM articles WHERE url LIKE '%ferry.html'")
         .fetchone()
     )
     assert ferry == ("Dana Reporter", 0, "2025-11-02")
     orchestra = (
-        feed_library.store._connect()
-        .execute("SELECT summary_only FROM articles WHERE url LIKE '%broken.html'")
-        .fetchone()
+        feed_library.db.connect().execute("SELECT summary_only FROM articles WHERE url LIKE '%broken.html'").fetchone()
     )
     assert orchestra == (1,)  # the page said 503: kept from the feed's summary, and marked so
     assert rss.kind == atom.kind == "web"
@@ -100,7 +98,7 @@ def test_broken_sources_are_recorded_and_never_stop_the_others(feed_library, ser
     assert time.monotonic() - started < 20
     assert len(report.failures) == 1 and message in report.failures[0]
     assert report.new == 3  # the good feed still landed
-    failing = feed_library.store.source(bad.id)
+    failing = feed_library.registry.get(bad.id)
     assert failing.failing and message in failing.last_error and failing.next_poll_at > time.time()
     assert feed_library.stats()["failing_sources"] == 1
 
@@ -151,7 +149,7 @@ def test_retention_removes_old_articles_atomically(feed_library, server):
     assert removed == 3
     stats = feed_library.stats()
     assert stats["articles"] == 0 and stats["passages"] == 0
-    assert len(feed_library.store.vectors()) == 0
+    assert len(feed_library.vectors.current()) == 0
 
 
 @pytest.mark.parametrize(
@@ -215,9 +213,9 @@ def test_one_bad_entry_never_stops_the_poll(feed_library, server):
     assert len(report.failures) == 1 and "1 entry failed" in report.failures[0]
     assert "Port out of range" in report.failures[0]
     assert any(s.url.endswith("/articles/bridge.html") for s in feed_library.latest(10))  # the good entry landed
-    recorded = feed_library.store.source(rough.id)
+    recorded = feed_library.registry.get(rough.id)
     assert recorded.failing and "1 entry failed" in recorded.last_error and recorded.last_polled_at
-    assert not feed_library.store.source(good.id).failing and feed_library.store.source(good.id).last_polled_at
+    assert not feed_library.registry.get(good.id).failing and feed_library.registry.get(good.id).last_polled_at
 
 
 def test_any_exception_from_a_source_is_recorded_and_the_pass_goes_on(feed_library, server, tmp_path, monkeypatch):
@@ -229,11 +227,11 @@ def test_any_exception_from_a_source_is_recorded_and_the_pass_goes_on(feed_libra
     def unreadable(paths, *args, **kwargs):
         raise PermissionError(13, "Permission denied", str(folder))
 
-    monkeypatch.setattr(feed_library, "ingest", unreadable)
+    monkeypatch.setattr("index.poller.read_articles", unreadable)  # root reads everything: simulate it
     report = feed_library.poll(only_due=False)
     assert report.new == 3 and len(report.failures) == 1 and "PermissionError" in report.failures[0]
-    assert feed_library.store.source(local.id).failing
-    assert "Permission denied" in feed_library.store.source(local.id).last_error
+    assert feed_library.registry.get(local.id).failing
+    assert "Permission denied" in feed_library.registry.get(local.id).last_error
 
 
 def test_poll_budget_leaves_the_rest_for_the_next_pass(make_library, tmp_path, server):
@@ -242,5 +240,5 @@ def test_poll_budget_leaves_the_rest_for_the_next_pass(make_library, tmp_path, s
     herald = library.add_source(f"{server.base}/rss.xml", "herald")
     report = library.poll(only_due=False, source_ids=[slow.id, herald.id])
     assert report.sources == 1 and report.postponed == 1 and "1 sources left for the next pass" in report.line()
-    assert library.store.source(herald.id).last_polled_at is None  # still due
+    assert library.registry.get(herald.id).last_polled_at is None  # still due
     assert [s.id for s in library.sources() if s.next_poll_at <= time.time()] == [herald.id]

@@ -6,7 +6,7 @@ import pytest
 
 from index import NewsbotError, NothingIndexedError
 from index.reader import sentence_around
-from index.store import lexical_query
+from index.text import lexical_query
 from index.vectors import vector_file
 from tests.conftest import DEMO_QUESTION, SAMPLE_NEWS, write_jsonl
 
@@ -38,7 +38,7 @@ def test_other_sample_questions(sample_library, question, expected):
     assert expected in best.text
     # The quote is the article's own sentence, never its headline (the README says so).
     quote, _ = sentence_around(best.hit.text, best.start, best.end)
-    text = sample_library.store._connect().execute("SELECT text FROM articles WHERE url = ?", (best.hit.story.url,))
+    text = sample_library.db.connect().execute("SELECT text FROM articles WHERE url = ?", (best.hit.story.url,))
     assert quote in text.fetchone()[0] and quote != best.hit.story.title
 
 
@@ -67,7 +67,7 @@ def test_changed_article_replaces_its_passages(sample_library, tmp_path):
     assert (report.added, report.updated) == (0, 1)
     stats = sample_library.stats()
     assert stats["articles"] == 6
-    assert len(sample_library.store.vectors()) == stats["passages"]
+    assert len(sample_library.vectors.current()) == stats["passages"]
     hits = sample_library.search.search("Will Smith home run eleventh inning", 50)
     assert all("Will Smith" not in hit.text for hit in hits)  # old passages gone from both indexes
 
@@ -108,11 +108,11 @@ def test_model_change_requires_reindex_and_reindex_swaps_vectors(sample_library,
     with pytest.raises(NewsbotError, match="reindex"):
         library.ask(DEMO_QUESTION)
     # Reindexing with the real model again keeps answers and moves to a new generation file.
-    generation = sample_library.store.generation
+    generation = sample_library.db.generation
     progress = []
     assert sample_library.reindex(progress=lambda done, total: progress.append((done, total))) == 13
     assert progress[-1] == (13, 13)
-    assert sample_library.store.generation == generation + 1
+    assert sample_library.db.generation == generation + 1
     assert vector_file(sample_library.config.data_dir, generation + 1).exists()
     assert not vector_file(sample_library.config.data_dir, generation).exists()
     assert sample_library.ask(DEMO_QUESTION).text == "Yoshihiko Noda"
@@ -141,7 +141,7 @@ def test_an_oversized_article_is_cut_with_a_warning_and_stays_answerable(make_li
     report = library.ingest([path])
     assert report.added == 1 and report.problems == []
     assert len(report.warnings) == 1 and "NEWSBOT_MAX_ARTICLE_CHARS is 20,000" in report.warnings[0]
-    stored = library.store._connect().execute("SELECT sum(length(text)) FROM passages").fetchone()[0]
+    stored = library.db.connect().execute("SELECT sum(length(text)) FROM passages").fetchone()[0]
     assert stored <= 20_000
     assert library.ask("Who is the new harbour master of Veskar?").text == "Ilse Marken"
 
@@ -188,7 +188,7 @@ def test_a_version_2_store_is_migrated_on_open(sample_library, make_library):
     import sqlite3
 
     data_dir = sample_library.config.data_dir
-    sample_library.store.close()
+    sample_library.db.close()
     with sqlite3.connect(data_dir / "news.sqlite3") as conn:  # as newsbot before schema 3 left it
         conn.execute("DROP INDEX articles_by_time")
         conn.execute("ALTER TABLE articles DROP COLUMN published_utc")

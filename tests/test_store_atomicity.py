@@ -20,7 +20,7 @@ def _generation(db) -> int:
 
 def test_kill_9_during_ingest_leaves_a_working_index(sample_library, make_library, tmp_path):
     data_dir = sample_library.config.data_dir
-    start_generation = sample_library.store.generation
+    start_generation = sample_library.db.generation
     big = write_jsonl(
         tmp_path / "big.jsonl",
         [
@@ -54,7 +54,7 @@ def test_kill_9_during_ingest_leaves_a_working_index(sample_library, make_librar
     reopened = make_library(data_dir)
     stats = reopened.stats()
     assert 0 < stats["articles"] - 6 < 400  # some batches landed, not all
-    assert len(reopened.store.vectors()) == stats["passages"]  # FAISS agrees with SQLite
+    assert len(reopened.vectors.current()) == stats["passages"]  # FAISS agrees with SQLite
     assert reopened.ask(DEMO_QUESTION).text == "Yoshihiko Noda"
     # A rerun finishes the job without duplicating anything.
     reopened.ingest([big])
@@ -63,21 +63,21 @@ def test_kill_9_during_ingest_leaves_a_working_index(sample_library, make_librar
 
 def test_missing_or_corrupt_vector_file_is_rebuilt_from_sqlite(sample_library, make_library):
     data_dir = sample_library.config.data_dir
-    path = vector_file(data_dir, sample_library.store.generation)
+    path = vector_file(data_dir, sample_library.db.generation)
     path.write_bytes(b"not a faiss index")
     (data_dir / "vectors-99.faiss.999999999.partial").write_bytes(b"half-written")  # a crashed writer's leftovers
     reopened = make_library(data_dir)
     assert reopened.ask(DEMO_QUESTION).text == "Yoshihiko Noda"
     path.unlink()
     reopened = make_library(data_dir)
-    assert len(reopened.store.vectors()) == reopened.stats()["passages"]
+    assert len(reopened.vectors.current()) == reopened.stats()["passages"]
     assert path.exists()  # repaired copy saved for the next process
     assert not list(data_dir.glob("*.partial"))  # and the dead writer's leftovers are gone
 
 
 def test_reading_commands_work_while_another_process_writes(sample_library, make_library):
     data_dir = sample_library.config.data_dir
-    generation = sample_library.store.generation
+    generation = sample_library.db.generation
     writer = sqlite3.connect(data_dir / "news.sqlite3", isolation_level=None)
     writer.execute("BEGIN IMMEDIATE")  # another process in the middle of a long write
     try:

@@ -93,28 +93,27 @@ def test_store_migrates_to_ivf_and_back_atomically(make_library, tmp_path):
     policy = IndexPolicy(exact_below=20, nprobe=64)
     library = make_library(tmp_path / "data", index_policy=policy)
     library.ingest([SAMPLE_NEWS])
-    store = library.store
-    assert store.vectors().kind == EXACT and len(store.vectors()) == 13
+    assert library.vectors.current().kind == EXACT and len(library.vectors.current()) == 13
 
     library.ingest([write_jsonl(tmp_path / "old.jsonl", extra_articles(12))])
-    passages = store.stats()["passages"]
+    passages = library.articles.stats()["passages"]
     assert passages >= 20
-    index = store.vectors()
+    index = library.vectors.current()
     assert index.kind == IVF and len(index) == passages
     assert library.stats()["vector_index"] == IVF
-    files = sorted(p.name for p in store.data_dir.glob("vectors-*.faiss"))
-    assert files == [vector_file(store.data_dir, store.generation).name]  # one generation on disk
+    files = sorted(p.name for p in library.db.data_dir.glob("vectors-*.faiss"))
+    assert files == [vector_file(library.db.data_dir, library.db.generation).name]  # one generation on disk
     assert finds_demo_passage(library)
 
     # Another process opening the folder reads the IVF file as saved, not a rebuild.
     reopened = make_library(tmp_path / "data", index_policy=policy)
-    assert reopened.store.vectors().kind == IVF
+    assert reopened.vectors.current().kind == IVF
     assert finds_demo_passage(reopened)
 
     # Retention drops the old articles: below 80% of the line the index is exact again.
     removed = library.remove_old(days=3650)
     assert removed == 12
-    index = store.vectors()
+    index = library.vectors.current()
     assert index.kind == EXACT and len(index) == 13
     assert finds_demo_passage(library)
 
@@ -123,10 +122,10 @@ def test_missing_ivf_file_is_rebuilt_as_ivf(make_library, tmp_path):
     policy = IndexPolicy(exact_below=20, nprobe=64)
     library = make_library(tmp_path / "data", index_policy=policy)
     library.ingest([SAMPLE_NEWS, write_jsonl(tmp_path / "old.jsonl", extra_articles(12))])
-    vector_file(library.store.data_dir, library.store.generation).unlink()
+    vector_file(library.db.data_dir, library.db.generation).unlink()
     reopened = make_library(tmp_path / "data", index_policy=policy)
-    index = reopened.store.vectors()
-    assert index.kind == IVF and len(index) == reopened.store.stats()["passages"]
+    index = reopened.vectors.current()
+    assert index.kind == IVF and len(index) == reopened.articles.stats()["passages"]
 
 
 def test_settings_carry_the_index_policy(tmp_path):

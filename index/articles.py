@@ -1,0 +1,304 @@
+"""Articles and their passages (with each passage's vector and its full-text entry): written as
+one transaction per batch, read back for search, listing and retention."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.database import Database, now
+from index.dates import published_utc
+from index.errors import NewsbotError
+from index.generations import VectorGenerations
+from index.models import Article, Passage, Story
+from index.text import all_words_query, lexical_query
+from index.vectors import VectorIndex
+
+
+def content_hash(article: Article) -> str:
+    digest = hashlib.sha256()
+    for part in (article.title, article.text, article.published or "", article.source):
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\x1f")
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class PreparedArticle:
+    """An article ready to store: its passages and one vector per passage."""
+
+    article: Article
+    passages: list[Passage]
+    vectors: np.ndarray
+    digest: str
+    fingerprint: bytes | None = None
+
+
+@dataclass(frozen=True)
+class WriteSummary:
+    added: int = 0
+    updated: int = 0
+    passages: int = 0
+    vector_seconds: float = 0.0  # of the write, the time spent updating and saving the FAISS copy
+
+
+@dataclass(frozen=True)
+class PassageRow:
+    passage_id: int
+    text: str
+    story: Story
+    article_id: int
+
+
+class ArticleStore:
+    def __init__(self, db: Database, vectors: VectorGenerations) -> None:
+        self.db = db
+        self.vectors = vectors
+
+    @property
+    def embedding_model(self) -> str | None:
+        return self.db.meta("embedding_model")
+
+    def has_passages(self) -> bool:
+        """Whether anything is indexed (O(1), unlike counting)."""
+        if not self.db.exists:
+            return False
+        return self._any_passages(self.db.connect())
+
+    @staticmethod
+    def _any_passages(conn: sqlite3.Connection) -> bool:
+        return conn.execute("SELECT EXISTS (SELECT 1 FROM passages)").fetchone()[0] == 1
+
+    def article_digests(self, urls: Sequence[str]) -> dict[str, str]:
+        if not urls or not self.db.exists:
+            return {}
+        conn = self.db.connect()
+        found: dict[str, str] = {}
+        for begin in range(0, len(urls), 500):
+            part = list(urls[begin : begin + 500])
+            marks = ",".join("?" * len(part))
+            found.update(
+                conn.execute(f"SELECT url, content_hash FROM articles WHERE url IN ({marks})", part).fetchall()
+            )
+        return found
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def write(self, batch: Sequence[PreparedArticle], model_name: str) -> WriteSummary:
+        """Insert or replace articles (by URL) with their passages, as one atomic step.
+        Call inside `writing()`."""
+        stamp = now()
+        added = updated = passages = 0
+        removed_ids: list[int] = []
+        new_ids: list[int] = []
+        new_vectors: list[np.ndarray] = []
+        dimension = None
+        with self.db.transaction() as conn:
+            self.check_model(model_name, conn)
+            for item in batch:
+                article = item.article
+                row = conn.execute("SELECT id FROM articles WHERE url = ?", (article.url,)).fetchone()
+                values = (
+                    article.title,
+                    article.text,
+                    article.published,
+                    published_utc(article.published),
+                    article.source,
+                    article.author,
+                    int(article.summary_only),
+                    item.fingerprint,
+                    item.digest,
+                    stamp,
+                )
+                if row:
+                    article_id = row[0]
+                    old = [r[0] for r in conn.execute("SELECT id FROM passages WHERE article_id = ?", (article_id,))]
+                    removed_ids.extend(old)
+                    conn.executemany("DELETE FROM passage_terms WHERE rowid = ?", ((i,) for i in old))
+                    conn.execute("DELETE FROM passages WHERE article_id = ?", (article_id,))
+                    conn.execute(
+                        "UPDATE articles SET title = ?, text = ?, published = ?, published_utc = ?, source = ?,"
+                        " author = ?, summary_only = ?, fingerprint = ?, content_hash = ?, updated_at = ? WHERE id = ?",
+                        (*values, article_id),
+                    )
+                    updated += 1
+                else:
+                    article_id = conn.execute(
+                        "INSERT INTO articles (title, text, published, published_utc, source, author, summary_only,"
+                        " fingerprint, content_hash, updated_at, url, ingested_at)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (*values, article.url, stamp),
+                    ).lastrowid
+                    added += 1
+                for passage, vector in zip(item.passages, item.vectors, strict=True):
+                    passage_id = conn.execute(
+                        'INSERT INTO passages (article_id, ordinal, start, "end", text, vector)'
+                        " VALUES (?, ?, ?, ?, ?, ?)",
+                        (
+                            article_id,
+                            passage.ordinal,
+                            passage.start,
+                            passage.end,
+                            passage.text,
+                            np.asarray(vector, dtype=np.float32).tobytes(),
+                        ),
+                    ).lastrowid
+                    conn.execute(
+                        "INSERT INTO passage_terms (rowid, title, body) VALUES (?, ?, ?)",
+                        (passage_id, article.title, passage.text),
+                    )
+                    new_ids.append(passage_id)
+                    new_vectors.append(vector)
+                    dimension = len(vector)
+                    passages += 1
+            generation = self.db.bump(conn, stamp, model_name, dimension)
+        started = time.perf_counter()
+        vectors = np.vstack(new_vectors) if new_vectors else np.zeros((0, dimension or 1), np.float32)
+        self.vectors.apply_changes(generation, np.array(removed_ids), np.array(new_ids), vectors)
+        return WriteSummary(added, updated, passages, time.perf_counter() - started)
+
+    def passages_to_embed(self) -> list[tuple[int, str, str]]:
+        """(passage id, article title, passage text) for every passage, for a reindex."""
+        return (
+            self.db.connect()
+            .execute(
+                "SELECT p.id, a.title, p.text FROM passages p JOIN articles a ON a.id = p.article_id ORDER BY p.id"
+            )
+            .fetchall()
+        )
+
+    def replace_vectors(self, ids: np.ndarray, vectors: np.ndarray, model_name: str) -> None:
+        """Swap in new vectors for every passage (after a model change), atomically."""
+        with self.db.transaction() as conn:
+            current = conn.execute("SELECT count(*) FROM passages").fetchone()[0]
+            if current != len(ids):
+                raise NewsbotError("the store changed during the reindex; run it again")
+            conn.executemany(
+                "UPDATE passages SET vector = ? WHERE id = ?",
+                ((v.astype(np.float32).tobytes(), int(i)) for i, v in zip(ids, vectors, strict=True)),
+            )
+            conn.execute("DELETE FROM meta WHERE key IN ('embedding_model', 'dimension')")
+            generation = self.db.bump(conn, now(), model_name, vectors.shape[1] if len(vectors) else None)
+        index = VectorIndex.build(vectors.shape[1], ids, vectors, self.vectors.index_policy)
+        self.vectors.install(index, generation, save=True)
+
+    def check_model(self, model_name: str, conn: sqlite3.Connection | None = None) -> None:
+        """Refuse to mix vectors of two embedding models in one index."""
+        conn = conn or self.db.connect()
+        stored = conn.execute("SELECT value FROM meta WHERE key = 'embedding_model'").fetchone()
+        if stored and stored[0] != model_name and self._any_passages(conn):
+            raise NewsbotError(
+                f"the index was built with embedding model {stored[0]!r}, but {model_name!r} is configured;"
+                " run `newsbot reindex` first"
+            )
+
+    def fingerprints(self) -> list[tuple[int, bytes]]:
+        """(article id, text fingerprint) of every article, for near-duplicate checks."""
+        if not self.db.exists:
+            return []
+        return (
+            self.db.connect().execute("SELECT id, fingerprint FROM articles WHERE fingerprint IS NOT NULL").fetchall()
+        )
+
+    def remove_older_than(self, cutoff: str) -> int:
+        """Delete articles published (or, undated, ingested) before `cutoff`, with their passages and
+        vectors, as one atomic step. Call inside `writing()`. Returns the number removed."""
+        with self.db.transaction() as conn:
+            old = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT id FROM articles WHERE coalesce(published_utc, ingested_at) < ?", (cutoff,)
+                )
+            ]
+            if not old:
+                return 0
+            marks = ",".join("?" * len(old))
+            passage_ids = [r[0] for r in conn.execute(f"SELECT id FROM passages WHERE article_id IN ({marks})", old)]
+            conn.executemany("DELETE FROM passage_terms WHERE rowid = ?", ((i,) for i in passage_ids))
+            conn.execute(f"DELETE FROM passages WHERE article_id IN ({marks})", old)
+            conn.execute(f"DELETE FROM articles WHERE id IN ({marks})", old)
+            generation = self.db.bump(conn, now(), self.embedding_model or "", None)
+        dimension = int(self.db.meta("dimension") or 1)
+        self.vectors.apply_changes(
+            generation, np.array(passage_ids), np.array([], dtype=np.int64), np.zeros((0, dimension), np.float32)
+        )
+        return len(old)
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def lexical_search(self, text: str, k: int) -> list[int]:
+        query = lexical_query(text)
+        if not query:
+            return []
+        rows = (
+            self.db.connect()
+            .execute(
+                "SELECT rowid FROM passage_terms WHERE passage_terms MATCH ? ORDER BY bm25(passage_terms, 0.5, 1.0)"
+                " LIMIT ?",
+                (query, k),
+            )
+            .fetchall()
+        )
+        return [r[0] for r in rows]
+
+    def passages(self, ids: Sequence[int]) -> dict[int, PassageRow]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = (
+            self.db.connect()
+            .execute(
+                "SELECT p.id, p.text, a.title, a.url, a.published, a.source, a.id FROM passages p"
+                f" JOIN articles a ON a.id = p.article_id WHERE p.id IN ({marks})",
+                list(ids),
+            )
+            .fetchall()
+        )
+        return {
+            r[0]: PassageRow(passage_id=r[0], text=r[1], story=Story(r[2], r[3], r[4], r[5]), article_id=r[6])
+            for r in rows
+        }
+
+    def latest(self, count: int, article_ids: set[int] | None = None) -> list[Story]:
+        """The newest stories, of all or only of `article_ids`."""
+        if not self.db.exists:
+            return []
+        conn = self.db.connect()
+        order = "ORDER BY a.published_utc IS NULL, a.published_utc DESC, a.ingested_at DESC, a.id DESC LIMIT ?"
+        columns = "SELECT a.title, a.url, a.published, a.source FROM articles a "
+        if article_ids is None:
+            rows = conn.execute(columns + order, (count,)).fetchall()
+        elif not article_ids:
+            return []
+        else:
+            marks = ",".join("?" * len(article_ids))
+            rows = conn.execute(columns + f"WHERE a.id IN ({marks}) " + order, (*article_ids, count)).fetchall()
+        return [Story(*r) for r in rows]
+
+    def articles_mentioning(self, topic: str, limit: int = 1000) -> set[int]:
+        """Articles with a passage holding every word of `topic` (full-text search)."""
+        if not lexical_query(topic) or not self.db.exists:
+            return set()
+        rows = self.db.connect().execute(
+            "SELECT DISTINCT p.article_id FROM passages p WHERE p.id IN ("
+            " SELECT rowid FROM passage_terms WHERE passage_terms MATCH ? LIMIT ?)",
+            (all_words_query(topic), limit),
+        )
+        return {r[0] for r in rows}
+
+    def stats(self) -> dict:
+        if not self.db.exists:
+            return {"articles": 0, "passages": 0, "embedding_model": None, "last_update": None, "generation": 0}
+        conn = self.db.connect()
+        return {
+            "articles": conn.execute("SELECT count(*) FROM articles").fetchone()[0],
+            "passages": conn.execute("SELECT count(*) FROM passages").fetchone()[0],
+            "embedding_model": self.db.meta("embedding_model"),
+            "last_update": self.db.meta("last_update"),
+            "generation": self.db.generation,
+        }

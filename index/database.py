@@ -1,0 +1,254 @@
+"""The SQLite database under one data folder: connections, schema and its migrations, the write
+lock, transactions, and the library's generation counter.
+
+SQLite runs in WAL mode, so readers in other threads and processes keep reading the last committed
+generation while a write is under way. Opening a store to read never writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from index.errors import NewsbotError
+
+SCHEMA_VERSION = 3
+DB_NAME = "news.sqlite3"
+
+# Columns added after the first release; created on open where an older store lacks them.
+_ADDED_COLUMNS = {
+    "articles": [
+        ("author", "TEXT NOT NULL DEFAULT ''"),
+        ("summary_only", "INTEGER NOT NULL DEFAULT 0"),
+        ("fingerprint", "BLOB"),
+        ("published_utc", "TEXT"),  # version 3: `published` keeps its own offset; this sorts
+    ],
+    "sources": [
+        ("kind", "TEXT NOT NULL DEFAULT 'file'"),
+        ("interval_minutes", "REAL"),
+        ("etag", "TEXT"),
+        ("last_modified", "TEXT"),
+        ("last_polled_at", "TEXT"),
+        ("last_error", "TEXT"),
+        ("failures", "INTEGER NOT NULL DEFAULT 0"),
+        ("next_poll_at", "REAL NOT NULL DEFAULT 0"),
+    ],
+}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS articles (
+    id INTEGER PRIMARY KEY,
+    url TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    text TEXT NOT NULL,
+    published TEXT,
+    source TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    ingested_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS passages (
+    id INTEGER PRIMARY KEY,
+    article_id INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    vector BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS passages_by_article ON passages (article_id, ordinal);
+CREATE TABLE IF NOT EXISTS sources (
+    id INTEGER PRIMARY KEY,
+    location TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    added_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS feed_entries (
+    url TEXT PRIMARY KEY,
+    source_id INTEGER NOT NULL,
+    signature TEXT NOT NULL,
+    outcome TEXT NOT NULL
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS passage_terms USING fts5 (
+    title, body, tokenize = 'porter unicode61 remove_diacritics 2'
+);
+"""
+_TABLES = set(re.findall(r"CREATE (?:VIRTUAL )?TABLE IF NOT EXISTS (\w+)", _SCHEMA))
+
+
+class StoreBusyError(NewsbotError):
+    """Another process held the store's write lock for longer than we wait."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"the news store {path} is busy: another newsbot process is writing to it; try again shortly")
+
+
+class Database:
+    """One SQLite file, a connection per thread, and the locks that make writers take turns."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = Path(data_dir).expanduser()
+        self.db_path = self.data_dir / DB_NAME
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self._schema_ready = False
+
+    @property
+    def exists(self) -> bool:
+        return self.db_path.exists()
+
+    def connect(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            if not self._schema_ready:
+                self._create()
+            try:
+                conn = sqlite3.connect(self.db_path, timeout=60, isolation_level=None)
+                conn.execute("PRAGMA journal_mode = WAL")
+            except sqlite3.OperationalError as exc:
+                raise NewsbotError(f"cannot open the news store {self.db_path}: {exc}") from exc
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            self._local.conn = conn
+        return conn
+
+    def _schema_current(self) -> bool:
+        """True when the store already has this version's tables and columns: checked by reading
+        only, so opening a store to read never waits on (or fails behind) another process's write."""
+        if not self.db_path.exists():
+            return False
+        try:
+            conn = sqlite3.connect(f"{self.db_path.resolve().as_uri()}?mode=ro", uri=True, timeout=60)
+        except sqlite3.OperationalError:
+            return False
+        try:
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if not tables >= _TABLES:
+                return False
+            for table, columns in _ADDED_COLUMNS.items():
+                present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+                if any(name not in present for name, _ in columns):
+                    return False
+            rows = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('schema_version', 'generation')"))
+            return rows.get("schema_version") == str(SCHEMA_VERSION) and "generation" in rows
+        except sqlite3.DatabaseError:
+            return False
+        finally:
+            conn.close()
+
+    def _create(self) -> None:
+        """Create the store, or add tables a newer version of newsbot introduced."""
+        if self._schema_current():
+            self._schema_ready = True
+            return
+        self.ensure_writable()
+        conn = sqlite3.connect(self.db_path, isolation_level=None, timeout=60)
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.executescript(_SCHEMA)
+            for table, columns in _ADDED_COLUMNS.items():
+                present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+                for name, declaration in columns:
+                    if name not in present:
+                        conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {declaration}")
+            # Before version 3 `published` was stored in UTC already: it is its own sort key.
+            conn.execute("UPDATE articles SET published_utc = published WHERE published_utc IS NULL")
+            conn.execute("DROP INDEX IF EXISTS articles_by_date")
+            conn.execute(
+                "CREATE INDEX IF NOT EXISTS articles_by_time ON articles (published_utc DESC, ingested_at DESC)"
+            )
+            conn.execute(
+                "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?), ('generation', '0')",
+                (str(SCHEMA_VERSION),),
+            )
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise StoreBusyError(self.db_path) from None
+            raise
+        finally:
+            conn.close()
+        self._schema_ready = True
+
+    def ensure_writable(self) -> None:
+        if self.data_dir.exists() and not os.access(self.data_dir, os.W_OK | os.X_OK):
+            raise NewsbotError(f"data dir {self.data_dir} is not writable")
+        if not self.data_dir.exists():
+            try:
+                self.data_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise NewsbotError(f"cannot create data dir {self.data_dir}: {exc.strerror}") from exc
+
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log into the database file (sizes on disk then reflect the data)."""
+        self.connect().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """Exclusive right to write, across threads (a lock) and processes (an flock)."""
+        self.ensure_writable()
+        with self._write_lock, (self.data_dir / ".write.lock").open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def meta(self, key: str) -> str | None:
+        row = self.connect().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    @property
+    def generation(self) -> int:
+        return int(self.meta("generation") or 0)
+
+    def bump(self, conn: sqlite3.Connection, now: str, model_name: str, dimension: int | None) -> int:
+        generation = int(conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]) + 1
+        values = {"generation": str(generation), "last_update": now, "embedding_model": model_name}
+        if dimension:
+            values["dimension"] = str(dimension)
+        conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", values.items())
+        return generation
+
+    def writer_active(self) -> bool:
+        lock = self.data_dir / ".write.lock"
+        if not lock.exists():
+            return False
+        with lock.open("a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            return False
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic write: BEGIN IMMEDIATE, then COMMIT, or ROLLBACK on any exception (a process
+        killed mid-way leaves nothing either: SQLite rolls the journal back on the next open)."""
+        conn = self.connect()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -1,0 +1,110 @@
+"""The sources the library reads news from, how each poll of them went, and the feed entries
+already handled: the poller's own tables."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from index.database import Database, now
+from index.errors import NewsbotError
+
+
+@dataclass(frozen=True)
+class Source:
+    """A place the library ingests news from, as configured by an admin, and how its polls go."""
+
+    id: int
+    location: str
+    name: str
+    kind: str = "file"  # "file" (JSONL or folder) or "web" (a feed or one article URL: told apart when read)
+    interval_minutes: float | None = None  # None: the default poll interval
+    last_polled_at: str | None = None
+    last_error: str | None = None
+    failures: int = 0  # consecutive failed polls
+    next_poll_at: float = 0.0  # Unix time
+    etag: str | None = None
+    last_modified: str | None = None
+
+    @property
+    def failing(self) -> bool:
+        return self.failures > 0
+
+
+class SourceRegistry:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    _SOURCE_COLUMNS = (
+        "id, location, name, kind, interval_minutes, last_polled_at, last_error, failures, next_poll_at, etag,"
+        " last_modified"
+    )
+
+    def add(self, location: str, name: str, kind: str, interval_minutes: float | None = None) -> Source:
+        conn = self.db.connect()
+        try:
+            source_id = conn.execute(
+                "INSERT INTO sources (location, name, kind, interval_minutes, added_at) VALUES (?, ?, ?, ?, ?)",
+                (location, name, kind, interval_minutes, now()),
+            ).lastrowid
+        except sqlite3.IntegrityError:
+            raise NewsbotError(f"{location} is already a source") from None
+        return self.get(source_id)
+
+    def get(self, source_id: int) -> Source:
+        row = (
+            self.db.connect()
+            .execute(f"SELECT {self._SOURCE_COLUMNS} FROM sources WHERE id = ?", (source_id,))
+            .fetchone()
+        )
+        if row is None:
+            raise NewsbotError(f"no source with id {source_id}; `sources list` shows the ids")
+        return Source(*row)
+
+    def remove(self, source_id: int) -> Source:
+        source = self.get(source_id)
+        self.db.connect().execute("DELETE FROM sources WHERE id = ?", (source_id,))
+        return source
+
+    def all(self) -> list[Source]:
+        if not self.db.exists:
+            return []
+        rows = self.db.connect().execute(f"SELECT {self._SOURCE_COLUMNS} FROM sources ORDER BY id").fetchall()
+        return [Source(*row) for row in rows]
+
+    def record_poll(
+        self,
+        source_id: int,
+        *,
+        error: str | None,
+        next_poll_at: float,
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> None:
+        """Remember how a poll of the source went; failures count up until one succeeds."""
+        conn = self.db.connect()
+        if error is None:
+            conn.execute(
+                "UPDATE sources SET last_polled_at = ?, last_error = NULL, failures = 0, next_poll_at = ?,"
+                " etag = coalesce(?, etag), last_modified = coalesce(?, last_modified) WHERE id = ?",
+                (now(), next_poll_at, etag, last_modified, source_id),
+            )
+        else:
+            conn.execute(
+                "UPDATE sources SET last_polled_at = ?, last_error = ?, failures = failures + 1, next_poll_at = ?"
+                " WHERE id = ?",
+                (now(), error, next_poll_at, source_id),
+            )
+
+    def feed_entry(self, url: str) -> tuple[int, str] | None:
+        """(source id, signature) stored for a feed entry when it was last handled, if it was."""
+        row = (
+            self.db.connect().execute("SELECT source_id, signature FROM feed_entries WHERE url = ?", (url,)).fetchone()
+        )
+        return (row[0], row[1]) if row else None
+
+    def remember_feed_entry(self, url: str, source_id: int, signature: str, outcome: str) -> None:
+        self.db.connect().execute(
+            "INSERT OR REPLACE INTO feed_entries (url, source_id, signature, outcome) VALUES (?, ?, ?, ?)",
+            (url, source_id, signature, outcome),
+        )
