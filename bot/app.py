@@ -34,6 +34,8 @@ class NewsBot(commands.AutoShardedBot):
         # mention the bot and of DMs, which is all mention-questions need.
         intents.message_content = False
         super().__init__(
+            shard_ids=settings.shard_ids,
+            shard_count=settings.shard_count,
             command_prefix=commands.when_mentioned,
             intents=intents,
             allowed_mentions=discord.AllowedMentions.none(),

@@ -6,7 +6,9 @@ import argparse
 import dataclasses
 import json
 import logging
+import signal
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -121,13 +123,28 @@ def build_parser() -> argparse.ArgumentParser:
         "Read the configured sources now: one line per source, then a summary.",
     )
     poll.add_argument("--due", action="store_true", help="only the sources whose interval has passed")
+    poll.add_argument(
+        "--forever",
+        action="store_true",
+        help="keep polling each source when it is due, until stopped (the one poller beside several bot"
+        " processes started with NEWSBOT_POLL_SOURCES=false)",
+    )
 
-    command(
+    bot = command(
         "bot",
         "run the Discord bot",
         "Run the Discord bot in the foreground. The token comes from NEWSBOT_DISCORD_TOKEN (or DISCORD_TOKEN)"
         " in the environment or in a .env file in the current folder; copy .env.example to .env to start."
         " The README's 'Creating the Discord application' section shows where to get it.",
+    )
+    bot.add_argument(
+        "--shard-ids",
+        metavar="IDS",
+        help="run only these shards, e.g. 0,1 (with --shard-count; other processes run the rest)",
+    )
+    bot.add_argument("--shard-count", type=int, metavar="N", help="how many shards all processes run together")
+    bot.add_argument(
+        "--no-poll", action="store_true", help="do not poll sources here (a `newsbot poll --forever` does)"
     )
     return parser
 
@@ -144,7 +161,7 @@ def _version() -> str:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        settings = load_settings(data_dir=getattr(args, "data_dir", None))
+        settings = load_settings(**command_settings(args))
         logging.basicConfig(
             level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
         )
@@ -327,6 +344,8 @@ def cmd_sources(args, settings: Settings) -> int:
 
 def cmd_poll(args, settings: Settings) -> int:
     library = Library(settings.library_config())
+    if args.forever:
+        return poll_forever(library)
     if not library.sources():
         raise NewsbotError("no sources to poll; add one with `newsbot sources add URL`")
     bar, update = progress_bar("sources")
@@ -338,11 +357,44 @@ def cmd_poll(args, settings: Settings) -> int:
     return 1 if report.failures else 0
 
 
+def poll_forever(library: Library, longest_sleep: float = 60.0) -> int:
+    """Poll each source when it is due until SIGTERM or Ctrl-C; sources added meanwhile (by `sources
+    add` or the bot) are picked up on the next pass. One line per source read, one per pass."""
+    signal.signal(signal.SIGTERM, _stop)
+    say(f"polling the sources of {library.db.data_dir} until stopped", flush=True)
+    try:
+        while True:
+            report = library.poll(only_due=True)
+            if report.sources:
+                for outcome in report.outcomes:
+                    say(outcome)
+                say(report.line(), flush=True)
+            due = [s.next_poll_at for s in library.sources()]
+            time.sleep(min(max(min(due, default=time.time() + longest_sleep) - time.time(), 1.0), longest_sleep))
+    except KeyboardInterrupt:
+        say("stopped polling", flush=True)
+        return 0
+
+
+def _stop(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def cmd_bot(args, settings: Settings) -> int:
     from bot.app import run_bot
 
     run_bot(settings)
     return 0
+
+
+def command_settings(args) -> dict:
+    """Settings a command's own flags give; they win over the environment and `.env`."""
+    given = {"data_dir": getattr(args, "data_dir", None)}
+    if args.command == "bot":
+        given.update(
+            shard_ids=args.shard_ids, shard_count=args.shard_count, poll_sources=False if args.no_poll else None
+        )
+    return given
 
 
 COMMANDS = {

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import platformdirs
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from index import LibraryConfig
@@ -93,12 +93,30 @@ class Settings(BaseSettings):
     admin_role_ids: Annotated[list[int], NoDecode] = Field(
         default_factory=list, description="Roles whose members operate the bot."
     )
+    shard_ids: Annotated[list[int] | None, NoDecode] = Field(
+        None, description="Shards this process runs (with shard_count); empty = all of them."
+    )
+    shard_count: int | None = Field(None, ge=1, le=10_000, description="Shards all bot processes run together.")
     answer_dms: bool = Field(True, description="Answer questions sent in direct messages.")
     question_cooldown_seconds: float = Field(5.0, ge=0, le=3600, description="Per-user pause between questions.")
 
     log_level: str = Field("INFO", description="Logging level: DEBUG, INFO, WARNING or ERROR.")
 
-    @field_validator("fetch_allowed_hosts", "admin_user_ids", "admin_role_ids", mode="before")
+    @model_validator(mode="after")
+    def _shards_fit(self):
+        if self.shard_ids is not None:
+            if self.shard_count is None:
+                raise ValueError("NEWSBOT_SHARD_IDS (--shard-ids) needs NEWSBOT_SHARD_COUNT (--shard-count) too")
+            if len(set(self.shard_ids)) != len(self.shard_ids) or not all(
+                0 <= i < self.shard_count for i in self.shard_ids
+            ):
+                raise ValueError(
+                    f"shard ids must be distinct and between 0 and {self.shard_count - 1} for a shard count of"
+                    f" {self.shard_count}"
+                )
+        return self
+
+    @field_validator("fetch_allowed_hosts", "admin_user_ids", "admin_role_ids", "shard_ids", mode="before")
     @classmethod
     def _list_as_typed(cls, value):
         """A list as people type it: `a,b`, `a b`, a single value, or a JSON list."""
@@ -158,6 +176,7 @@ _LIST_SETTINGS = {
     "admin_user_ids": "Discord user ids, comma-separated, like 123,456",
     "admin_role_ids": "Discord role ids, comma-separated, like 123,456",
     "fetch_allowed_hosts": "host names, comma-separated, like localhost,127.0.0.1",
+    "shard_ids": "shard numbers, comma-separated, like 0,1",
 }
 
 
@@ -168,10 +187,13 @@ def load_settings(**overrides) -> Settings:
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
-            name = str(error["loc"][0]) if error["loc"] else "?"
+            message = error["msg"].removeprefix("Value error, ")
+            if not error["loc"]:  # a rule across settings: its message names them
+                problems.append(message)
+                continue
+            name = str(error["loc"][0])
             env = name if name.isupper() else f"NEWSBOT_{name.upper()}"
-            message = error["msg"]
             if name in _LIST_SETTINGS:
                 message += f" (expected {_LIST_SETTINGS[name]})"
             problems.append(f"{env}: {message}")
-        raise NewsbotError("invalid setting " + "; ".join(problems)) from None
+        raise NewsbotError("invalid setting: " + "; ".join(problems)) from None

@@ -245,3 +245,52 @@ def test_batch_text_mode_names_lines_without_an_id(data_dir, tmp_path):
     assert lines[0].startswith("line 1\t\t") and "not valid JSON" in lines[0]
     assert lines[1] == "line 2\tYoshihiko Noda" and lines[2].split("\t")[0] == "x"
     assert "None" not in result.stdout
+
+
+def test_shard_flags_are_checked_and_reach_the_bot(tmp_path, capsys, monkeypatch):
+    from bot.app import create_bot
+    from bot.cli import main
+    from bot.settings import Settings
+
+    for name in [k for k in os.environ if k.startswith("NEWSBOT_")]:
+        monkeypatch.delenv(name)
+    assert main(["--data-dir", str(tmp_path), "bot", "--shard-ids", "0,4", "--shard-count", "4"]) == 1
+    assert "shard ids must be distinct and between 0 and 3" in capsys.readouterr().err
+    assert main(["--data-dir", str(tmp_path), "bot", "--shard-ids", "1"]) == 1
+    assert "needs NEWSBOT_SHARD_COUNT" in capsys.readouterr().err
+    settings = Settings(shard_ids="0,1", shard_count=4, poll_sources=False, _env_file=None)
+    bot = create_bot(settings, library=object())
+    assert bot.shard_ids == [0, 1] and bot.shard_count == 4
+
+
+def test_poll_forever_reads_sources_as_they_fall_due_and_stops_cleanly(tmp_path, make_library):
+    from tests.newsserver import NewsServer
+
+    data = tmp_path / "data"
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}}
+    env.update(NEWSBOT_DATA_DIR=str(data), NEWSBOT_FETCH_ALLOWED_HOSTS="127.0.0.1")
+    with NewsServer() as server:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "poll", "--forever"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            # A source added while the poller runs (as an operator would, from another shell).
+            added = newsbot("sources", "add", f"{server.base}/rss.xml", env_extra=env)
+            assert added.returncode == 0, added.stderr
+            library = make_library(data)
+            deadline = time.monotonic() + 120
+            while library.articles.stats()["articles"] < 3 and time.monotonic() < deadline:
+                assert process.poll() is None, process.stderr.read()
+                time.sleep(0.5)
+            assert library.articles.stats()["articles"] == 3
+        finally:
+            process.terminate()  # SIGTERM, as systemd or docker stop it
+            out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert f"source 1 (127.0.0.1:{server.server.server_port}): 3 new" in out
+    assert out.rstrip().endswith("stopped polling")
