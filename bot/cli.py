@@ -293,7 +293,7 @@ def cmd_latest(args, settings: Settings) -> int:
     if args.json:
         say(json.dumps([s.as_dict() for s in stories], ensure_ascii=False))
     elif not stories and not library.articles.has_passages():
-        say(f"no stories indexed yet in {library.db.data_dir}; run `newsbot ingest PATH`")
+        say(f"no stories indexed yet in {library.db.location}; run `newsbot ingest PATH`")
     elif not stories:
         say(f"no story matches {args.topic!r}")
     else:
@@ -361,7 +361,7 @@ def poll_forever(library: Library, longest_sleep: float = 60.0) -> int:
     """Poll each source when it is due until SIGTERM or Ctrl-C; sources added meanwhile (by `sources
     add` or the bot) are picked up on the next pass. One line per source read, one per pass."""
     signal.signal(signal.SIGTERM, _stop)
-    say(f"polling the sources of {library.db.data_dir} until stopped", flush=True)
+    say(f"polling the sources of {library.db.location} until stopped", flush=True)
     try:
         while True:
             report = library.poll(only_due=True)

@@ -4,7 +4,6 @@ one transaction per batch, read back for search, listing and retention."""
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -71,7 +70,7 @@ class ArticleStore:
         return self._any_passages(self.db.connect())
 
     @staticmethod
-    def _any_passages(conn: sqlite3.Connection) -> bool:
+    def _any_passages(conn) -> bool:
         return conn.execute("SELECT EXISTS (SELECT 1 FROM passages)").fetchone()[0] == 1
 
     def article_digests(self, urls: Sequence[str]) -> dict[str, str]:
@@ -119,7 +118,7 @@ class ArticleStore:
                     article_id = row[0]
                     old = [r[0] for r in conn.execute("SELECT id FROM passages WHERE article_id = ?", (article_id,))]
                     removed_ids.extend(old)
-                    conn.executemany("DELETE FROM passage_terms WHERE rowid = ?", ((i,) for i in old))
+                    self.db.forget_terms(conn, old)
                     conn.execute("DELETE FROM passages WHERE article_id = ?", (article_id,))
                     conn.execute(
                         "UPDATE articles SET title = ?, text = ?, published = ?, published_utc = ?, source = ?,"
@@ -131,14 +130,14 @@ class ArticleStore:
                     article_id = conn.execute(
                         "INSERT INTO articles (title, text, published, published_utc, source, author, summary_only,"
                         " fingerprint, content_hash, updated_at, url, ingested_at)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                         (*values, article.url, stamp),
-                    ).lastrowid
+                    ).fetchone()[0]
                     added += 1
                 for passage, vector in zip(item.passages, item.vectors, strict=True):
                     passage_id = conn.execute(
                         'INSERT INTO passages (article_id, ordinal, start, "end", text, vector)'
-                        " VALUES (?, ?, ?, ?, ?, ?)",
+                        " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                         (
                             article_id,
                             passage.ordinal,
@@ -147,16 +146,14 @@ class ArticleStore:
                             passage.text,
                             np.asarray(vector, dtype=np.float32).tobytes(),
                         ),
-                    ).lastrowid
-                    conn.execute(
-                        "INSERT INTO passage_terms (rowid, title, body) VALUES (?, ?, ?)",
-                        (passage_id, article.title, passage.text),
-                    )
+                    ).fetchone()[0]
+                    self.db.index_terms(conn, passage_id, article.title, passage.text)
                     new_ids.append(passage_id)
                     new_vectors.append(vector)
                     dimension = len(vector)
                     passages += 1
             generation = self.db.bump(conn, stamp, model_name, dimension)
+            self.db.log_vector_changes(conn, generation, removed_ids, new_ids)
         started = time.perf_counter()
         vectors = np.vstack(new_vectors) if new_vectors else np.zeros((0, dimension or 1), np.float32)
         self.vectors.apply_changes(generation, np.array(removed_ids), np.array(new_ids), vectors)
@@ -184,10 +181,11 @@ class ArticleStore:
             )
             conn.execute("DELETE FROM meta WHERE key IN ('embedding_model', 'dimension')")
             generation = self.db.bump(conn, now(), model_name, vectors.shape[1] if len(vectors) else None)
+            self.db.log_vector_changes(conn, generation, [], [], everything=True)
         index = VectorIndex.build(vectors.shape[1], ids, vectors, self.vectors.index_policy)
         self.vectors.install(index, generation, save=True)
 
-    def check_model(self, model_name: str, conn: sqlite3.Connection | None = None) -> None:
+    def check_model(self, model_name: str, conn=None) -> None:
         """Refuse to mix vectors of two embedding models in one index."""
         conn = conn or self.db.connect()
         stored = conn.execute("SELECT value FROM meta WHERE key = 'embedding_model'").fetchone()
@@ -219,10 +217,11 @@ class ArticleStore:
                 return 0
             marks = ",".join("?" * len(old))
             passage_ids = [r[0] for r in conn.execute(f"SELECT id FROM passages WHERE article_id IN ({marks})", old)]
-            conn.executemany("DELETE FROM passage_terms WHERE rowid = ?", ((i,) for i in passage_ids))
+            self.db.forget_terms(conn, passage_ids)
             conn.execute(f"DELETE FROM passages WHERE article_id IN ({marks})", old)
             conn.execute(f"DELETE FROM articles WHERE id IN ({marks})", old)
             generation = self.db.bump(conn, now(), self.embedding_model or "", None)
+            self.db.log_vector_changes(conn, generation, passage_ids, [])
         dimension = int(self.db.meta("dimension") or 1)
         self.vectors.apply_changes(
             generation, np.array(passage_ids), np.array([], dtype=np.int64), np.zeros((0, dimension), np.float32)
@@ -232,19 +231,9 @@ class ArticleStore:
     # -- reads -------------------------------------------------------------------------------
 
     def lexical_search(self, text: str, k: int) -> list[int]:
+        """Passage ids for the content words of `text`, best BM25-style match first."""
         query = lexical_query(text)
-        if not query:
-            return []
-        rows = (
-            self.db.connect()
-            .execute(
-                "SELECT rowid FROM passage_terms WHERE passage_terms MATCH ? ORDER BY bm25(passage_terms, 0.5, 1.0)"
-                " LIMIT ?",
-                (query, k),
-            )
-            .fetchall()
-        )
-        return [r[0] for r in rows]
+        return self.db.search_terms(query, k) if query else []
 
     def passages(self, ids: Sequence[int]) -> dict[int, PassageRow]:
         if not ids:
@@ -284,12 +273,7 @@ class ArticleStore:
         """Articles with a passage holding every word of `topic` (full-text search)."""
         if not lexical_query(topic) or not self.db.exists:
             return set()
-        rows = self.db.connect().execute(
-            "SELECT DISTINCT p.article_id FROM passages p WHERE p.id IN ("
-            " SELECT rowid FROM passage_terms WHERE passage_terms MATCH ? LIMIT ?)",
-            (all_words_query(topic), limit),
-        )
-        return {r[0] for r in rows}
+        return self.db.articles_with_terms(all_words_query(topic), limit)
 
     def stats(self) -> dict:
         if not self.db.exists:

@@ -13,7 +13,7 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -94,6 +94,8 @@ class StoreBusyError(NewsbotError):
 class Database:
     """One SQLite file, a connection per thread, and the locks that make writers take turns."""
 
+    IntegrityError = sqlite3.IntegrityError
+
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = Path(data_dir).expanduser()
         self.db_path = self.data_dir / DB_NAME
@@ -104,6 +106,11 @@ class Database:
     @property
     def exists(self) -> bool:
         return self.db_path.exists()
+
+    @property
+    def location(self) -> str:
+        """Where the library lives, as shown to an operator."""
+        return str(self.data_dir)
 
     def connect(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -221,8 +228,40 @@ class Database:
         values = {"generation": str(generation), "last_update": now, "embedding_model": model_name}
         if dimension:
             values["dimension"] = str(dimension)
-        conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", values.items())
+        conn.executemany(
+            "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", values.items()
+        )
         return generation
+
+    # -- full-text terms (FTS5 here; the PostgreSQL backend keeps a tsvector) ------------------
+
+    def index_terms(self, conn: sqlite3.Connection, passage_id: int, title: str, text: str) -> None:
+        conn.execute("INSERT INTO passage_terms (rowid, title, body) VALUES (?, ?, ?)", (passage_id, title, text))
+
+    def forget_terms(self, conn: sqlite3.Connection, passage_ids: Sequence[int]) -> None:
+        conn.executemany("DELETE FROM passage_terms WHERE rowid = ?", ((i,) for i in passage_ids))
+
+    def search_terms(self, query: str, k: int) -> list[int]:
+        """Passage ids matching an FTS5 `query`, by BM25 (the headline weighs half as much as the body)."""
+        rows = self.connect().execute(
+            "SELECT rowid FROM passage_terms WHERE passage_terms MATCH ? ORDER BY bm25(passage_terms, 0.5, 1.0)"
+            " LIMIT ?",
+            (query, k),
+        )
+        return [r[0] for r in rows]
+
+    def articles_with_terms(self, query: str, limit: int) -> set[int]:
+        rows = self.connect().execute(
+            "SELECT DISTINCT p.article_id FROM passages p WHERE p.id IN ("
+            " SELECT rowid FROM passage_terms WHERE passage_terms MATCH ? LIMIT ?)",
+            (query, limit),
+        )
+        return {r[0] for r in rows}
+
+    def log_vector_changes(
+        self, conn, generation: int, removed: Sequence[int], added: Sequence[int], *, everything: bool = False
+    ) -> None:
+        """Nothing to log here: other processes catch up from the FAISS file of each generation."""
 
     def writer_active(self) -> bool:
         lock = self.data_dir / ".write.lock"

@@ -177,7 +177,7 @@ class Library:
         with self.db.writing():
             rows = self.articles.passages_to_embed()
             if not rows:
-                raise NothingIndexedError(self.db.data_dir)
+                raise NothingIndexedError(self.db.location)
             total = len(rows)
             done = 0
 
@@ -287,7 +287,7 @@ class Library:
 
     def check_ready(self) -> None:
         if not self.articles.has_passages():
-            raise NothingIndexedError(self.db.data_dir)
+            raise NothingIndexedError(self.db.location)
         self.articles.check_model(self.embedder.model_name)
 
     def latest(self, count: int = 10, topic: str | None = None) -> list[Story]:
@@ -314,7 +314,7 @@ class Library:
         sources = self.sources()
         stats["sources"] = len(sources)
         stats["failing_sources"] = sum(1 for s in sources if s.failing)
-        stats["data_dir"] = str(self.db.data_dir)
+        stats["data_dir"] = self.db.location
         return stats
 
 

@@ -3,7 +3,6 @@ already handled: the poller's own tables."""
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
 from index.database import Database, now
@@ -44,10 +43,11 @@ class SourceRegistry:
         conn = self.db.connect()
         try:
             source_id = conn.execute(
-                "INSERT INTO sources (location, name, kind, interval_minutes, added_at) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO sources (location, name, kind, interval_minutes, added_at) VALUES (?, ?, ?, ?, ?)"
+                " RETURNING id",
                 (location, name, kind, interval_minutes, now()),
-            ).lastrowid
-        except sqlite3.IntegrityError:
+            ).fetchone()[0]
+        except self.db.IntegrityError:
             raise NewsbotError(f"{location} is already a source") from None
         return self.get(source_id)
 
@@ -105,6 +105,7 @@ class SourceRegistry:
 
     def remember_feed_entry(self, url: str, source_id: int, signature: str, outcome: str) -> None:
         self.db.connect().execute(
-            "INSERT OR REPLACE INTO feed_entries (url, source_id, signature, outcome) VALUES (?, ?, ?, ?)",
+            "INSERT INTO feed_entries (url, source_id, signature, outcome) VALUES (?, ?, ?, ?) ON CONFLICT (url)"
+            " DO UPDATE SET source_id = excluded.source_id, signature = excluded.signature, outcome = excluded.outcome",
             (url, source_id, signature, outcome),
         )
