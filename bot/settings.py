@@ -32,6 +32,11 @@ class Settings(BaseSettings):
 
     # -- the news library --
     data_dir: Path = Field(DEFAULT_DATA_DIR, description="Folder holding the news store and vector index.")
+    database_url: SecretStr | None = Field(
+        None,
+        description="postgresql://user:password@host/db: keep the library in PostgreSQL, shared by processes on"
+        " several machines (needs newsbot[postgres]); empty = SQLite and FAISS files in data_dir.",
+    )
     embedding_model: str = Field(
         DEFAULT_MODEL,
         description="Sentence-transformers model name or local folder; the default loads offline from "
@@ -148,6 +153,7 @@ class Settings(BaseSettings):
     def library_config(self) -> LibraryConfig:
         return LibraryConfig(
             data_dir=self.data_dir,
+            database_url=self.database_url.get_secret_value() if self.database_url else None,
             embedding_model=self.embedding_model,
             reader_model=self.reader_model,
             passage_words=self.passage_words,

@@ -223,15 +223,8 @@ class Database:
     def generation(self) -> int:
         return int(self.meta("generation") or 0)
 
-    def bump(self, conn: sqlite3.Connection, now: str, model_name: str, dimension: int | None) -> int:
-        generation = int(conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]) + 1
-        values = {"generation": str(generation), "last_update": now, "embedding_model": model_name}
-        if dimension:
-            values["dimension"] = str(dimension)
-        conn.executemany(
-            "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", values.items()
-        )
-        return generation
+    def bump(self, conn, now: str, model_name: str, dimension: int | None) -> int:
+        return bump_generation(conn, now, model_name, dimension)
 
     # -- full-text terms (FTS5 here; the PostgreSQL backend keeps a tsvector) ------------------
 
@@ -287,6 +280,19 @@ class Database:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+
+
+def bump_generation(conn, now: str, model_name: str, dimension: int | None) -> int:
+    """Move the library to its next generation inside the caller's write transaction (the same SQL
+    on SQLite and PostgreSQL); returns the new generation."""
+    generation = int(conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]) + 1
+    values = {"generation": str(generation), "last_update": now, "embedding_model": model_name}
+    if dimension:
+        values["dimension"] = str(dimension)
+    conn.executemany(
+        "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", values.items()
+    )
+    return generation
 
 
 def now() -> str:

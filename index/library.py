@@ -44,6 +44,7 @@ class LibraryConfig:
     """Plain configuration for the library; the application fills it from its settings."""
 
     data_dir: Path
+    database_url: str | None = None  # postgresql://...: the shared PostgreSQL backend instead of files in data_dir
     embedding_model: str = DEFAULT_MODEL
     reader_model: str | None = None  # a Hugging Face extractive-QA model; None = the bundled reader
     passage_words: int = 80
@@ -78,8 +79,14 @@ class Library:
         self.config = config
         # The rooms of the on-disk library: one database, the FAISS generations beside it, the
         # articles with their passages, and the sources the poller reads.
-        self.db = Database(config.data_dir)
-        self.vectors = VectorGenerations(self.db, config.index_policy)
+        if config.database_url:
+            from index.postgres import PostgresDatabase, ReplicaGenerations
+
+            self.db = PostgresDatabase(config.database_url)
+            self.vectors = ReplicaGenerations(self.db, config.index_policy)
+        else:
+            self.db = Database(config.data_dir)
+            self.vectors = VectorGenerations(self.db, config.index_policy)
         self.articles = ArticleStore(self.db, self.vectors)
         self.registry = SourceRegistry(self.db)
         self.embedder = embedder or Embedder(config.embedding_model, batch_size=config.embed_batch_size)

@@ -38,6 +38,23 @@ def chunker() -> Chunker:
     return splitter
 
 
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server for the session, or a skip that says why there is none."""
+    from tests.postgres_server import PostgresServer, find_binaries
+
+    binaries = find_binaries()
+    if binaries is None:
+        pytest.skip("PostgreSQL server binaries not found (set NEWSBOT_TEST_PG_BIN): PostgreSQL tests skipped")
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        pytest.skip("psycopg is not installed (pip install -e '.[test]'): PostgreSQL tests skipped")
+    server = PostgresServer(binaries).start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def make_library(embedder, reader, chunker):
     """A library over a given folder that shares the session's loaded models."""

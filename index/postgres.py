@@ -1,0 +1,385 @@
+"""The PostgreSQL backend: one news library shared by processes on several machines.
+
+Articles, passages (with their vectors and a `tsvector` of their words), sources and poll state
+live in PostgreSQL (`NEWSBOT_DATABASE_URL=postgresql://...`, psycopg 3). Each process serves vector
+search from its own in-memory FAISS replica: every question checks the library's generation (one
+indexed read), and when another process has written, the replica catches up from `vector_log`
+(the passages each generation removed and added) instead of reloading everything.
+
+The SQL of the article store and the registry is shared with SQLite (`?` placeholders are
+translated); what differs (schema, locks, full-text search, the vector log) is here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from urllib.parse import urlsplit, urlunsplit
+
+import numpy as np
+
+from index.database import bump_generation
+from index.errors import NewsbotError
+from index.generations import VectorGenerations
+from index.vectors import VectorIndex
+
+SCHEMA_VERSION = 1
+_WRITE_LOCK = 0x6E657773  # advisory lock keys ("news", "newt"): writers take turns; migrations run once
+_SCHEMA_LOCK = 0x6E657774
+LOG_KEPT = 1000  # generations of vector changes kept for replicas to catch up from
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS articles (
+    id BIGSERIAL PRIMARY KEY,
+    url TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    text TEXT NOT NULL,
+    published TEXT,
+    published_utc TEXT,
+    source TEXT NOT NULL,
+    author TEXT NOT NULL DEFAULT '',
+    summary_only INTEGER NOT NULL DEFAULT 0,
+    fingerprint BYTEA,
+    content_hash TEXT NOT NULL,
+    ingested_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS articles_by_time ON articles (published_utc DESC, ingested_at DESC);
+CREATE TABLE IF NOT EXISTS passages (
+    id BIGSERIAL PRIMARY KEY,
+    article_id BIGINT NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    vector BYTEA NOT NULL,
+    terms TSVECTOR
+);
+CREATE INDEX IF NOT EXISTS passages_by_article ON passages (article_id, ordinal);
+CREATE INDEX IF NOT EXISTS passages_by_terms ON passages USING GIN (terms);
+CREATE TABLE IF NOT EXISTS sources (
+    id BIGSERIAL PRIMARY KEY,
+    location TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    added_at TEXT NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'file',
+    interval_minutes DOUBLE PRECISION,
+    etag TEXT,
+    last_modified TEXT,
+    last_polled_at TEXT,
+    last_error TEXT,
+    failures INTEGER NOT NULL DEFAULT 0,
+    next_poll_at DOUBLE PRECISION NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS feed_entries (
+    url TEXT PRIMARY KEY,
+    source_id BIGINT NOT NULL,
+    signature TEXT NOT NULL,
+    outcome TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS vector_log (
+    generation BIGINT PRIMARY KEY,
+    removed BYTEA NOT NULL,
+    added BYTEA NOT NULL,
+    everything BOOLEAN NOT NULL DEFAULT FALSE
+);
+"""
+# Later versions append (version, statements) here; each runs once, in order, under the schema lock.
+_MIGRATIONS: list[tuple[int, str]] = []
+
+
+@functools.lru_cache(maxsize=512)
+def _pg(sql: str) -> str:
+    """The shared SQL with psycopg's placeholders."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+class _Connection:
+    """A psycopg connection that speaks the sqlite3 subset the shared SQL uses."""
+
+    def __init__(self, raw) -> None:
+        self.raw = raw
+
+    def execute(self, sql: str, params: Sequence = ()):
+        return self.raw.execute(_pg(sql), tuple(params))
+
+    def executemany(self, sql: str, rows) -> None:
+        with self.raw.cursor() as cursor:
+            cursor.executemany(_pg(sql), [tuple(row) for row in rows])
+
+    @property
+    def in_transaction(self) -> bool:
+        import psycopg
+
+        return self.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, fit to print."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+class PostgresDatabase:
+    """The `Database` interface over PostgreSQL: a connection per thread, advisory locks."""
+
+    def __init__(self, url: str) -> None:
+        try:
+            import psycopg
+        except ImportError:
+            raise NewsbotError(
+                "NEWSBOT_DATABASE_URL needs psycopg: pip install 'psycopg[binary]' (or newsbot[postgres])"
+            ) from None
+        self.IntegrityError = psycopg.IntegrityError
+        self._psycopg = psycopg
+        self.url = url
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self._lock_conn = None
+        self._schema_ready = False
+
+    exists = True  # the server is there or connecting says why
+
+    @property
+    def location(self) -> str:
+        return redacted(self.url)
+
+    def open_connection(self):
+        try:
+            return self._psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+        except self._psycopg.OperationalError as exc:
+            reason = " ".join(str(exc).split())[:300]
+            raise NewsbotError(f"cannot connect to the news database {self.location}: {reason}") from None
+
+    def connect(self) -> _Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None or conn.raw.closed:
+            if not self._schema_ready:
+                self._create()
+            conn = _Connection(self.open_connection())
+            self._local.conn = conn
+        return conn
+
+    def _create(self) -> None:
+        """Create the schema, or run the migrations a newer newsbot brought, once across processes."""
+        conn = _Connection(self.open_connection())
+        try:
+            version = self._version(conn)
+            if version == SCHEMA_VERSION:
+                self._schema_ready = True
+                return
+            with conn.raw.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
+                conn.raw.execute(_SCHEMA)
+                version = self._version(conn) or SCHEMA_VERSION
+                for number, statements in _MIGRATIONS:
+                    if number > version:
+                        conn.raw.execute(statements)
+                conn.execute(
+                    "INSERT INTO meta VALUES ('schema_version', ?), ('generation', '0') ON CONFLICT (key) DO NOTHING",
+                    (str(SCHEMA_VERSION),),
+                )
+                conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+        finally:
+            conn.close()
+        self._schema_ready = True
+
+    def _version(self, conn: _Connection) -> int | None:
+        if conn.execute("SELECT to_regclass('meta')").fetchone()[0] is None:
+            return None
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return int(row[0]) if row else None
+
+    def ensure_writable(self) -> None:
+        self.connect()
+
+    def checkpoint(self) -> None:
+        """PostgreSQL checkpoints by itself."""
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """Exclusive right to write: a thread lock, then a session advisory lock that PostgreSQL
+        releases by itself if this process dies."""
+        with self._write_lock:
+            if self._lock_conn is None or self._lock_conn.raw.closed:
+                self._lock_conn = _Connection(self.open_connection())
+            self._lock_conn.execute("SELECT pg_advisory_lock(?)", (_WRITE_LOCK,))
+            try:
+                yield
+            finally:
+                self._lock_conn.execute("SELECT pg_advisory_unlock(?)", (_WRITE_LOCK,))
+
+    def writer_active(self) -> bool:
+        conn = self.connect()
+        if conn.execute("SELECT pg_try_advisory_lock(?)", (_WRITE_LOCK,)).fetchone()[0]:
+            conn.execute("SELECT pg_advisory_unlock(?)", (_WRITE_LOCK,))
+            return False
+        return True
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[_Connection]:
+        """One atomic write; rolled back on any exception, and by the server if this process dies."""
+        conn = self.connect()
+        with conn.raw.transaction():
+            yield conn
+
+    def meta(self, key: str) -> str | None:
+        row = self.connect().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    @property
+    def generation(self) -> int:
+        return int(self.meta("generation") or 0)
+
+    def bump(self, conn: _Connection, now: str, model_name: str, dimension: int | None) -> int:
+        return bump_generation(conn, now, model_name, dimension)
+
+    # -- full-text terms: a weighted tsvector on each passage (headline B, body A) ----------
+
+    def index_terms(self, conn: _Connection, passage_id: int, title: str, text: str) -> None:
+        conn.execute(
+            "UPDATE passages SET terms = setweight(to_tsvector('english', ?), 'B')"
+            " || setweight(to_tsvector('english', ?), 'A') WHERE id = ?",
+            (title, text, passage_id),
+        )
+
+    def forget_terms(self, conn: _Connection, passage_ids: Sequence[int]) -> None:
+        """The terms go with their passage's row."""
+
+    def search_terms(self, query: str, k: int) -> list[int]:
+        rows = self.connect().execute(
+            "SELECT id FROM passages, to_tsquery('english', ?) q WHERE terms @@ q"
+            " ORDER BY ts_rank(terms, q) DESC, id LIMIT ?",
+            (_tsquery(query), k),
+        )
+        return [r[0] for r in rows]
+
+    def articles_with_terms(self, query: str, limit: int) -> set[int]:
+        rows = self.connect().execute(
+            "SELECT DISTINCT article_id FROM (SELECT article_id FROM passages WHERE terms @@ to_tsquery('english', ?)"
+            " LIMIT ?) hits",
+            (_tsquery(query), limit),
+        )
+        return {r[0] for r in rows}
+
+    def log_vector_changes(
+        self, conn: _Connection, generation: int, removed: Sequence[int], added: Sequence[int], *, everything=False
+    ) -> None:
+        """What this generation did to the vectors, for other processes' replicas to catch up on."""
+        conn.execute(
+            "INSERT INTO vector_log (generation, removed, added, everything) VALUES (?, ?, ?, ?)",
+            (generation, _ids(removed), _ids(added), everything),
+        )
+        conn.execute("DELETE FROM vector_log WHERE generation < ?", (generation - LOG_KEPT,))
+
+
+def _ids(values: Sequence[int]) -> bytes:
+    return np.asarray(list(values), dtype=np.int64).tobytes()
+
+
+def _tsquery(fts5: str) -> str:
+    """The shared lexical query (`"a" OR "b"`, or AND) as a tsquery (`a | b`): words only, so
+    nothing a question says can be query syntax."""
+    words = re.findall(r'"(\w+)"', fts5)
+    return (" & " if " AND " in fts5 else " | ").join(words)
+
+
+class ReplicaGenerations(VectorGenerations):
+    """A process's in-memory FAISS copy of the vectors PostgreSQL holds, kept at the library's
+    generation: one cheap read per question, and a catch-up from `vector_log` when it moved."""
+
+    def install(self, index: VectorIndex, generation: int, *, save: bool) -> None:
+        with self._vectors_lock:
+            self._vectors = index
+            self._vectors_generation = generation
+
+    def current(self) -> VectorIndex:
+        generation = self.db.generation
+        with self._vectors_lock:
+            base, at = self._vectors, self._vectors_generation
+        if base is not None and at == generation:
+            return base
+        index, reached = (None, None) if base is None else self._catch_up(base, at)
+        if index is None:
+            index, reached = self._snapshot()
+        self.install(index, reached, save=False)
+        return index
+
+    def rebuild(self) -> VectorIndex:
+        return self._snapshot()[0]
+
+    def _snapshot(self) -> tuple[VectorIndex, int]:
+        """Every vector and the generation they belong to, read in one consistent snapshot."""
+        conn = _Connection(self.db.open_connection())
+        try:
+            with conn.raw.transaction():
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                generation = int(conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
+                dimension = int((conn.execute("SELECT value FROM meta WHERE key = 'dimension'").fetchone() or [1])[0])
+                ids, vectors = _read_vectors(conn, "SELECT id, vector FROM passages ORDER BY id", ())
+        finally:
+            conn.close()
+        if not len(ids):
+            return VectorIndex.empty(dimension, self.index_policy), generation
+        return VectorIndex.build(vectors.shape[1], ids, vectors, self.index_policy), generation
+
+    def _catch_up(self, base: VectorIndex, since: int) -> tuple[VectorIndex | None, int | None]:
+        """The base moved forward by the logged changes after `since`; None when the log has a gap,
+        a generation replaced everything, or the corpus outgrew the base's kind of index."""
+        conn = _Connection(self.db.open_connection())
+        try:
+            with conn.raw.transaction():
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                generation = int(conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
+                rows = conn.execute(
+                    "SELECT generation, removed, added, everything FROM vector_log WHERE generation > ?"
+                    " ORDER BY generation",
+                    (since,),
+                ).fetchall()
+                if [r[0] for r in rows] != list(range(since + 1, generation + 1)) or any(r[3] for r in rows):
+                    return None, None
+                removed: set[int] = set()
+                added: set[int] = set()
+                for _, gone, new, _ in rows:
+                    for passage in np.frombuffer(gone, np.int64).tolist():
+                        if passage in added:
+                            added.discard(passage)
+                        else:
+                            removed.add(passage)
+                    added.update(np.frombuffer(new, np.int64).tolist())
+                ids, vectors = _read_vectors(
+                    conn, "SELECT id, vector FROM passages WHERE id = ANY(?) ORDER BY id", (sorted(added),)
+                )
+        finally:
+            conn.close()
+        if base.needs_rebuild(len(base) - len(removed) + len(ids)):
+            return None, None
+        if not len(ids):
+            vectors = np.zeros((0, base.dimension), np.float32)
+        return base.with_changes(np.array(sorted(removed), dtype=np.int64), ids, vectors), generation
+
+
+def _read_vectors(conn: _Connection, sql: str, params: tuple) -> tuple[np.ndarray, np.ndarray | None]:
+    rows = conn.execute(sql, params).fetchall()
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    if not rows:
+        return ids, None
+    vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+    return ids, vectors

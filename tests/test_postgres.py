@@ -1,0 +1,116 @@
+"""One library in PostgreSQL shared by several processes: what one ingests, another answers from;
+a writer killed mid-way loses nothing. (The library's own tests run on this backend too:
+tests/test_library.py.)"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from index import Library, LibraryConfig
+from tests.conftest import DEMO_QUESTION, ROOT, SAMPLE_NEWS, write_jsonl
+
+VOLCANO = {
+    "url": "https://x.test/volcano",
+    "title": "Volcano erupts in Iceland",
+    "text": "The Sundhnukur volcano on the Reykjanes peninsula erupted on Tuesday night, the Icelandic"
+    " Met Office said. Lava reached the defensive walls around the town of Grindavik by morning.",
+    "published": "2025-11-20",
+}
+
+
+@pytest.fixture
+def database_url(postgres) -> str:
+    return postgres.new_database()
+
+
+@pytest.fixture
+def pg_library(database_url, embedder, reader, chunker, tmp_path):
+    def make() -> Library:
+        config = LibraryConfig(data_dir=tmp_path / "unused", database_url=database_url)
+        return Library(config, embedder=embedder, reader=reader, chunker=chunker)
+
+    return make
+
+
+def newsbot_process(database_url: str, *args: str) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
+    env.update(NEWSBOT_DATABASE_URL=database_url, NEWSBOT_INGEST_BATCH_ARTICLES="16")
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+
+
+def test_a_story_one_process_ingests_is_answered_by_another_within_5_s(pg_library, database_url, tmp_path):
+    answering = pg_library()
+    answering.ingest([SAMPLE_NEWS])
+    assert answering.ask(DEMO_QUESTION).text == "Yoshihiko Noda"
+    before = answering.db.generation
+    question = "Which volcano erupted on the Reykjanes peninsula?"
+    process = newsbot_process(database_url, "ingest", str(write_jsonl(tmp_path / "fresh.jsonl", [VOLCANO])))
+    committed = answered = None
+    deadline = time.monotonic() + 120
+    while answered is None and time.monotonic() < deadline:
+        if committed is None and answering.db.generation > before:
+            committed = time.monotonic()
+        evidence = answering.ask(question).evidence
+        if committed is not None and evidence and "Sundhnukur" in evidence[0].text:
+            answered = time.monotonic()
+        time.sleep(0.1)
+    assert process.wait(timeout=120) == 0, process.stderr.read().decode()
+    assert committed is not None and answered is not None and answered - committed < 5
+    # The vector replica caught up from the log (dense search finds it too), not only the full-text index.
+    vector = answering.embedder.encode_question(question)
+    replica = answering.vectors.current()
+    found = answering.articles.passages([i for i, _ in replica.search(vector, 3)])
+    assert any("Sundhnukur" in row.text for row in found.values())
+    assert len(replica) == answering.articles.stats()["passages"]
+
+
+def test_kill_9_of_the_ingesting_process_loses_nothing(pg_library, database_url, tmp_path):
+    library = pg_library()
+    library.ingest([SAMPLE_NEWS])
+    start = library.db.generation
+    big = write_jsonl(
+        tmp_path / "big.jsonl",
+        [
+            {
+                "url": f"https://filler.test/{i}",
+                "title": f"Filler story {i}",
+                "text": " ".join(f"Council meeting {i} discussed road repairs in district {j}." for j in range(6)),
+            }
+            for i in range(400)
+        ],
+    )
+    process = newsbot_process(database_url, "ingest", str(big))
+    deadline = time.monotonic() + 240
+    while library.db.generation == start and time.monotonic() < deadline:
+        assert process.poll() is None, process.stderr.read().decode()
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL
+
+    reopened = pg_library()
+    stats = reopened.stats()
+    assert 0 < stats["articles"] - 6 < 400  # some batches landed, not all
+    assert len(reopened.vectors.current()) == stats["passages"]  # the replica agrees with the database
+    assert reopened.ask(DEMO_QUESTION).text == "Yoshihiko Noda"
+    reopened.ingest([big])  # the killed writer's lock died with its session: a rerun finishes the job
+    assert reopened.stats()["articles"] == 406
+    assert len(library.vectors.current()) == reopened.stats()["passages"]  # the first process caught up
+
+
+def test_an_unreachable_database_is_one_clear_error(tmp_path, embedder, reader, chunker):
+    from index import NewsbotError
+
+    config = LibraryConfig(data_dir=tmp_path, database_url="postgresql://newsbot:secret@127.0.0.1:9/news")
+    library = Library(config, embedder=embedder, reader=reader, chunker=chunker)
+    with pytest.raises(NewsbotError, match="cannot connect to the news database") as caught:
+        library.stats()
+    assert "secret" not in str(caught.value)  # the password is never shown
