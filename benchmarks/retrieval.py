@@ -1,49 +1,55 @@
 """Retrieval recall on RealTime QA: how often the passages a question retrieves hold its answer.
 
-    python benchmarks/retrieval.py [--year 2024] [--weeks N]
+    python benchmarks/retrieval.py [--year 2024] [--weeks N] [--postgres URL|temp]
 
 For every question of the cached weekly indexes (`benchmarks/realtimeqa.py` builds them), the dense
 and lexical rankings are computed once; then recall@k (a passage among the top k holds a gold answer,
 SQuAD normalisation) is printed for dense alone, lexical alone, and reciprocal-rank fusion over a
 small grid of its settings, beside the share of questions whose answer is anywhere in the week's
-passages (the ceiling). Tune on 2024 (the training year), not on 2025.
+passages (the ceiling). Tune on 2024 (the training year), not on 2025. With `--postgres`, each week
+is copied (passages and vectors as they are, nothing re-embedded) into a fresh database on that
+server and ranked by the PostgreSQL backend: its lexical side is PostgreSQL full-text search.
 """
 
 from __future__ import annotations
 
 import argparse
-import sqlite3
 import sys
 from pathlib import Path
+
+import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 from realtimeqa import is_excluded, load, normalise_answer  # noqa: E402
+from speed import postgres_databases  # noqa: E402
 
-from index import Library, LibraryConfig  # noqa: E402
+from index import Article, Library, LibraryConfig  # noqa: E402
+from index.articles import PreparedArticle, content_hash  # noqa: E402
+from index.dedup import fingerprint  # noqa: E402
 from index.embed import Embedder  # noqa: E402
+from index.models import Passage  # noqa: E402
 from index.search import SearchWeights, fuse  # noqa: E402
 
 KS = (1, 5, 8, 20, 50)
 
 
-def rankings(year: str, cache: Path, weeks: int | None, depth: int) -> list[dict]:
-    """Per question: its dense and lexical rankings and the passages that hold a gold answer."""
-    _, questions = load(year)
+def rankings(year: str, cache: Path, weeks: int | None, depth: int, database=None) -> list[dict]:
     embedder = Embedder()
+    questions = load(year)
     folders = sorted((cache / year).iterdir()) if (cache / year).exists() else []
     if weeks:
         folders = folders[-weeks:]
     out = []
     for folder in folders:
-        articles = Library(LibraryConfig(data_dir=folder), embedder=embedder).articles
-        if not articles.has_passages():
+        week = Library(LibraryConfig(data_dir=folder), embedder=embedder)
+        if not week.articles.has_passages():
             continue
-        conn = sqlite3.connect(f"file:{folder / 'news.sqlite3'}?mode=ro", uri=True)
-        passages = conn.execute("SELECT id, text FROM passages").fetchall()
-        conn.close()
+        if database is not None:
+            week = copied(week, Library(LibraryConfig(data_dir=folder, database_url=database()), embedder=embedder))
+        passages = week.db.connect().execute("SELECT id, text FROM passages").fetchall()
         texts = {pid: f" {normalise_answer(text)} " for pid, text in passages}
         for question in questions:
             if question["week"] != folder.name or is_excluded(question["question"]):
@@ -53,11 +59,31 @@ def rankings(year: str, cache: Path, weeks: int | None, depth: int) -> list[dict
             out.append(
                 {
                     "good": {pid for pid, text in texts.items() if any(g in text for g in golds)},
-                    "dense": articles.vectors.current().search(vector, depth),
-                    "lexical": articles.lexical_search(question["question"], depth),
+                    "dense": week.vectors.current().search(vector, depth),
+                    "lexical": week.articles.lexical_search(question["question"], depth),
                 }
             )
     return out
+
+
+def copied(source: Library, target: Library) -> Library:
+    """`target` holding `source`'s articles, passages and vectors, through the store's write path."""
+    conn = source.db.connect()
+    batch = []
+    for article_id, url, title, text, published, name in conn.execute(
+        "SELECT id, url, title, text, published, source FROM articles ORDER BY id"
+    ).fetchall():
+        rows = conn.execute(
+            'SELECT ordinal, start, "end", text, vector FROM passages WHERE article_id = ? ORDER BY ordinal',
+            (article_id,),
+        ).fetchall()
+        article = Article(url=url, text=text, title=title, published=published, source=name)
+        passages = [Passage(text=r[3], start=r[1], end=r[2], ordinal=r[0]) for r in rows]
+        vectors = np.vstack([np.frombuffer(r[4], dtype=np.float32) for r in rows])
+        batch.append(PreparedArticle(article, passages, vectors, content_hash(article), fingerprint(text)))
+    with target.db.writing():
+        target.articles.write(batch, source.embedder.model_name)
+    return target
 
 
 def recall(rows: list[dict], ranked) -> list[float]:
@@ -69,9 +95,15 @@ def main() -> None:
     parser.add_argument("--year", default="2024", choices=["2024", "2025"])
     parser.add_argument("--weeks", type=int, help="only the last N cached weeks")
     parser.add_argument("--cache", type=Path, default=HERE / "cache" / "realtimeqa")
+    parser.add_argument("--postgres", metavar="URL", help="rank with the PostgreSQL backend on this server (or temp)")
     args = parser.parse_args()
 
-    rows = rankings(args.year, args.cache, args.weeks, depth=200)
+    server, database = postgres_databases(args.postgres) if args.postgres else (None, None)
+    try:
+        rows = rankings(args.year, args.cache, args.weeks, depth=200, database=database)
+    finally:
+        if server is not None:
+            server.stop()
     if not rows:
         sys.exit(f"no cached {args.year} weeks; run `python benchmarks/realtimeqa.py --year {args.year}` first")
     ceiling = 100 * sum(bool(r["good"]) for r in rows) / len(rows)

@@ -3,6 +3,10 @@ passages, a 1M-passage vector index, start-up, and the bot's responsiveness. Pri
 writes JSON for comparing versions.
 
     python benchmarks/speed.py [--only ingest,ask,scale,startup,bot] [--out benchmarks/results/speed.json]
+    python benchmarks/speed.py --postgres temp --only ingest,ask --out benchmarks/results/speed-postgres.json
+
+`--postgres URL` runs the ingest and ask sections on the PostgreSQL backend, one fresh database per
+library on the server at URL (`temp`: a throwaway local server, as the tests start one).
 
 Real news from ../shared/data/realtimeqa/ gives the article mix for ingest and the questions. The
 10k/100k question-latency libraries are assembled from the realtimeqa benchmark's cached weekly
@@ -205,6 +209,13 @@ def bench_ask(library: Library, questions: list[str], count: int) -> dict:
 def footprint(library: Library) -> dict:
     data = library.config.data_dir
     passages = library.articles.stats()["passages"]
+    if library.config.database_url:
+        size = library.db.connect().execute("SELECT pg_database_size(current_database())").fetchone()[0]
+        return {
+            "passages": passages,
+            "postgres_bytes_per_passage": size / passages,
+            "vector_index": library.vectors.current().kind,
+        }
     # Fold the write-ahead log into the database first, so the sizes are the steady state.
     library.db.checkpoint()
     sqlite_bytes = sum(p.stat().st_size for p in data.glob("news.sqlite3*"))
@@ -217,10 +228,13 @@ def footprint(library: Library) -> dict:
     }
 
 
-def bench_ask_at_sizes(folder: Path, models: dict, questions: list[str], count: int, sizes: list[int]) -> dict:
+def bench_ask_at_sizes(
+    folder: Path, models: dict, questions: list[str], count: int, sizes: list[int], database=None
+) -> dict:
     results = {}
     for size in sizes:
-        library = Library(LibraryConfig(data_dir=folder / f"ask-{size}"), **models)
+        url = database() if database else None
+        library = Library(LibraryConfig(data_dir=folder / f"ask-{size}", database_url=url), **models)
         t0 = time.perf_counter()
         got = assemble_library(library, size)
         assembled = time.perf_counter() - t0
@@ -438,16 +452,20 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000", help="passage counts for question latency")
     parser.add_argument("--scale-passages", type=int, default=1_000_000)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "speed.json")
+    parser.add_argument("--postgres", metavar="URL", help="PostgreSQL server for the ingest and ask sections, or temp")
     args = parser.parse_args()
     only = set(args.only.split(","))
     if only - set(SECTIONS):
         parser.error(f"unknown sections: {', '.join(sorted(only - set(SECTIONS)))}")
 
+    if args.postgres and only - {"ingest", "ask"}:
+        parser.error("--postgres measures the ingest and ask sections only")
     questions = load_questions()
-    results: dict = {}
+    results: dict = {"backend": "postgres" if args.postgres else "sqlite"}
+    server, database = postgres_databases(args.postgres) if args.postgres else (None, None)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        library = Library(LibraryConfig(data_dir=folder / "ingest"))
+        library = Library(LibraryConfig(data_dir=folder / "ingest", database_url=database() if database else None))
         library.warm_up()
         models = {"embedder": library.embedder, "reader": library.reader, "chunker": library.chunker}
 
@@ -465,7 +483,7 @@ def main() -> None:
             library.ingest([SAMPLE])
         sizes = [int(s) for s in args.sizes.split(",") if s]
         if "ask" in only:
-            results.update(bench_ask_at_sizes(folder, models, questions, args.questions, sizes))
+            results.update(bench_ask_at_sizes(folder, models, questions, args.questions, sizes, database))
             save()
         if "scale" in only:
             results.update(bench_scale(folder, library, questions, args.scale_passages, args.questions))
@@ -480,8 +498,35 @@ def main() -> None:
                 assemble_library(big, sizes[0])
             results.update(bench_bot(library, big if big is not None and big.articles.has_passages() else None))
             save()
+    if server is not None:
+        server.stop()
     show(results)
     print(f"written to {args.out}")
+
+
+def postgres_databases(url: str):
+    """(a server this run started or None, a function giving the URL of a fresh database on it)."""
+    import uuid
+
+    import psycopg
+
+    server = None
+    if url == "temp":
+        from tests.postgres_server import PostgresServer, find_binaries
+
+        binaries = find_binaries()
+        if binaries is None:
+            sys.exit("no PostgreSQL server binaries found for --postgres temp (set NEWSBOT_TEST_PG_BIN)")
+        server = PostgresServer(binaries).start()
+        url = server.url()
+
+    def fresh() -> str:
+        name = f"newsbot_bench_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        return url.rsplit("/", 1)[0] + "/" + name
+
+    return server, fresh
 
 
 if __name__ == "__main__":

@@ -91,7 +91,33 @@ class StoreBusyError(NewsbotError):
         super().__init__(f"the news store {path} is busy: another newsbot process is writing to it; try again shortly")
 
 
-class Database:
+class GenerationStore:
+    """What both backends share: a connection per thread, the `meta` table and the generation."""
+
+    _local: threading.local
+
+    def connect(self):
+        raise NotImplementedError
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    def meta(self, key: str) -> str | None:
+        row = self.connect().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    @property
+    def generation(self) -> int:
+        return int(self.meta("generation") or 0)
+
+    def bump(self, conn, now: str, model_name: str, dimension: int | None) -> int:
+        return bump_generation(conn, now, model_name, dimension)
+
+
+class Database(GenerationStore):
     """One SQLite file, a connection per thread, and the locks that make writers take turns."""
 
     IntegrityError = sqlite3.IntegrityError
@@ -198,12 +224,6 @@ class Database:
         """Fold the write-ahead log into the database file (sizes on disk then reflect the data)."""
         self.connect().execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
-    def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
-
     @contextlib.contextmanager
     def writing(self) -> Iterator[None]:
         """Exclusive right to write, across threads (a lock) and processes (an flock)."""
@@ -214,17 +234,6 @@ class Database:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
-
-    def meta(self, key: str) -> str | None:
-        row = self.connect().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
-
-    @property
-    def generation(self) -> int:
-        return int(self.meta("generation") or 0)
-
-    def bump(self, conn, now: str, model_name: str, dimension: int | None) -> int:
-        return bump_generation(conn, now, model_name, dimension)
 
     # -- full-text terms (FTS5 here; the PostgreSQL backend keeps a tsvector) ------------------
 

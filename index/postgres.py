@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
-from index.database import bump_generation
+from index.database import GenerationStore
 from index.errors import NewsbotError
 from index.generations import VectorGenerations
 from index.vectors import VectorIndex
@@ -131,7 +131,7 @@ def redacted(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
-class PostgresDatabase:
+class PostgresDatabase(GenerationStore):
     """The `Database` interface over PostgreSQL: a connection per thread, advisory locks."""
 
     def __init__(self, url: str) -> None:
@@ -207,12 +207,6 @@ class PostgresDatabase:
     def checkpoint(self) -> None:
         """PostgreSQL checkpoints by itself."""
 
-    def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
-
     @contextlib.contextmanager
     def writing(self) -> Iterator[None]:
         """Exclusive right to write: a thread lock, then a session advisory lock that PostgreSQL
@@ -239,17 +233,6 @@ class PostgresDatabase:
         conn = self.connect()
         with conn.raw.transaction():
             yield conn
-
-    def meta(self, key: str) -> str | None:
-        row = self.connect().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
-
-    @property
-    def generation(self) -> int:
-        return int(self.meta("generation") or 0)
-
-    def bump(self, conn: _Connection, now: str, model_name: str, dimension: int | None) -> int:
-        return bump_generation(conn, now, model_name, dimension)
 
     # -- full-text terms: a weighted tsvector on each passage (headline B, body A) ----------
 

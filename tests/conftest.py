@@ -78,3 +78,18 @@ def write_jsonl(path: Path, records: list) -> Path:
             handle.write(record if isinstance(record, str) else json.dumps(record))
             handle.write("\n")
     return path
+
+
+def filler_news(path: Path, count: int = 400) -> Path:
+    """`count` short council stories: enough batches for a kill -9 to land between commits."""
+    return write_jsonl(
+        path,
+        [
+            {
+                "url": f"https://filler.test/{i}",
+                "title": f"Filler story {i}",
+                "text": " ".join(f"Council meeting {i} discussed road repairs in district {j}." for j in range(6)),
+            }
+            for i in range(count)
+        ],
+    )

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from index import Library, LibraryConfig
-from tests.conftest import DEMO_QUESTION, ROOT, SAMPLE_NEWS, write_jsonl
+from tests.conftest import DEMO_QUESTION, ROOT, SAMPLE_NEWS, filler_news, write_jsonl
 
 VOLCANO = {
     "url": "https://x.test/volcano",
@@ -76,17 +76,7 @@ def test_kill_9_of_the_ingesting_process_loses_nothing(pg_library, database_url,
     library = pg_library()
     library.ingest([SAMPLE_NEWS])
     start = library.db.generation
-    big = write_jsonl(
-        tmp_path / "big.jsonl",
-        [
-            {
-                "url": f"https://filler.test/{i}",
-                "title": f"Filler story {i}",
-                "text": " ".join(f"Council meeting {i} discussed road repairs in district {j}." for j in range(6)),
-            }
-            for i in range(400)
-        ],
-    )
+    big = filler_news(tmp_path / "big.jsonl")
     process = newsbot_process(database_url, "ingest", str(big))
     deadline = time.monotonic() + 240
     while library.db.generation == start and time.monotonic() < deadline:

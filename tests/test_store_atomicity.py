@@ -10,7 +10,7 @@ import sys
 import time
 
 from index.vectors import vector_file
-from tests.conftest import DEMO_QUESTION, ROOT, write_jsonl
+from tests.conftest import DEMO_QUESTION, ROOT, filler_news, write_jsonl
 
 
 def _generation(db) -> int:
@@ -21,19 +21,7 @@ def _generation(db) -> int:
 def test_kill_9_during_ingest_leaves_a_working_index(sample_library, make_library, tmp_path):
     data_dir = sample_library.config.data_dir
     start_generation = sample_library.db.generation
-    big = write_jsonl(
-        tmp_path / "big.jsonl",
-        [
-            {
-                "url": f"https://filler.test/{i}",
-                "title": f"Filler story {i}",
-                # Short stories: each batch of 16 commits in well under a second, so the kill lands
-                # between commits with most of the file still to go (what the test needs, cheaply).
-                "text": " ".join(f"Council meeting {i} discussed road repairs in district {j}." for j in range(6)),
-            }
-            for i in range(400)
-        ],
-    )
+    big = filler_news(tmp_path / "big.jsonl")
     env = {**os.environ, "NEWSBOT_DATA_DIR": str(data_dir), "NEWSBOT_INGEST_BATCH_ARTICLES": "16"}
     process = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "ingest", str(big)],
