@@ -65,7 +65,8 @@ class LibraryConfig:
 
 
 class Library:
-    """One news library over one data folder. Thread-safe: many `ask`s may run while one write does."""
+    """One news library over one data folder (or one PostgreSQL database). Thread-safe: many `ask`s
+    may run while one write does; several processes may share the library."""
 
     def __init__(
         self,
@@ -77,10 +78,12 @@ class Library:
     ) -> None:
         """`embedder`, `reader` and `chunker` may be shared between libraries (they hold the models)."""
         self.config = config
-        # The rooms of the on-disk library: one database, the FAISS generations beside it, the
-        # articles with their passages, and the sources the poller reads.
+        # The rooms of the library: a database (SQLite files in data_dir, or PostgreSQL), the vector
+        # index kept at its generation (FAISS files, or an in-memory replica), the articles with
+        # their passages, and the sources the poller reads.
         if config.database_url:
-            from index.postgres import PostgresDatabase, ReplicaGenerations
+            from index.postgres import PostgresDatabase
+            from index.replica import ReplicaGenerations
 
             self.db = PostgresDatabase(config.database_url)
             self.vectors = ReplicaGenerations(self.db, config.index_policy)

@@ -2,9 +2,7 @@
 
 Articles, passages (with their vectors and a `tsvector` of their words), sources and poll state
 live in PostgreSQL (`NEWSBOT_DATABASE_URL=postgresql://...`, psycopg 3). Each process serves vector
-search from its own in-memory FAISS replica: every question checks the library's generation (one
-indexed read), and when another process has written, the replica catches up from `vector_log`
-(the passages each generation removed and added) instead of reloading everything.
+search from its own in-memory FAISS replica (`index/replica.py`), kept current from `vector_log`.
 
 The SQL of the article store and the registry is shared with SQLite (`?` placeholders are
 translated); what differs (schema, locks, full-text search, the vector log) is here.
@@ -23,8 +21,6 @@ import numpy as np
 
 from index.database import GenerationStore
 from index.errors import NewsbotError
-from index.generations import VectorGenerations
-from index.vectors import VectorIndex
 
 SCHEMA_VERSION = 1
 _WRITE_LOCK = 0x6E657773  # advisory lock keys ("news", "newt"): writers take turns; migrations run once
@@ -98,7 +94,7 @@ def _pg(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
-class _Connection:
+class PgConnection:
     """A psycopg connection that speaks the sqlite3 subset the shared SQL uses."""
 
     def __init__(self, raw) -> None:
@@ -162,18 +158,18 @@ class PostgresDatabase(GenerationStore):
             reason = " ".join(str(exc).split())[:300]
             raise NewsbotError(f"cannot connect to the news database {self.location}: {reason}") from None
 
-    def connect(self) -> _Connection:
+    def connect(self) -> PgConnection:
         conn = getattr(self._local, "conn", None)
         if conn is None or conn.raw.closed:
             if not self._schema_ready:
                 self._create()
-            conn = _Connection(self.open_connection())
+            conn = PgConnection(self.open_connection())
             self._local.conn = conn
         return conn
 
     def _create(self) -> None:
         """Create the schema, or run the migrations a newer newsbot brought, once across processes."""
-        conn = _Connection(self.open_connection())
+        conn = PgConnection(self.open_connection())
         try:
             version = self._version(conn)
             if version == SCHEMA_VERSION:
@@ -195,7 +191,7 @@ class PostgresDatabase(GenerationStore):
             conn.close()
         self._schema_ready = True
 
-    def _version(self, conn: _Connection) -> int | None:
+    def _version(self, conn: PgConnection) -> int | None:
         if conn.execute("SELECT to_regclass('meta')").fetchone()[0] is None:
             return None
         row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
@@ -213,7 +209,7 @@ class PostgresDatabase(GenerationStore):
         releases by itself if this process dies."""
         with self._write_lock:
             if self._lock_conn is None or self._lock_conn.raw.closed:
-                self._lock_conn = _Connection(self.open_connection())
+                self._lock_conn = PgConnection(self.open_connection())
             self._lock_conn.execute("SELECT pg_advisory_lock(?)", (_WRITE_LOCK,))
             try:
                 yield
@@ -228,7 +224,18 @@ class PostgresDatabase(GenerationStore):
         return True
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[_Connection]:
+    def snapshot(self) -> Iterator[PgConnection]:
+        """A connection of its own reading one consistent snapshot (REPEATABLE READ), closed after."""
+        conn = PgConnection(self.open_connection())
+        try:
+            with conn.raw.transaction():
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                yield conn
+        finally:
+            conn.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[PgConnection]:
         """One atomic write; rolled back on any exception, and by the server if this process dies."""
         conn = self.connect()
         with conn.raw.transaction():
@@ -236,14 +243,14 @@ class PostgresDatabase(GenerationStore):
 
     # -- full-text terms: a weighted tsvector on each passage (headline B, body A) ----------
 
-    def index_terms(self, conn: _Connection, passage_id: int, title: str, text: str) -> None:
+    def index_terms(self, conn: PgConnection, passage_id: int, title: str, text: str) -> None:
         conn.execute(
             "UPDATE passages SET terms = setweight(to_tsvector('english', ?), 'B')"
             " || setweight(to_tsvector('english', ?), 'A') WHERE id = ?",
             (title, text, passage_id),
         )
 
-    def forget_terms(self, conn: _Connection, passage_ids: Sequence[int]) -> None:
+    def forget_terms(self, conn: PgConnection, passage_ids: Sequence[int]) -> None:
         """The terms go with their passage's row."""
 
     def search_terms(self, query: str, k: int) -> list[int]:
@@ -263,7 +270,7 @@ class PostgresDatabase(GenerationStore):
         return {r[0] for r in rows}
 
     def log_vector_changes(
-        self, conn: _Connection, generation: int, removed: Sequence[int], added: Sequence[int], *, everything=False
+        self, conn: PgConnection, generation: int, removed: Sequence[int], added: Sequence[int], *, everything=False
     ) -> None:
         """What this generation did to the vectors, for other processes' replicas to catch up on."""
         conn.execute(
@@ -282,87 +289,3 @@ def _tsquery(fts5: str) -> str:
     nothing a question says can be query syntax."""
     words = re.findall(r'"(\w+)"', fts5)
     return (" & " if " AND " in fts5 else " | ").join(words)
-
-
-class ReplicaGenerations(VectorGenerations):
-    """A process's in-memory FAISS copy of the vectors PostgreSQL holds, kept at the library's
-    generation: one cheap read per question, and a catch-up from `vector_log` when it moved."""
-
-    def install(self, index: VectorIndex, generation: int, *, save: bool) -> None:
-        with self._vectors_lock:
-            self._vectors = index
-            self._vectors_generation = generation
-
-    def current(self) -> VectorIndex:
-        generation = self.db.generation
-        with self._vectors_lock:
-            base, at = self._vectors, self._vectors_generation
-        if base is not None and at == generation:
-            return base
-        index, reached = (None, None) if base is None else self._catch_up(base, at)
-        if index is None:
-            index, reached = self._snapshot()
-        self.install(index, reached, save=False)
-        return index
-
-    def rebuild(self) -> VectorIndex:
-        return self._snapshot()[0]
-
-    def _snapshot(self) -> tuple[VectorIndex, int]:
-        """Every vector and the generation they belong to, read in one consistent snapshot."""
-        conn = _Connection(self.db.open_connection())
-        try:
-            with conn.raw.transaction():
-                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                generation = int(conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
-                dimension = int((conn.execute("SELECT value FROM meta WHERE key = 'dimension'").fetchone() or [1])[0])
-                ids, vectors = _read_vectors(conn, "SELECT id, vector FROM passages ORDER BY id", ())
-        finally:
-            conn.close()
-        if not len(ids):
-            return VectorIndex.empty(dimension, self.index_policy), generation
-        return VectorIndex.build(vectors.shape[1], ids, vectors, self.index_policy), generation
-
-    def _catch_up(self, base: VectorIndex, since: int) -> tuple[VectorIndex | None, int | None]:
-        """The base moved forward by the logged changes after `since`; None when the log has a gap,
-        a generation replaced everything, or the corpus outgrew the base's kind of index."""
-        conn = _Connection(self.db.open_connection())
-        try:
-            with conn.raw.transaction():
-                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                generation = int(conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
-                rows = conn.execute(
-                    "SELECT generation, removed, added, everything FROM vector_log WHERE generation > ?"
-                    " ORDER BY generation",
-                    (since,),
-                ).fetchall()
-                if [r[0] for r in rows] != list(range(since + 1, generation + 1)) or any(r[3] for r in rows):
-                    return None, None
-                removed: set[int] = set()
-                added: set[int] = set()
-                for _, gone, new, _ in rows:
-                    for passage in np.frombuffer(gone, np.int64).tolist():
-                        if passage in added:
-                            added.discard(passage)
-                        else:
-                            removed.add(passage)
-                    added.update(np.frombuffer(new, np.int64).tolist())
-                ids, vectors = _read_vectors(
-                    conn, "SELECT id, vector FROM passages WHERE id = ANY(?) ORDER BY id", (sorted(added),)
-                )
-        finally:
-            conn.close()
-        if base.needs_rebuild(len(base) - len(removed) + len(ids)):
-            return None, None
-        if not len(ids):
-            vectors = np.zeros((0, base.dimension), np.float32)
-        return base.with_changes(np.array(sorted(removed), dtype=np.int64), ids, vectors), generation
-
-
-def _read_vectors(conn: _Connection, sql: str, params: tuple) -> tuple[np.ndarray, np.ndarray | None]:
-    rows = conn.execute(sql, params).fetchall()
-    ids = np.array([r[0] for r in rows], dtype=np.int64)
-    if not rows:
-        return ids, None
-    vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
-    return ids, vectors
