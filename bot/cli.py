@@ -364,12 +364,17 @@ def poll_forever(library: Library, longest_sleep: float = 60.0) -> int:
     say(f"polling the sources of {library.db.location} until stopped", flush=True)
     try:
         while True:
-            report = library.poll(only_due=True)
+            try:
+                report = library.poll(only_due=True)
+                due = [s.next_poll_at for s in library.sources()]
+            except NewsbotError as exc:  # the database away for a moment: say so, try again later
+                say(f"newsbot: warning: polling pass failed: {exc}", file=sys.stderr, flush=True)
+                time.sleep(longest_sleep)
+                continue
             if report.sources:
                 for outcome in report.outcomes:
                     say(outcome)
                 say(report.line(), flush=True)
-            due = [s.next_poll_at for s in library.sources()]
             time.sleep(min(max(min(due, default=time.time() + longest_sleep) - time.time(), 1.0), longest_sleep))
     except KeyboardInterrupt:
         say("stopped polling", flush=True)
