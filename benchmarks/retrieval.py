@@ -38,7 +38,7 @@ KS = (1, 5, 8, 20, 50)
 
 def rankings(year: str, cache: Path, weeks: int | None, depth: int, database=None) -> list[dict]:
     embedder = Embedder()
-    questions = load(year)
+    _, questions = load(year)
     folders = sorted((cache / year).iterdir()) if (cache / year).exists() else []
     if weeks:
         folders = folders[-weeks:]
