@@ -208,9 +208,6 @@ class PostgresDatabase(GenerationStore):
     def ensure_writable(self) -> None:
         self.connect()
 
-    def checkpoint(self) -> None:
-        """PostgreSQL checkpoints by itself."""
-
     @contextlib.contextmanager
     def writing(self) -> Iterator[None]:
         """Exclusive right to write: a thread lock, then a session advisory lock that PostgreSQL
@@ -223,13 +220,6 @@ class PostgresDatabase(GenerationStore):
                 yield
             finally:
                 self._lock_conn.execute("SELECT pg_advisory_unlock(?)", (_WRITE_LOCK,))
-
-    def writer_active(self) -> bool:
-        conn = self.connect()
-        if conn.execute("SELECT pg_try_advisory_lock(?)", (_WRITE_LOCK,)).fetchone()[0]:
-            conn.execute("SELECT pg_advisory_unlock(?)", (_WRITE_LOCK,))
-            return False
-        return True
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[PgConnection]:
