@@ -178,11 +178,20 @@ class Database(GenerationStore):
             conn.close()
 
     def _create(self) -> None:
-        """Create the store, or add tables a newer version of newsbot introduced."""
+        """Create the store, or add tables a newer version of newsbot introduced: once, however many
+        processes open a new or older store at the same moment (a lock file of its own, so a process
+        already holding the write lock cannot wait on itself)."""
         if self._schema_current():
             self._schema_ready = True
             return
         self.ensure_writable()
+        with (self.data_dir / ".schema.lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            if not self._schema_current():  # another process may have migrated while this one waited
+                self._migrate()
+        self._schema_ready = True
+
+    def _migrate(self) -> None:
         conn = sqlite3.connect(self.db_path, isolation_level=None, timeout=60)
         try:
             conn.execute("PRAGMA journal_mode = WAL")
@@ -209,7 +218,6 @@ class Database(GenerationStore):
             raise
         finally:
             conn.close()
-        self._schema_ready = True
 
     def ensure_writable(self) -> None:
         if self.data_dir.exists() and not os.access(self.data_dir, os.W_OK | os.X_OK):

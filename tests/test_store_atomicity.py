@@ -96,3 +96,27 @@ def test_reader_in_another_library_sees_new_articles(sample_library, make_librar
     sample_library.ingest([fresh])
     evidence = reader_side.ask("Which volcano erupted in Iceland?").evidence
     assert any("Sundhnukur" in hit.text for hit in evidence)  # found without reopening anything
+
+
+def test_many_processes_opening_a_new_store_at_once_create_it_once(tmp_path):
+    # Separate Database objects open the lock file separately, as separate processes would.
+    import threading
+
+    from index.database import Database
+
+    data_dir = tmp_path / "fresh"
+    barrier, errors = threading.Barrier(8), []
+
+    def open_store() -> None:
+        barrier.wait()
+        try:
+            Database(data_dir).connect().execute("SELECT count(*) FROM sources").fetchone()
+        except Exception as exc:  # noqa: BLE001 - any failure is what this test looks for
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_store) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
