@@ -96,7 +96,6 @@ class Poller:
         self.max_entries = max_entries
         self.jitter = jitter
         self._deadline: float | None = None
-        self._entry_problems: list[str] = []
 
     def due(self, now: float | None = None) -> list[Source]:
         now = time.time() if now is None else now
@@ -120,14 +119,14 @@ class Poller:
                 )
                 break
             report.sources += 1
-            self._entry_problems: list[str] = []
+            entry_problems: list[str] = []  # entries that failed; the rest of the source is still read
             before = report.counts()
             try:
-                etag, last_modified = self._poll_source(source, report)
-                if self._entry_problems:
-                    count = len(self._entry_problems)
+                etag, last_modified = self._poll_source(source, report, entry_problems)
+                if entry_problems:
+                    count = len(entry_problems)
                     raise NewsbotError(
-                        f"{count} {'entry' if count == 1 else 'entries'} failed, first: {self._entry_problems[0]}"
+                        f"{count} {'entry' if count == 1 else 'entries'} failed, first: {entry_problems[0]}"
                     )
             except Exception as exc:  # one broken source (or a bug it triggers) never stops the pass
                 message = _describe(exc)
@@ -157,7 +156,9 @@ class Poller:
             interval = min(interval * 2**source.failures, MAX_BACKOFF_SECONDS)
         return time.time() + interval * random.uniform(1 - self.jitter, 1 + self.jitter)
 
-    def _poll_source(self, source: Source, report: PollReport) -> tuple[str | None, str | None]:
+    def _poll_source(
+        self, source: Source, report: PollReport, entry_problems: list[str]
+    ) -> tuple[str | None, str | None]:
         if source.kind == "file":
             problems: list[str] = []
             report.count(self.ingest(read_articles([source.location], problems.append)))
@@ -196,7 +197,7 @@ class Poller:
                     continue
                 article = self._read_entry(entry, url, source, report)
             except Exception as exc:  # a malformed link or a page that breaks a parser: skip that entry
-                self._entry_problems.append(f"{entry.url[:200]}: {_describe(exc)}")
+                entry_problems.append(f"{entry.url[:200]}: {_describe(exc)}")
                 continue
             if article is not None:
                 articles.append(article)
