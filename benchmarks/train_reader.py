@@ -154,8 +154,43 @@ def rank_passages(question: str, passages: list[tuple[str, str]]) -> list[int]:
     return sorted(range(len(passages)), key=lambda i: -scores[i])
 
 
-def news_examples(items, rng: random.Random, positives: int = 2, negatives: int = 3) -> list[dict]:
+class WeekPool:
+    """Every passage of one week's articles, with an inverted index of their words: where the
+    product's search finds the passages that compete with the right one (other stories of the week)."""
+
+    def __init__(self, passages: list[tuple[str, str]]) -> None:
+        self.passages = passages
+        self.postings: dict[str, list[int]] = {}
+        for i, (title, passage) in enumerate(passages):
+            for word in content_words(f"{title} {passage}"):
+                self.postings.setdefault(word, []).append(i)
+
+    def ranked(self, question: str, top: int) -> list[tuple[str, str]]:
+        n = len(self.passages) + 1
+        scores: dict[int, float] = {}
+        for word in content_words(question):
+            hits = self.postings.get(word, ())
+            weight = math.log(n / (1 + len(hits))) + 1
+            for i in hits:
+                scores[i] = scores.get(i, 0.0) + weight
+        return [self.passages[i] for i in sorted(scores, key=lambda i: (-scores[i], i))[:top]]
+
+
+def week_pools(items) -> dict[str, WeekPool]:
+    by_week: dict[str, dict[tuple[str, str], None]] = {}
+    for question, passages in items:
+        by_week.setdefault(question["week"], {}).update(dict.fromkeys(passages))
+    return {week: WeekPool(list(passages)) for week, passages in by_week.items()}
+
+
+def news_examples(
+    items, rng: random.Random, positives: int = 2, negatives: int = 3, week_negatives: int = 0
+) -> list[dict]:
+    """Distant-labelled news windows: passages holding a gold answer, the question's own passages that
+    share most words with it but lack the answer, and (`week_negatives`) the best-matching passages of
+    the week's other stories that lack it."""
     examples = []
+    pools = week_pools(items) if week_negatives else {}
     for question, passages in items:
         text = question["question"]
         order = rank_passages(text, passages)
@@ -180,6 +215,15 @@ def news_examples(items, rng: random.Random, positives: int = 2, negatives: int 
                 neg.append({"title": title, "text": passage})
         if not pos:
             neg = neg[:2]
+        elif week_negatives:
+            own = set(passages)
+            others = [
+                (title, passage)
+                for title, passage in pools[question["week"]].ranked(text, 4 * week_negatives + len(own))
+                if (title, passage) not in own
+                and not any(f" {normalise_answer(g)} " in f" {normalise_answer(passage)} " for g in golds)
+            ]
+            neg += [{"title": title, "text": passage} for title, passage in others[:week_negatives]]
         for example in pos + neg:
             example["question"] = text
             examples.append(example)
@@ -320,6 +364,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--work", type=Path, default=Path("~/.cache/newsbot/reader").expanduser())
+    parser.add_argument(
+        "--week-negatives",
+        type=int,
+        default=0,
+        help="per answerable news question, this many passages of the week's other stories that lack the answer",
+    )
     parser.add_argument("--init", type=Path, help="start from these reader weights (a second round) instead of MiniLM")
     parser.add_argument("--export", action="store_true", help="write the best checkpoint to index/weights and stop")
     parser.add_argument(
@@ -365,7 +415,7 @@ def main() -> None:
             "questions: " + " ".join(f"{k} {v:.1f}" for k, v in result.items())
         )
         return
-    examples = squad_train + news_examples(news, random.Random(args.seed))
+    examples = squad_train + news_examples(news, random.Random(args.seed), week_negatives=args.week_negatives)
     key = hashlib.sha256(
         json.dumps([args.seed, args.max_length, len(examples), examples[-1]], sort_keys=True).encode()
     ).hexdigest()[:12]

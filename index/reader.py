@@ -193,7 +193,7 @@ class ExtractiveReader:
         """The network's view of the top hits: every proposed span, pooled by answer."""
         import torch
 
-        from index.reader_model import best_spans, encode
+        from index.reader_model import best_spans, encode, run_windows
 
         hits = list(hits[: self.passages])
         if not hits:
@@ -202,7 +202,7 @@ class ExtractiveReader:
             self.warm_up()
         windows = encode(self._tokenizer, question, [(h.story.title, h.text) for h in hits])
         with torch.inference_mode():
-            start, end, relevance = self._net(windows.input_ids, windows.attention_mask, windows.token_type_ids)
+            start, end, relevance = run_windows(self._net, windows, one_by_one=self.quantize)
         spans: list[Span] = []
         for row in range(len(windows.passage)):
             hit = hits[windows.passage[row]]

@@ -69,6 +69,20 @@ def test_only_the_configured_number_of_passages_is_read(reader):
     assert narrow.reading("When did the Harbour Bridge reopen?", [WEATHER, BRIDGE]).best.hit is WEATHER
 
 
+def test_a_passage_reads_the_same_whatever_else_is_read_beside_it(reader):
+    """Int8 layers scale by their whole input; a long neighbour (and its padding) must not change
+    what the network says about a passage."""
+    question = "Who cut the ribbon at the bridge?"
+    long_neighbour = hit(" ".join(["Figures of 9,870,000 and 12 per cent were quoted at the meeting."] * 12), "Budget")
+    alone = reader.reading(question, [BRIDGE]).best
+    beside = reader.reading(question, [long_neighbour, BRIDGE, WEATHER])
+    same = [s for s in [beside.best] if s.hit is BRIDGE]
+    assert same, "the neighbours took the answer"
+    assert (same[0].start, same[0].end) == (alone.start, alone.end)
+    assert same[0].relevance == pytest.approx(alone.relevance, abs=1e-5)
+    assert same[0].value == pytest.approx(alone.value, abs=1e-4)
+
+
 def test_pooling_adds_up_passages_that_name_the_same_answer():
     a, b, c = (
         hit("Noda lost.", passage_id=1),

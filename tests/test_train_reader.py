@@ -65,3 +65,22 @@ def test_news_examples_take_passages_with_the_gold_answer_as_positives():
     assert [e["answer"] for e in positives] == ["Kuala Lumpur"]
     assert positives[0]["text"][positives[0]["start"] :].startswith("Kuala Lumpur")
     assert all("Kuala Lumpur" not in e["text"] for e in examples if "start" not in e)
+
+
+def test_week_negatives_come_from_the_weeks_other_stories_and_never_hold_the_answer():
+    summit = {"question": "Which city hosted the summit?", "answers": ["Kuala Lumpur"], "week": "20251031"}
+    other = {"question": "Who won the match?", "answers": ["Rovers"], "week": "20251031"}
+    own = [("Summit", "The summit opened in Kuala Lumpur on Sunday.")]
+    week_stories = [
+        ("Trade", "Ministers left the summit city after trade talks."),  # shares words with the question
+        ("Travel", "Flights to Kuala Lumpur were full before the summit."),  # holds the answer: never a negative
+        ("Sport", "Rovers won the match in the last minute."),
+    ]
+    items = [(summit, own), (other, week_stories)]
+    plain = news_examples(items, random.Random(0))
+    widened = news_examples(items, random.Random(0), week_negatives=1)
+    added = [e for e in widened if e not in plain]
+    assert [(e["question"], e["text"]) for e in added] == [
+        ("Which city hosted the summit?", "Ministers left the summit city after trade talks.")
+    ]
+    assert all("start" not in e for e in added)
