@@ -13,8 +13,10 @@ Data (read from ../shared/data, never copied into the project):
   titles; SQuAD 2.0's unanswerable questions are negatives (span -> [CLS], relevance 0).
 - RealTime QA 2022-2024 (`realtimeqa/`): each question's articles cut into passages of at most 80
   words; passages holding the gold answer are positives (distant labels), the passages that share
-  most words with the question but lack the answer are hard negatives. The last weeks of 2024 are
-  held out to pick checkpoints; 2025 is never read here.
+  most words with the question but lack the answer are hard negatives. `--week-negatives N` adds,
+  per answerable question, the N passages of the same week's other stories that match it best and
+  lack the answer: the passages the product's search puts beside the right one. The last weeks of
+  2024 are held out to pick checkpoints; 2025 is never read here.
 
 Seeded; a checkpoint every `--save-every` steps in `--work` (outside the work tree), so a rerun
 with the same arguments resumes where the last one stopped. Validation EM/F1 (held-out SQuAD

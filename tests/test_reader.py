@@ -83,6 +83,33 @@ def test_a_passage_reads_the_same_whatever_else_is_read_beside_it(reader):
     assert same[0].value == pytest.approx(alone.value, abs=1e-4)
 
 
+def test_a_name_beats_a_clause_the_network_scores_a_little_higher(reader, monkeypatch):
+    """The span-length prior: a network that likes "Anna Smith ... stop" half a point more than
+    "Anna Smith" still answers with the name."""
+    import torch
+
+    import index.reader as reading
+
+    tokenizer = reader._tokenizer
+
+    def net(ids, mask, types):
+        start, end = torch.full(ids.shape, -5.0), torch.full(ids.shape, -5.0)
+        for row, tokens in enumerate(tokenizer.convert_ids_to_tokens(r) for r in ids.tolist()):
+            for i, token in enumerate(tokens):
+                if types[row, i] == 1:
+                    start[row, i] += 10.0 * (token == "anna")
+                    end[row, i] += 10.0 * (token == "smith") + 10.5 * (token == "stop")
+        start[:, 0] = end[:, 0] = 0.0
+        return start, end, torch.zeros(len(ids))
+
+    plain = ExtractiveReader(calibration=reader.calibration, quantize=False)
+    plain._net, plain._tokenizer = net, tokenizer
+    pier = [hit("Harbour master Anna Smith said the ferry would stop at the pier on Sundays.")]
+    assert plain.reading("Who is the harbour master?", pier).best.text == "Anna Smith"
+    monkeypatch.setattr(reading, "LONG_ANSWER_PENALTY", 0.0)
+    assert plain.reading("Who is the harbour master?", pier).best.text == "Anna Smith said the ferry would stop"
+
+
 def test_pooling_adds_up_passages_that_name_the_same_answer():
     a, b, c = (
         hit("Noda lost.", passage_id=1),
