@@ -27,7 +27,7 @@ from benchmarks.realtimeqa import evaluate, load, reliability  # noqa: E402
 from benchmarks.train_reader import HELD_OUT_WEEKS  # noqa: E402
 from index.chunk import Chunker  # noqa: E402
 from index.embed import Embedder  # noqa: E402
-from index.reader import CALIBRATION_FILE, Calibration, ExtractiveReader  # noqa: E402
+from index.reader import CALIBRATION_FILE, READ_PASSAGES, Calibration, ExtractiveReader  # noqa: E402
 
 FEATURES = ("top", "share", "margin", "relevance")
 
@@ -59,7 +59,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--precision", type=float, default=0.5, help="precision wanted when answering")
     parser.add_argument("--weeks", type=int, default=HELD_OUT_WEEKS)
-    parser.add_argument("--passages", type=int, default=8)
+    parser.add_argument("--passages", type=int, default=READ_PASSAGES)
     parser.add_argument("--cache", type=Path, default=ROOT / "benchmarks" / "cache" / "realtimeqa")
     parser.add_argument("--out", type=Path, default=CALIBRATION_FILE)
     args = parser.parse_args()

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from index import Library, LibraryConfig  # noqa: E402
 from index.chunk import Chunker  # noqa: E402
 from index.embed import Embedder  # noqa: E402
-from index.reader import ExtractiveReader, sentence_around  # noqa: E402
+from index.reader import READ_PASSAGES, ExtractiveReader, sentence_around  # noqa: E402
 from index.sources import article_from_record  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "realtimeqa"
@@ -229,7 +229,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=ROOT / "benchmarks" / "cache" / "realtimeqa")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--reader-model", help="a Hugging Face QA model instead of the bundled reader")
-    parser.add_argument("--passages", type=int, default=8, help="top passages the reader reads")
+    parser.add_argument("--passages", type=int, default=READ_PASSAGES, help="top passages the reader reads")
     args = parser.parse_args()
 
     reader = ExtractiveReader(args.reader_model, passages=args.passages)

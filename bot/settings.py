@@ -14,6 +14,7 @@ from index import LibraryConfig
 from index.embed import DEFAULT_MODEL
 from index.errors import NewsbotError
 from index.fetch import FetchLimits
+from index.reader import READ_PASSAGES
 from index.vectors import IndexPolicy
 
 # One library per user wherever the command runs from (~/.local/share/newsbot on Linux).
@@ -48,7 +49,7 @@ class Settings(BaseSettings):
     )
     passage_words: int = Field(80, ge=20, le=400, description="Most words in one passage.")
     top_k: int = Field(20, ge=1, le=200, description="Passages retrieved per question.")
-    reader_passages: int = Field(8, ge=1, le=50, description="Top passages the reader reads for an answer.")
+    reader_passages: int = Field(READ_PASSAGES, ge=1, le=50, description="Top passages the reader reads for an answer.")
     answer_threshold: float | None = Field(
         None,
         ge=0.0,

@@ -22,7 +22,7 @@ from index.fetch import Fetcher, FetchLimits, check_url
 from index.generations import VectorGenerations
 from index.models import Answer, Article, IngestReport, Story
 from index.poller import Poller, PollReport
-from index.reader import ExtractiveReader, Reader
+from index.reader import READ_PASSAGES, ExtractiveReader, Reader
 from index.registry import Source, SourceRegistry
 from index.search import HybridSearch, SearchWeights
 from index.sources import read_articles
@@ -49,7 +49,7 @@ class LibraryConfig:
     reader_model: str | None = None  # a Hugging Face extractive-QA model; None = the bundled reader
     passage_words: int = 80
     top_k: int = 20
-    reader_passages: int = 8
+    reader_passages: int = READ_PASSAGES
     answer_threshold: float | None = None  # None = the threshold calibrated with the reader
     max_question_chars: int = 1000
     max_article_chars: int = 200_000  # longer texts are cut here (real news is a few thousand characters)
