@@ -59,9 +59,10 @@ def seed_library(embedder, reader, chunker, tmp_path_factory):
     return library
 
 
-# Measured with the shipped weights (both releases): the best span is right for 11 of the 20 (the target
-# is 18). This floor catches a regression; raising it is the reader's open work.
-RIGHT_AT_LEAST = 11
+# Measured with the shipped reader (int8 attention, fp32 feed-forward layers, span-length prior):
+# the best span is right for 15 of the 20 (the target is 18; 11 when every layer was int8).
+# The floor leaves one question of slack for a different CPU's int8 kernels; it catches a regression.
+RIGHT_AT_LEAST = 14
 
 
 def test_seed_story_questions(seed_library):
