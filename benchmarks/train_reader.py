@@ -46,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.realtimeqa import f1, is_excluded, normalise_answer  # noqa: E402
 from index.reader import WEIGHTS_FILE as WEIGHTS  # noqa: E402
+from index.reader import quantize_attention  # noqa: E402
 from index.reader_model import best_spans, build_net, encode_pairs, load_trained, save_net  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
@@ -377,6 +378,9 @@ def main() -> None:
     parser.add_argument(
         "--evaluate", type=Path, help="only validate these weights, on every held-out SQuAD question (--squad-valid 0)"
     )
+    parser.add_argument(
+        "--as-shipped", action="store_true", help="with --evaluate: quantized as the product reads (int8 attention)"
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -410,6 +414,8 @@ def main() -> None:
     news_valid = [item for item in news_2024 if item[0]["week"] in held_weeks]
     if args.evaluate:
         load_trained(net, args.evaluate)
+        if args.as_shipped:
+            net = quantize_attention(net.eval())
         result = validate(net, tokenizer, squad_valid, news_valid, args.device, args.max_length)
         answerable = sum(1 for e in squad_valid if e["answers"])
         print(

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+MAX_QUESTION_TOKENS = 64  # the rest of a window (192 or 256 tokens) holds the headline and passage
 TITLE_MARK = " | "  # between the headline and the passage in the second segment
 FROZEN = (
     "bert.embeddings.word_embeddings",
@@ -124,8 +125,22 @@ def encode(
     return encode_pairs(tokenizer, [(question, title, text) for title, text in passages], max_length, stride)
 
 
+def short_question(tokenizer, question: str, most: int = MAX_QUESTION_TOKENS) -> str:
+    """The question cut to its last `most` tokens, so a window always has room for the passage (a
+    question longer than the window made the tokenizer panic). News quiz questions put their
+    preamble first and the question itself last, so the end is kept."""
+    tokens = tokenizer.tokenize(question)
+    if len(tokens) <= most:
+        return question
+    return tokenizer.convert_tokens_to_string(tokens[-most:])
+
+
 def encode_pairs(tokenizer, items: Sequence[tuple[str, str, str]], max_length: int = 256, stride: int = 64) -> Windows:
     """Windows for (question, headline, text) triples. Only the text's tokens may be an answer."""
+    most = min(MAX_QUESTION_TOKENS, max_length - stride - 4)  # 3 special tokens; the text needs > stride
+    if most < 1:
+        raise ValueError(f"max_length {max_length} leaves no room for a question and a passage with stride {stride}")
+    items = [(short_question(tokenizer, q, most), title, text) for q, title, text in items]
     seconds, prefixes = [], []
     for _, title, text in items:
         prefix = f"{title}{TITLE_MARK}" if title else ""

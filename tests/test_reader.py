@@ -204,3 +204,13 @@ def test_hub_model_abstains_below_threshold(tiny_model):
 def test_unloadable_hub_model_is_a_clear_error(tmp_path):
     with pytest.raises(NewsbotError, match="cannot load reader model"):
         ExtractiveReader(str(tmp_path / "missing")).warm_up()
+
+
+def test_a_question_as_long_as_the_settings_allow_is_read_not_a_crash(reader):
+    """A question of under 1,000 characters (the default max_question_chars) once left the tokenizer
+    no room for the passage, and it panicked with an error no `except Exception` catches."""
+    preamble = "The wards counted 12, 34, 56 and 78 votes; the 4 recounts gave 9, 8, 7 and 6. " * 11
+    question = preamble + "who cut the ribbon at the bridge?"
+    assert 850 < len(question) <= 1000
+    reading = reader.reading(question, [WEATHER, BRIDGE])
+    assert reading.best is not None and reading.best.hit in (WEATHER, BRIDGE)
