@@ -4,7 +4,7 @@
     python benchmarks/train_reader.py --export            # best checkpoint -> index/weights/reader.safetensors
     python benchmarks/train_reader.py --evaluate WEIGHTS --squad-valid 0   # validation numbers only
 
-The shipped weights are `--steps 2000 --validate-every 500 --squad-valid 300` (index/weights/README.md).
+The command behind the shipped weights, and their numbers, are in index/weights/README.md.
 `--init WEIGHTS` starts a further round from trained weights. The SQuAD titles and news weeks held
 out do not depend on --seed.
 
