@@ -75,12 +75,21 @@ def test_a_passage_reads_the_same_whatever_else_is_read_beside_it(reader):
     question = "Who cut the ribbon at the bridge?"
     long_neighbour = hit(" ".join(["Figures of 9,870,000 and 12 per cent were quoted at the meeting."] * 12), "Budget")
     alone = reader.reading(question, [BRIDGE]).best
-    beside = reader.reading(question, [long_neighbour, BRIDGE, WEATHER])
-    same = [s for s in [beside.best] if s.hit is BRIDGE]
-    assert same, "the neighbours took the answer"
-    assert (same[0].start, same[0].end) == (alone.start, alone.end)
-    assert same[0].relevance == pytest.approx(alone.relevance, abs=1e-5)
-    assert same[0].value == pytest.approx(alone.value, abs=1e-4)
+    beside = reader.reading(question, [long_neighbour, BRIDGE, WEATHER]).best
+    assert beside.hit is BRIDGE, "the neighbours took the answer"
+    assert (beside.start, beside.end) == (alone.start, alone.end)
+    assert beside.relevance == pytest.approx(alone.relevance, abs=1e-5)
+    assert beside.value == pytest.approx(alone.value, abs=1e-4)
+
+
+def test_only_the_attention_layers_run_in_int8(reader):
+    """Every linear layer in int8 cost 3.5 EM on held-out SQuAD; the feed-forward layers stay float."""
+    import torch
+
+    layers = dict(reader._net.named_modules())
+    assert isinstance(layers["bert.encoder.layer.0.attention.self.query"], torch.ao.nn.quantized.dynamic.Linear)
+    assert type(layers["bert.encoder.layer.0.intermediate.dense"]) is torch.nn.Linear
+    assert type(layers["bert.encoder.layer.0.output.dense"]) is torch.nn.Linear
 
 
 def test_a_name_beats_a_clause_the_network_scores_a_little_higher(reader, monkeypatch):
