@@ -182,21 +182,20 @@ def run_windows(net, windows: Windows, one_by_one: bool = False):
     if not one_by_one:
         return net(windows.input_ids, windows.attention_mask, windows.token_type_ids)
     rows, width = windows.input_ids.shape
+    lengths = [int(n) for n in windows.attention_mask.sum(dim=1)]
+    outputs = [
+        net(
+            windows.input_ids[r : r + 1, :n],
+            windows.attention_mask[r : r + 1, :n],
+            windows.token_type_ids[r : r + 1, :n],
+        )
+        for r, n in enumerate(lengths)
+    ]
     start = torch.full((rows, width), -1e4)
     end = torch.full((rows, width), -1e4)
-    relevance: torch.Tensor | None = torch.zeros(rows)
-    for row in range(rows):
-        length = int(windows.attention_mask[row].sum())
-        s, e, r = net(
-            windows.input_ids[row : row + 1, :length],
-            windows.attention_mask[row : row + 1, :length],
-            windows.token_type_ids[row : row + 1, :length],
-        )
+    for row, ((s, e, _), length) in enumerate(zip(outputs, lengths, strict=True)):
         start[row, :length], end[row, :length] = s[0], e[0]
-        if r is None:
-            relevance = None
-        elif relevance is not None:
-            relevance[row] = r[0]
+    relevance = None if outputs[0][2] is None else torch.cat([r for _, _, r in outputs])
     return start, end, relevance
 
 
