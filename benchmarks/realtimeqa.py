@@ -5,8 +5,9 @@
 For each week: a fresh index of that week's articles (cached, so a rerun only re-reads), then each
 question asked as plain text without its choices, through the same Library.ask the bot uses.
 Prints EM / F1 (SQuAD normalisation), evidence@1 (the quote holds a gold answer), abstain rate,
-precision when answering, and recall@k of retrieval, overall and by question type; writes every
-prediction as JSONL. A benchmark, not a test: CI does not run it. Needs ../shared/data/realtimeqa/.
+precision when answering, and recall@k of retrieval, overall and by question type, and where the
+answers are lost (not in the week's passages, not among those read, a wrong passage, a wrong
+span); writes every prediction as JSONL. A benchmark, not a test: CI does not run it. Needs ../shared/data/realtimeqa/.
 """
 
 from __future__ import annotations
@@ -152,6 +153,7 @@ def evaluate(year: str, weeks: list[str] | None, cache: Path, models: dict, cach
             continue
         library = week_library(year, week, records, cache, models)
         reader = library.reader
+        corpus = [f" {normalise_answer(text)} " for _, _, text in library.articles.passages_to_embed()]
         for q in (q for q in questions if q["week"] == week):
             if is_excluded(q["question"]):
                 continue
@@ -162,6 +164,7 @@ def evaluate(year: str, weeks: list[str] | None, cache: Path, models: dict, cach
             guess = reading.best.text if reading.best else ""
             golds = q["answers"]
             evidence = [h.text for h in hits]
+            wanted = [f" {normalise_answer(g)} " for g in golds if normalise_answer(g)]
             rows.append(
                 {
                     "id": q["id"],
@@ -186,6 +189,8 @@ def evaluate(year: str, weeks: list[str] | None, cache: Path, models: dict, cach
                     ),
                     "evidence": any(contains(answer.quote, g) for g in golds) if answer.quote else False,
                     "recall": [any(contains(t, g) for t in evidence[:k] for g in golds) for k in (1, 5, 20)],
+                    "read": any(contains(t, g) for t in evidence[: reader.passages] for g in golds),
+                    "in_corpus": any(w in p for w in wanted for p in corpus),
                 }
             )
         print(
@@ -221,6 +226,25 @@ def always_answering(rows: list[dict]) -> dict:
     }
 
 
+def where_lost(rows: list[dict]) -> dict[str, float]:
+    """Where each question's answer is lost when the reader always answers, first stage first (shares
+    of all questions, summing to 100): what each part of the pipeline would gain if it were perfect."""
+    stages = collections.Counter()
+    for row in rows:
+        if row["guess_em"]:
+            stages["right"] += 1
+        elif not row["in_corpus"]:
+            stages["gold nowhere in the week's passages"] += 1
+        elif not row["read"]:
+            stages["gold not in the passages read"] += 1
+        elif not row["guess_evidence"]:
+            stages["read, but the chosen sentence lacks it"] += 1
+        else:
+            stages["the chosen sentence holds it, the span differs"] += 1
+    n = max(len(rows), 1)
+    return {stage: 100 * count / n for stage, count in stages.most_common()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--year", action="append", choices=["2024", "2025"], help="default: both")
@@ -252,6 +276,8 @@ def main() -> None:
             {"all": rows} | dict(sorted(by_type.items())),
         )
         print("always answering: " + ", ".join(f"{k} {v:.1f}" for k, v in always_answering(rows).items()))
+        print("where answers are lost, always answering (% of questions):")
+        print("\n".join(f"  {share:5.1f}  {stage}" for stage, share in where_lost(rows).items()))
         import numpy as np
 
         confidence = np.array([r["score"] if r["features"] else 0.0 for r in rows])

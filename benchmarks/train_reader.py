@@ -18,6 +18,12 @@ Data (read from ../shared/data, never copied into the project):
   lack the answer: the passages the product's search puts beside the right one. The last weeks of
   2024 are held out to pick checkpoints; 2025 is never read here.
 
+Loss: span cross-entropy ([CLS] for "no answer") plus the relevance head's binary cross-entropy,
+window by window. `--listwise` makes every other step a batch of whole news questions (each with
+its windows that hold the answer and those that do not) and adds a softmax cross-entropy over each
+question's relevance scores: the product picks the passage that outranks the others, so that is
+what this term trains.
+
 Seeded; a checkpoint every `--save-every` steps in `--work` (outside the work tree), so a rerun
 with the same arguments resumes where the last one stopped. Validation EM/F1 (held-out SQuAD
 titles, and held-out 2024 news weeks choosing among each question's passages) is printed as it
@@ -229,6 +235,7 @@ def news_examples(
             neg += [{"title": title, "text": passage} for title, passage in others[:week_negatives]]
         for example in pos + neg:
             example["question"] = text
+            example["group"] = question.get("id") or text
             examples.append(example)
     return examples
 
@@ -259,6 +266,7 @@ def featurise(tokenizer, examples: list[dict], max_length: int, stride: int) -> 
                     "start": start_token,
                     "end": end_token,
                     "context": (inside[0], inside[-1] + 1),
+                    "group": example.get("group"),
                 }
             )
     return features
@@ -278,6 +286,45 @@ def batches(features: list[dict], batch: int, seed: int):
         rng.shuffle(groups)
         yield from groups
         epoch += 1
+
+
+def question_groups(features: list[dict], most: int = 10) -> list[list[int]]:
+    """The windows of each news question (at most `most`), where at least one holds an answer and
+    one does not: what a listwise step ranks against each other."""
+    groups: dict[str, list[int]] = {}
+    for i, feature in enumerate(features):
+        if feature.get("group") is not None:
+            groups.setdefault(feature["group"], []).append(i)
+    return [
+        members[:most]
+        for members in groups.values()
+        if any(features[i]["start"] for i in members) and not all(features[i]["start"] for i in members)
+    ]
+
+
+def group_batches(groups: list[list[int]], per_batch: int, seed: int):
+    """Batches of `per_batch` whole question groups in a seeded order, forever."""
+    epoch = 0
+    while True:
+        order = list(range(len(groups)))
+        random.Random(seed * 1000 + epoch + 500).shuffle(order)
+        for at in range(0, len(order) - per_batch + 1, per_batch):
+            yield [i for g in order[at : at + per_batch] for i in groups[g]]
+        epoch += 1
+
+
+def listwise_loss(relevance: torch.Tensor, features: list[dict], indices: list[int]) -> torch.Tensor:
+    """Cross-entropy of each question's relevance scores against its windows that hold the answer:
+    the right passage must outrank the others of its week, not only score high on its own."""
+    losses = []
+    members: dict[str, list[int]] = {}
+    for row, i in enumerate(indices):
+        members.setdefault(features[i]["group"], []).append(row)
+    for rows in members.values():
+        scores = relevance[rows]
+        right = torch.tensor([bool(features[indices[r]]["start"]) for r in rows])
+        losses.append(torch.logsumexp(scores, 0) - torch.logsumexp(scores[right], 0))
+    return torch.stack(losses).mean()
 
 
 def collate(features: list[dict], indices: list[int], device: str):
@@ -373,6 +420,11 @@ def main() -> None:
         default=0,
         help="per answerable news question, this many passages of the week's other stories that lack the answer",
     )
+    parser.add_argument(
+        "--listwise",
+        action="store_true",
+        help="every other step ranks whole news questions' windows against each other (softmax over relevance)",
+    )
     parser.add_argument("--init", type=Path, help="start from these reader weights (a second round) instead of MiniLM")
     parser.add_argument("--export", action="store_true", help="write the best checkpoint to index/weights and stop")
     parser.add_argument(
@@ -453,10 +505,11 @@ def main() -> None:
         optimiser, lambda s: min((s + 1) / warmup, max(0.0, (args.steps - s) / max(1, args.steps - warmup)))
     )
     state_path = args.work / "checkpoint.pt"
+    run_args = [args.steps, args.batch, args.lr, args.max_length, args.seed, key, str(args.init), args.listwise]
     step, best = 0, {"score": -1.0}
     if state_path.exists():
         state = torch.load(state_path, weights_only=False)
-        if state["args"] == [args.steps, args.batch, args.lr, args.max_length, args.seed, key, str(args.init)]:
+        if state["args"] == run_args:
             net.load_state_dict(state["net"], strict=False)
             optimiser.load_state_dict(state["optimiser"])
             schedule.load_state_dict(state["schedule"])
@@ -470,7 +523,7 @@ def main() -> None:
         partial = state_path.with_suffix(".partial")
         torch.save(
             {
-                "args": [args.steps, args.batch, args.lr, args.max_length, args.seed, key, str(args.init)],
+                "args": run_args,
                 "net": net.trained_state(),
                 "optimiser": optimiser.state_dict(),
                 "schedule": schedule.state_dict(),
@@ -483,19 +536,29 @@ def main() -> None:
         partial.replace(state_path)
 
     stream = batches(features, args.batch, args.seed)
-    for _ in range(step):  # the same order as an uninterrupted run
-        next(stream)
+    groups = group_batches(question_groups(features), 2, args.seed) if args.listwise else None
+
+    def next_batch(at: int) -> tuple[list[int], bool]:
+        if groups is not None and at % 2 == 1:
+            return next(groups), True
+        return next(stream), False
+
+    for done in range(step):  # the same order as an uninterrupted run
+        next_batch(done)
     net.train()
     bce = torch.nn.BCEWithLogitsLoss()
     ce = torch.nn.CrossEntropyLoss()
     bar = tqdm(total=args.steps, initial=step, desc="training", dynamic_ncols=True, mininterval=10)
     running, started = None, time.time()
     while step < args.steps:
-        ids, mask, types, start_gold, end_gold, blocked = collate(features, next(stream), args.device)
+        indices, ranking = next_batch(step)
+        ids, mask, types, start_gold, end_gold, blocked = collate(features, indices, args.device)
         start, end, relevance = net(ids, mask, types)
         start = start.masked_fill(blocked, -1e4)
         end = end.masked_fill(blocked, -1e4)
         loss = (ce(start, start_gold) + ce(end, end_gold)) / 2 + bce(relevance, (start_gold > 0).float())
+        if ranking:
+            loss = loss + listwise_loss(relevance, features, indices)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(parameters, 1.0)
         optimiser.step()

@@ -3,11 +3,13 @@ spell the answer (a wrong label here would teach the network nonsense without an
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
+import torch
 
-from benchmarks.train_reader import featurise, news_examples, passages_of
+from benchmarks.train_reader import featurise, listwise_loss, news_examples, passages_of, question_groups
 from index.reader_model import build_net
 
 
@@ -84,3 +86,32 @@ def test_week_negatives_come_from_the_weeks_other_stories_and_never_hold_the_ans
         ("Which city hosted the summit?", "Ministers left the summit city after trade talks.")
     ]
     assert all("start" not in e for e in added)
+
+
+def test_a_question_group_holds_its_own_windows_with_and_without_the_answer():
+    features = [
+        {"group": "q1", "start": 5},
+        {"group": "q1", "start": 0},
+        {"group": None, "start": 3},  # SQuAD: no news question, never in a group
+        {"group": "q2", "start": 0},  # no window with the answer: nothing to rank
+        {"group": "q1", "start": 0},
+        {"group": "q3", "start": 4},  # only the answer: nothing to rank it against
+    ]
+    assert question_groups(features) == [[0, 1, 4]]
+    assert question_groups(features, most=2) == [[0, 1]]
+
+
+def test_the_listwise_loss_rewards_ranking_the_answer_first_within_each_question():
+    features = [{"group": "q1", "start": 5}, {"group": "q1", "start": 0}, {"group": "q1", "start": 0}]
+    indices = [0, 1, 2]
+    assert float(listwise_loss(torch.zeros(3), features, indices)) == pytest.approx(math.log(3))
+    first = float(listwise_loss(torch.tensor([2.0, 0.0, 0.0]), features, indices))
+    last = float(listwise_loss(torch.tensor([0.0, 2.0, 0.0]), features, indices))
+    assert first < math.log(3) < last
+    # Two questions in one batch are ranked apart: raising q2's scores leaves q1's term alone.
+    both = features + [{"group": "q2", "start": 1}, {"group": "q2", "start": 0}]
+    scores = torch.tensor([2.0, 0.0, 0.0, 0.0, 0.0])
+    expected = (first + math.log(2)) / 2
+    assert float(listwise_loss(scores, both, [0, 1, 2, 3, 4])) == pytest.approx(expected)
+    shifted = scores + torch.tensor([0.0, 0.0, 0.0, 9.0, 9.0])
+    assert float(listwise_loss(shifted, both, [0, 1, 2, 3, 4])) == pytest.approx(expected)
