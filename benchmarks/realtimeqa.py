@@ -3,7 +3,8 @@
     python benchmarks/realtimeqa.py --year 2025 [--weeks N] [--cache benchmarks/cache/realtimeqa]
 
 For each week: a fresh index of that week's articles (cached, so a rerun only re-reads), then each
-question asked as plain text without its choices, through the same Library.ask the bot uses.
+question asked as plain text without its choices, on the date the quiz asked it, through the same
+search and reader as Library.ask.
 Prints EM / F1 (SQuAD normalisation), evidence@1 (the quote holds a gold answer), abstain rate,
 precision when answering, and recall@k of retrieval, overall and by question type, and where the
 answers are lost (not in the week's passages, not among those read, a wrong passage, a wrong
@@ -20,6 +21,7 @@ import re
 import string
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -158,7 +160,8 @@ def evaluate(year: str, weeks: list[str] | None, cache: Path, models: dict, cach
             if is_excluded(q["question"]):
                 continue
             text = library.check_question(q["question"])
-            hits = library.search.search(text, library.config.top_k)
+            asked = datetime.fromisoformat(q["date"])  # recency counts from the day the quiz asked it
+            hits = library.search.search(text, library.config.top_k, as_of=asked)
             reading = reader.reading(text, hits)
             answer = reader.answer(text, hits, reading)
             guess = reading.best.text if reading.best else ""

@@ -3,18 +3,20 @@
     python benchmarks/retrieval.py [--year 2024] [--weeks N] [--postgres URL|temp]
 
 For every question of the cached weekly indexes (`benchmarks/realtimeqa.py` builds them), the dense
-and lexical rankings are computed once; then recall@k (a passage among the top k holds a gold answer,
-SQuAD normalisation) is printed for dense alone, lexical alone, and reciprocal-rank fusion over a
-small grid of its settings, beside the share of questions whose answer is anywhere in the week's
-passages (the ceiling). Tune on 2024 (the training year), not on 2025. With `--postgres`, each week
-is copied (passages and vectors as they are, nothing re-embedded) into a fresh database on that
-server and ranked by the PostgreSQL backend: its lexical side is PostgreSQL full-text search.
+and lexical rankings are computed once; then recall@k (a passage among the top k holds a gold
+answer, SQuAD normalisation) is printed for dense alone, lexical alone, and reciprocal-rank fusion
+over a small grid of its settings and of its recency prior (each question asked on its own date),
+beside the share of questions whose answer is anywhere in the week's passages (the ceiling). Tune on
+2024 (the training year), not on 2025. With `--postgres`, each week is copied (passages and vectors
+as they are, nothing re-embedded) into a fresh database on that server and ranked by the PostgreSQL
+backend: its lexical side is PostgreSQL full-text search.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -31,9 +33,9 @@ from index.articles import PreparedArticle, content_hash  # noqa: E402
 from index.dedup import fingerprint  # noqa: E402
 from index.embed import Embedder  # noqa: E402
 from index.models import Passage  # noqa: E402
-from index.search import SearchWeights, fuse  # noqa: E402
+from index.search import SearchWeights, fuse, with_recency  # noqa: E402
 
-KS = (1, 5, 8, 20, 50)
+KS = (1, 5, 8, 12, 20, 50)
 
 
 def rankings(year: str, cache: Path, weeks: int | None, depth: int, database=None) -> list[dict]:
@@ -49,8 +51,13 @@ def rankings(year: str, cache: Path, weeks: int | None, depth: int, database=Non
             continue
         if database is not None:
             week = copied(week, Library(LibraryConfig(data_dir=folder, database_url=database()), embedder=embedder))
-        passages = week.db.connect().execute("SELECT id, text FROM passages").fetchall()
-        texts = {pid: f" {normalise_answer(text)} " for pid, text in passages}
+        passages = (
+            week.db.connect()
+            .execute("SELECT p.id, p.text, a.published FROM passages p JOIN articles a ON a.id = p.article_id")
+            .fetchall()
+        )
+        texts = {pid: f" {normalise_answer(text)} " for pid, text, _ in passages}
+        published = {pid: date for pid, _, date in passages}
         for question in questions:
             if question["week"] != folder.name or is_excluded(question["question"]):
                 continue
@@ -61,6 +68,8 @@ def rankings(year: str, cache: Path, weeks: int | None, depth: int, database=Non
                     "good": {pid for pid, text in texts.items() if any(g in text for g in golds)},
                     "dense": week.vectors.current().search(vector, depth),
                     "lexical": week.articles.lexical_search(question["question"], depth),
+                    "published": published,
+                    "asked": datetime.fromisoformat(question["date"]),
                 }
             )
     return out
@@ -84,6 +93,12 @@ def copied(source: Library, target: Library) -> Library:
     with target.db.writing():
         target.articles.write(batch, source.embedder.model_name)
     return target
+
+
+def search_order(row: dict, weights: SearchWeights) -> list[int]:
+    """Passage ids as the library's search orders them, the question asked on its own date."""
+    fused = fuse(row["dense"][: weights.depth], row["lexical"][: weights.depth], weights)
+    return [pid for pid, _ in with_recency(fused, row["published"], row["asked"], weights)]
 
 
 def recall(rows: list[dict], ranked) -> list[float]:
@@ -117,11 +132,13 @@ def main() -> None:
     for rrf_k in (10, 60):
         for lexical in (0.5, 1.0, 1.5):
             for depth in (50, 200):
-                weights = SearchWeights(lexical=lexical, rrf_k=rrf_k, depth=depth)
-                mark = " (default)" if weights == default else ""
-                grid[f"fused k={rrf_k} lexical={lexical} depth={depth}{mark}"] = lambda r, w=weights: [
-                    pid for pid, _ in fuse(r["dense"][: w.depth], r["lexical"][: w.depth], w)
-                ]
+                weights = SearchWeights(lexical=lexical, rrf_k=rrf_k, depth=depth, recency=0.0)
+                grid[f"fused k={rrf_k} lexical={lexical} depth={depth}"] = lambda r, w=weights: search_order(r, w)
+    for recency in (0.25, 0.5, 0.75):
+        for days in (7.0, 14.0, 30.0):
+            weights = SearchWeights(recency=recency, recency_days=days)
+            mark = " (default)" if weights == default else ""
+            grid[f"fused, recency {recency} over {days:g} days{mark}"] = lambda r, w=weights: search_order(r, w)
     for name, ranked in grid.items():
         print(f"{name:<44}" + "".join(f"{v:>8.1f}" for v in recall(rows, ranked)))
 

@@ -15,6 +15,7 @@ from index.embed import DEFAULT_MODEL
 from index.errors import NewsbotError
 from index.fetch import FetchLimits
 from index.reader import READ_PASSAGES
+from index.search import SearchWeights
 from index.vectors import IndexPolicy
 
 # One library per user wherever the command runs from (~/.local/share/newsbot on Linux).
@@ -50,6 +51,15 @@ class Settings(BaseSettings):
     passage_words: int = Field(80, ge=20, le=400, description="Most words in one passage.")
     top_k: int = Field(20, ge=1, le=200, description="Passages retrieved per question.")
     reader_passages: int = Field(READ_PASSAGES, ge=1, le=50, description="Top passages the reader reads for an answer.")
+    recency: float = Field(
+        SearchWeights.recency,
+        ge=0.0,
+        le=10.0,
+        description="How strongly newer stories rank first among close matches (a share of a first place); 0 = off.",
+    )
+    recency_days: float = Field(
+        SearchWeights.recency_days, gt=0.0, le=3650.0, description="Days over which a story's recency gain fades by e."
+    )
     answer_threshold: float | None = Field(
         None,
         ge=0.0,
@@ -160,6 +170,8 @@ class Settings(BaseSettings):
             passage_words=self.passage_words,
             top_k=self.top_k,
             reader_passages=self.reader_passages,
+            recency=self.recency,
+            recency_days=self.recency_days,
             answer_threshold=self.answer_threshold,
             max_question_chars=self.max_question_chars,
             max_article_chars=self.max_article_chars,

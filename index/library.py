@@ -49,6 +49,8 @@ class LibraryConfig:
     reader_model: str | None = None  # a Hugging Face extractive-QA model; None = the bundled reader
     passage_words: int = 80
     top_k: int = 20
+    recency: float = SearchWeights.recency  # how strongly newer stories rank first among close matches; 0 = off
+    recency_days: float = SearchWeights.recency_days  # the gain fades by a factor e over this many days
     reader_passages: int = READ_PASSAGES
     answer_threshold: float | None = None  # None = the threshold calibrated with the reader
     max_question_chars: int = 1000
@@ -94,7 +96,9 @@ class Library:
         self.registry = SourceRegistry(self.db)
         self.embedder = embedder or Embedder(config.embedding_model, batch_size=config.embed_batch_size)
         self.chunker = chunker or Chunker(config.passage_words)
-        self.search = HybridSearch(self.articles, self.embedder, SearchWeights())
+        self.search = HybridSearch(
+            self.articles, self.embedder, SearchWeights(recency=config.recency, recency_days=config.recency_days)
+        )
         self.reader: Reader = reader or _make_reader(config)
         self._warm = threading.Lock()
         self._poll_lock = threading.Lock()

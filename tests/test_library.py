@@ -3,10 +3,14 @@ search, answers, abstention, listing."""
 
 from __future__ import annotations
 
+import math
+from datetime import UTC, datetime
+
 import pytest
 
 from index import Library, LibraryConfig, NewsbotError, NothingIndexedError
 from index.reader import sentence_around
+from index.search import SearchWeights, recency_gain
 from index.text import lexical_query
 from index.vectors import vector_file
 from tests.conftest import DEMO_QUESTION, SAMPLE_NEWS, write_jsonl
@@ -223,3 +227,45 @@ def test_a_version_2_store_is_migrated_on_open(sample_library, make_library, bac
         assert conn.execute(
             "SELECT count(*) FROM articles WHERE published_utc IS NULL AND published IS NOT NULL"
         ).fetchone() == (0,)
+
+
+def test_among_close_matches_the_newer_story_ranks_first(make_library, tmp_path):
+    news = write_jsonl(
+        tmp_path / "bridge.jsonl",
+        [
+            {
+                "url": "https://x.test/reopened",
+                "title": "Harbour bridge reopens after repairs",
+                "text": "The harbour bridge reopened to traffic on Monday after two years of repairs.",
+                "published": "2024-03-04",
+            },
+            {
+                "url": "https://x.test/closed",
+                "title": "Harbour bridge shut again",
+                "text": "The harbour bridge was shut to traffic again on Friday, a year after its repairs ended.",
+                "published": "2025-03-07T09:00:00+01:00",
+            },
+        ],
+    )
+    library = make_library(tmp_path / "data")
+    library.ingest([news])
+    question = "harbour bridge reopened after repairs"
+
+    def first(as_of: datetime) -> str:
+        return library.search.search(question, 2, as_of=as_of)[0].story.url
+
+    assert first(datetime(2030, 1, 1, tzinfo=UTC)) == "https://x.test/reopened"  # both old: the better match
+    assert first(datetime(2025, 3, 8, tzinfo=UTC)) == "https://x.test/closed"  # asked the day after: the news
+
+
+def test_the_recency_gain_fades_with_age_and_ignores_what_it_cannot_date():
+    weights = SearchWeights(recency=0.5, recency_days=14.0, rrf_k=60)
+    asked = datetime(2025, 3, 8, 12, tzinfo=UTC)
+    fresh = recency_gain("2025-03-08T12:00:00+00:00", asked, weights)
+    assert fresh == pytest.approx(0.5 / 61)
+    assert recency_gain("2025-03-22T13:00:00+01:00", asked, weights) == pytest.approx(fresh)  # future: new
+    assert recency_gain("2025-02-22T12:00:00+00:00", asked, weights) == pytest.approx(fresh / math.e)
+    assert recency_gain("2025-02-22", asked, weights) == pytest.approx(fresh * math.exp(-(14.5 / 14)))
+    assert recency_gain(None, asked, weights) == 0.0
+    assert recency_gain("not a date", asked, weights) == 0.0
+    assert recency_gain("2025-03-08", asked, SearchWeights(recency=0.0)) == 0.0
