@@ -4,11 +4,11 @@
 
 For each week: a fresh index of that week's articles (cached, so a rerun only re-reads), then each
 question asked as plain text without its choices, on the date the quiz asked it, through the same
-search and reader as Library.ask.
-Prints EM / F1 (SQuAD normalisation), evidence@1 (the quote holds a gold answer), abstain rate,
-precision when answering, and recall@k of retrieval, overall and by question type, and where the
-answers are lost (not in the week's passages, not among those read, a wrong passage, a wrong
-span); writes every prediction as JSONL. A benchmark, not a test: CI does not run it. Needs ../shared/data/realtimeqa/.
+search and reader as Library.ask. Prints EM / F1 (SQuAD normalisation), evidence@1 (the quote holds
+a gold answer), abstain rate, precision when answering, and recall@k of retrieval, overall and by
+question type, and where the answers are lost (not in the week's passages, not among those read, a
+wrong passage, a wrong span); writes every prediction as JSONL. A benchmark, not a test: CI does not
+run it. Needs ../shared/data/realtimeqa/.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ with a nudge towards recent stories.
 
 Embeddings catch paraphrase ("beat" ~ "defeated"); BM25 catches the names and numbers that news
 questions hinge on and that small embedding models blur together. News questions are mostly about
-what just happened, so among passages that match, the newer story's rank higher.
+what just happened, so among passages that match about as well, newer stories rank higher.
 """
 
 from __future__ import annotations
