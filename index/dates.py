@@ -27,3 +27,15 @@ def published_utc(published: str | None) -> str | None:
     if not published or len(published) == 10:
         return published
     return datetime.fromisoformat(published).astimezone(UTC).isoformat(timespec="seconds")
+
+
+def published_moment(published: str | None) -> datetime | None:
+    """The instant of a `normalise_published` value (a bare date: its midnight in UTC); None when
+    there is no date or it cannot be read."""
+    if not published:
+        return None
+    try:
+        moment = datetime.fromisoformat(published)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

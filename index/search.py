@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from index.articles import ArticleStore
+from index.dates import published_moment
 from index.embed import Embedder
 from index.models import Hit
 
@@ -36,14 +37,9 @@ class SearchWeights:
 def recency_gain(published: str | None, as_of: datetime, weights: SearchWeights) -> float:
     """What a story's date adds to its passages' fused score (nothing without a date; a story dated
     after `as_of` counts as new)."""
-    if not published or weights.recency <= 0:
+    moment = published_moment(published)
+    if moment is None or weights.recency <= 0:
         return 0.0
-    try:
-        moment = datetime.fromisoformat(published)
-    except ValueError:
-        return 0.0
-    if moment.tzinfo is None:  # a bare date: its midnight in UTC
-        moment = moment.replace(tzinfo=UTC)
     days = max(0.0, (as_of - moment).total_seconds() / 86400)
     return weights.recency / (weights.rrf_k + 1) * math.exp(-days / weights.recency_days)
 
