@@ -1,14 +1,21 @@
-"""Fit the reader's confidence (index/weights/reader.json) on news weeks the reader never trained on.
+"""Fit the reader's confidence (index/weights/reader.json) on every kind of question it meets.
 
-    python benchmarks/calibrate_reader.py [--precision 0.5] [--weeks 6]
+    python benchmarks/calibrate_reader.py [--precision 0.5] [--overlap 2 --echo 1 --staleness 0.25]
 
-Asks every question of the last `--weeks` weeks of RealTime QA 2024 (the weeks
-`train_reader.py` holds out) through the library's own search and reader, then fits a logistic
-model from the reader's features (pooled answer strength, its share against the other answers
-and "no answer", its margin over the runner-up, passage relevance, support) to whether the
-best answer is right (EM). The threshold is the lowest confidence at which the answered
-questions are right at least `--precision` of the time. 2025 is never read here: report on it
-with `python benchmarks/realtimeqa.py --year 2025`.
+One logistic model from a reading's features to the chance its answer is exactly right, fitted
+on a mix of question kinds, none of it 2025 and none of it what the reader trained on
+(`proposals.py` reads them once and caches them):
+- `news`: the 6 held-out weeks of RealTime QA 2024, each question asked on its quiz date: hard
+  questions over a week of news, where the best span is right about one time in six;
+- `plain`: the calibration half of SQuAD's held-out titles ingested as news: plain questions;
+- `unanswerable`: SQuAD 2.0's questions of those titles that the text does not answer (any
+  answer is wrong; the right reply is an abstention).
+Each kind weighs the same in the fit, however many questions it has, so the confidence means the
+same on each. The threshold is the lowest confidence at which the answers given are right at
+least `--precision` of the time on every kind (unanswerable questions counted with the plain ones
+they stand among). The span prior (`--overlap`, `--echo`, `--staleness`: chosen with
+`tune_reader.py`) is written beside it, since the features depend on it. Report on held-out data
+with `squad_news.py --half report` and `realtimeqa.py --year 2025`.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -23,24 +31,24 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.realtimeqa import evaluate, load, reliability  # noqa: E402
-from benchmarks.train_reader import HELD_OUT_WEEKS  # noqa: E402
-from index.chunk import Chunker  # noqa: E402
-from index.embed import Embedder  # noqa: E402
-from index.reader import CALIBRATION_FILE, READ_PASSAGES, Calibration, ExtractiveReader  # noqa: E402
+from benchmarks.proposals import SETS, proposals, right  # noqa: E402
+from benchmarks.realtimeqa import reliability  # noqa: E402
+from index.reader import CALIBRATION_FILE, READ_PASSAGES, Calibration, ExtractiveReader, SpanPrior  # noqa: E402
 
-FEATURES = ("top", "share", "margin", "relevance")
+FEATURES = ("top", "share", "margin", "relevance", "span", "overlap", "stories", "echo")
+KINDS = ("news", "plain", "unanswerable")
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50) -> np.ndarray:
-    """Newton's method for L2-regularised logistic regression; column 0 of `x` is the bias."""
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50, weight=None) -> np.ndarray:
+    """Newton's method for L2-regularised, weighted logistic regression; column 0 of `x` is the bias."""
+    weight = np.ones(len(y)) if weight is None else weight
     w = np.zeros(x.shape[1])
     penalty = np.full(x.shape[1], l2)
     penalty[0] = 0.0
     for _ in range(steps):
         p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -30, 30)))
-        gradient = x.T @ (p - y) + penalty * w
-        hessian = (x * (p * (1 - p))[:, None]).T @ x + np.diag(penalty) + 1e-6 * np.eye(x.shape[1])
+        gradient = x.T @ (weight * (p - y)) + penalty * w
+        hessian = (x * (weight * p * (1 - p))[:, None]).T @ x + np.diag(penalty) + 1e-6 * np.eye(x.shape[1])
         w -= np.linalg.solve(hessian, gradient)
     return w
 
@@ -55,43 +63,67 @@ def threshold_for(confidence: np.ndarray, right: np.ndarray, precision: float) -
     return float(confidence[order][ok[-1]])
 
 
+def rows_for(records: list[dict], reader: ExtractiveReader) -> list[dict]:
+    """Each question's features under the reader's prior, and whether its best answer is right."""
+    rows = []
+    for record in records:
+        reading = reader.weigh(record["question"], record["spans"])
+        if reading.best is None:
+            continue
+        rows.append(
+            {"kind": record["kind"], "features": reading.features, "right": right(reading.best.text, record["gold"])}
+        )
+    return rows
+
+
+def matrix(rows: list[dict]) -> np.ndarray:
+    return np.array([[1.0, *(r["features"].get(name, 0.0) for name in FEATURES)] for r in rows])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--precision", type=float, default=0.5, help="precision wanted when answering")
-    parser.add_argument("--weeks", type=int, default=HELD_OUT_WEEKS)
-    parser.add_argument("--passages", type=int, default=READ_PASSAGES)
-    parser.add_argument("--cache", type=Path, default=ROOT / "benchmarks" / "cache" / "realtimeqa")
+    parser.add_argument("--precision", type=float, default=0.5, help="precision wanted on every kind when answering")
+    parser.add_argument("--overlap", type=float, default=0.0)
+    parser.add_argument("--echo", type=float, default=0.0)
+    parser.add_argument("--staleness", type=float, default=0.0)
+    parser.add_argument("--l2", type=float, default=1.0)
     parser.add_argument("--out", type=Path, default=CALIBRATION_FILE)
     args = parser.parse_args()
 
-    _, questions = load("2024")
-    weeks = sorted({q["week"] for q in questions})[-args.weeks :]
-    reader = ExtractiveReader(passages=args.passages, calibration=Calibration())
-    models = {"embedder": Embedder(), "reader": reader, "chunker": Chunker()}
-    rows = evaluate("2024", weeks, args.cache, models)
-    x = np.array([[1.0, *(r["features"].get(name, 0.0) for name in FEATURES)] for r in rows if r["features"]])
-    y = np.array([r["guess_em"] for r in rows if r["features"]])
-    w = fit_logistic(x, y)
-    calibration = Calibration(float(w[0]), {name: float(v) for name, v in zip(FEATURES, w[1:], strict=True)})
-    confidence = np.array([calibration.confidence(dict(zip(FEATURES, row[1:], strict=True))) for row in x])
-    threshold = threshold_for(confidence, y, args.precision)
-    answered = confidence >= threshold
-    print(f"{len(rows)} questions of 2024 weeks {weeks[0]}..{weeks[-1]}; best span right for {100 * y.mean():.1f}%")
-    print("weights: " + ", ".join(f"{k} {v:+.3f}" for k, v in [("bias", w[0]), *zip(FEATURES, w[1:], strict=True)]))
-    print("\n".join(reliability(confidence, y)))
-    print(
-        f"threshold {threshold:.3f}: answers {100 * answered.mean():.1f}% of questions, "
-        f"right {100 * y[answered].mean():.1f}% of those (in sample)"
-    )
+    prior = SpanPrior(overlap=args.overlap, echo=args.echo, staleness=args.staleness)
+    reader = ExtractiveReader(calibration=Calibration(), prior=prior)
+    rows = rows_for([r for name in SETS for r in proposals(name)], reader)
+    kinds = np.array([r["kind"] for r in rows])
+    x, y = matrix(rows), np.array([r["right"] for r in rows])
+    # news on one side, the SQuAD questions (plain and unanswerable, as they come) on the other
+    sides = np.where(kinds == "news", "news", "squad")
+    weight = np.array([len(rows) / (2 * np.sum(sides == side)) for side in sides])
+    w = fit_logistic(x, y, l2=args.l2, weight=weight)
+    weights = {name: float(v) for name, v in zip(FEATURES, w[1:], strict=True)}
+    calibration = Calibration(float(w[0]), weights, 0.5, prior)
+    confidence = np.array([calibration.confidence(r["features"]) for r in rows])
+    threshold = max(threshold_for(confidence[sides == s], y[sides == s], args.precision) for s in ("news", "squad"))
+    print("weights: " + ", ".join(f"{k} {v:+.3f}" for k, v in [("bias", w[0]), *weights.items()]))
+    for kind in KINDS:
+        inside = kinds == kind
+        answered = inside & (confidence >= threshold)
+        print(
+            f"{kind}: {inside.sum()} questions, best span right {100 * y[inside].mean():.1f}%; at threshold "
+            f"{threshold:.3f} answered {100 * answered.sum() / inside.sum():.1f}%, right "
+            f"{100 * y[answered].mean() if answered.any() else 0:.1f}% of those (in sample)"
+        )
+        print("\n".join(reliability(confidence[inside], y[inside])))
     args.out.write_text(
         json.dumps(
             {
                 "bias": calibration.bias,
-                "weights": calibration.weights,
+                "weights": weights,
                 "threshold": round(threshold, 4),
-                "fitted_on": f"RealTime QA 2024 weeks {weeks[0]}..{weeks[-1]} ({len(rows)} questions)",
+                "prior": asdict(prior),
+                "fitted_on": "RealTime QA 2024 held-out weeks (news), SQuAD held-out titles' calibration half as "
+                f"news (plain, unanswerable): {', '.join(f'{k} {int(np.sum(kinds == k))}' for k in KINDS)}",
                 "precision_wanted": args.precision,
-                "passages": args.passages,
+                "passages": READ_PASSAGES,
             },
             indent=2,
         )

@@ -15,6 +15,7 @@ from pathlib import Path
 from bot.render import answer_text, printable, story_line
 from bot.settings import DEFAULT_DATA_DIR, Settings, load_settings
 from index import Library, NewsbotError
+from index.library import as_of_moment
 
 log = logging.getLogger("newsbot")
 
@@ -67,7 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch",
         type=Path,
         metavar="QUESTIONS.jsonl",
-        help='answer each line {"id", "question"}; one output line per input line, in order',
+        help='answer each line {"id", "question"} (a line may carry its own "as_of"); one output line per input'
+        " line, in order",
+    )
+    ask.add_argument(
+        "--as-of",
+        metavar="WHEN",
+        help="answer as the library would have then: a date (2026-03-06) or an ISO datetime; recency counts from"
+        " that moment and stories published after it are left out",
     )
     ask.add_argument("--json", action="store_true", help="print JSON")
 
@@ -237,18 +245,19 @@ def cmd_ingest(args, settings: Settings) -> int:
 def cmd_ask(args, settings: Settings) -> int:
     if (args.question is None) == (args.batch is None):
         raise NewsbotError("give either a question or --batch QUESTIONS.jsonl")
+    as_of_moment(args.as_of)  # a bad --as-of is said before any model loads
     library = Library(settings.library_config())
     if args.batch is None:
-        answer = library.ask(args.question)
+        answer = library.ask(args.question, as_of=args.as_of)
         say(json.dumps(answer.as_dict(), ensure_ascii=False) if args.json else answer_text(answer))
         return 0
     library.check_ready()  # fail once, not once per line, when nothing is indexed
     failures = 0
-    for number, item_id, question, problem in _batch_questions(args.batch):
+    for number, item_id, question, as_of, problem in _batch_questions(args.batch):
         record: dict = {"id": item_id}
         if problem is None:
             try:
-                record.update(library.ask(question).as_dict())
+                record.update(library.ask(question, as_of=as_of or args.as_of).as_dict())
             except NewsbotError as exc:
                 problem = str(exc)
         if problem is not None:
@@ -262,8 +271,8 @@ def cmd_ask(args, settings: Settings) -> int:
     return 1 if failures else 0
 
 
-def _batch_questions(path: Path) -> Iterator[tuple[int, object, str, str | None]]:
-    """(line number, id, question, problem) for each non-empty line."""
+def _batch_questions(path: Path) -> Iterator[tuple[int, object, str, str | None, str | None]]:
+    """(line number, id, question, as_of, problem) for each non-empty line."""
     try:
         handle = path.open(encoding="utf-8")
     except OSError as exc:
@@ -276,13 +285,17 @@ def _batch_questions(path: Path) -> Iterator[tuple[int, object, str, str | None]
                 try:
                     record = json.loads(line)
                 except json.JSONDecodeError as exc:
-                    yield number, None, "", f"{path}:{number}: not valid JSON ({exc.msg})"
+                    yield number, None, "", None, f"{path}:{number}: not valid JSON ({exc.msg})"
                     continue
                 if not isinstance(record, dict) or not isinstance(record.get("question"), str):
                     item = record.get("id") if isinstance(record, dict) else None
-                    yield number, item, "", f'{path}:{number}: needs a "question" string'
+                    yield number, item, "", None, f'{path}:{number}: needs a "question" string'
                     continue
-                yield number, record.get("id"), record["question"], None
+                as_of = record.get("as_of")
+                if as_of is not None and not isinstance(as_of, str):
+                    yield number, record.get("id"), "", None, f'{path}:{number}: "as_of" must be a date string'
+                    continue
+                yield number, record.get("id"), record["question"], as_of, None
         except UnicodeDecodeError:
             raise NewsbotError(f"{path}: not UTF-8 text") from None
 

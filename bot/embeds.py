@@ -82,20 +82,22 @@ def story_link(story: Story, limit: int = 200) -> str:
     return f"[{title}]({url})" if url else title
 
 
+def _quoted(quote: str, start: int, end: int, limit: int) -> str:
+    """The quote, escaped, cut around the answer to `limit`, the answer underlined and bold."""
+    if 0 <= start < end <= len(quote):
+        before, middle, after = quote[:start], quote[start:end], quote[end:]
+        room = limit - len(middle)
+        before = clip(before[::-1], room // 2)[::-1] if len(before) > room // 2 else before
+        after = clip(after, room // 2) if len(after) > room // 2 else after
+        return f"{safe(before)}__**{safe(middle)}**__{safe(after)}".replace("\n", " ")
+    return safe(clip(quote, limit))
+
+
 def answer_embed(answer: Answer) -> discord.Embed:
     if answer.abstained:
         return abstain_embed(answer)
     story = answer.story
-    quote = answer.quote
-    start, end = answer.answer_start, answer.answer_end
-    if 0 <= start < end <= len(quote):
-        before, middle, after = quote[:start], quote[start:end], quote[end:]
-        room = QUOTE_LIMIT - len(middle)
-        before = clip(before[::-1], room // 2)[::-1] if len(before) > room // 2 else before
-        after = clip(after, room // 2) if len(after) > room // 2 else after
-        quoted = f"{safe(before)}__**{safe(middle)}**__{safe(after)}"
-    else:
-        quoted = safe(clip(quote, QUOTE_LIMIT))
+    quoted = _quoted(answer.quote, answer.answer_start, answer.answer_end, QUOTE_LIMIT)
     description = clip(f"**{safe(clip(answer.text, 300))}**", 400) + "\n> " + quoted.replace("\n", " ")
     embed = discord.Embed(
         title=clip(safe(story.title or "Untitled story"), TITLE_LIMIT) if story else None,
@@ -108,11 +110,61 @@ def answer_embed(answer: Answer) -> discord.Embed:
             embed.add_field(name="Source", value=safe(clip(story.source, 200)), inline=True)
         embed.add_field(name="Published", value=timestamp(story.published), inline=True)
     embed.add_field(name="Confidence", value=confidence_label(answer.score), inline=True)
-    embed.set_footer(text="Extractive answer: the words are the article's own.")
+    if answer.agreeing:
+        lines = [
+            f"- {story_link(c.story, 150)}{_source(c.story)} ({timestamp(c.story.published)})"
+            for c in answer.agreeing[:AGREEING_SHOWN]
+        ]
+        embed.add_field(
+            name=f"{len(answer.agreeing) + 1} stories agree", value=clip_lines(lines, FIELD_LIMIT), inline=False
+        )
+    as_of = f" Answered as of {answer.as_of}." if answer.as_of else ""
+    embed.set_footer(text=f"Extractive answer: the words are the article's own.{as_of}")
     return embed
 
 
+AGREEING_SHOWN = 3
+FIELD_LIMIT = 1024
+CANDIDATE_QUOTE_LIMIT = 300
+
+
+def _source(story: Story) -> str:
+    return f" · {safe(clip(story.source, 60))}" if story.source else ""
+
+
+def clip_lines(lines: list[str], limit: int) -> str:
+    """Whole lines, as many as fit in `limit` characters (a cut line would break its link)."""
+    kept, used = [], 0
+    for line in lines:
+        if used + len(line) + 1 > limit:
+            break
+        kept.append(line)
+        used += len(line) + 1
+    return "\n".join(kept) or clip(lines[0], limit)
+
+
 def abstain_embed(answer: Answer) -> discord.Embed:
+    """Unsure: the candidate answers, plainly unconfirmed, with their quotes and stories. Nothing
+    found: the closest stories."""
+    if answer.candidates:
+        embed = discord.Embed(
+            title="Not sure",
+            description="I found possible answers but cannot confirm any. The closest reports say:",
+            colour=ABSTAIN_COLOUR,
+        )
+        for number, candidate in enumerate(answer.candidates, start=1):
+            value = (
+                f"> {_quoted(candidate.quote, candidate.answer_start, candidate.answer_end, CANDIDATE_QUOTE_LIMIT)}\n"
+                f"{story_link(candidate.story, 150)}{_source(candidate.story)} ({timestamp(candidate.story.published)})"
+            )
+            embed.add_field(
+                name=clip(f"{number}. {safe(clip(candidate.text, 200))} ({candidate.score:.0%})", TITLE_LIMIT),
+                value=value[:FIELD_LIMIT],
+                inline=False,
+            )
+        if answer.as_of:
+            embed.set_footer(text=f"As of {answer.as_of}.")
+        return embed
     lines = [f"- {story_link(s)} ({timestamp(s.published)})" for s in answer.closest]
     description = "I could not find an answer to that in the indexed news."
     if lines:

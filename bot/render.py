@@ -31,21 +31,49 @@ def highlight(quote: str, start: int, end: int, mark: str = "**") -> str:
 
 def answer_text(answer: Answer) -> str:
     if answer.abstained:
-        lines = ["The indexed news does not answer that."]
-        if answer.closest:
-            lines.append("Closest stories:")
-            lines.extend(f"  - {s.title or s.url} ({(s.published or 'undated')[:10]}) {s.url}" for s in answer.closest)
-        return "\n".join(lines)
+        return abstention_text(answer)
     story = answer.story
     quote = highlight(answer.quote, answer.answer_start, answer.answer_end)
     wrapped = textwrap.fill(f"“{quote}”", width=100, initial_indent="  ", subsequent_indent="   ")
     date = (story.published or "undated")[:10] if story else "undated"
-    return "\n".join(
-        [
-            answer.text,
-            wrapped,
-            f"  — {story.title if story else ''} ({date})",
-            f"    {story.url if story else ''}",
-            f"  confidence {answer.score:.2f}",
-        ]
-    )
+    lines = [
+        answer.text,
+        wrapped,
+        f"  — {story.title if story else ''} ({date})",
+        f"    {story.url if story else ''}",
+        f"  confidence {answer.score:.2f}" + (f", as of {answer.as_of}" if answer.as_of else ""),
+    ]
+    if answer.agreeing:
+        lines.append(f"  {len(answer.agreeing) + 1} stories agree; also:")
+        for citation in answer.agreeing[:AGREEING_SHOWN]:
+            lines.append(f"    - {_story_brief(citation.story)}")
+            lines.append(f"      {citation.story.url}")
+    return "\n".join(lines)
+
+
+AGREEING_SHOWN = 3
+
+
+def abstention_text(answer: Answer) -> str:
+    """Unsure: the answers the closest reports give, plainly unconfirmed. Nothing found: the closest
+    stories."""
+    when = f" (as of {answer.as_of})" if answer.as_of else ""
+    if answer.candidates:
+        lines = [f"Not sure{when}. The closest reports say:"]
+        for number, candidate in enumerate(answer.candidates, start=1):
+            quote = highlight(candidate.quote, candidate.answer_start, candidate.answer_end)
+            lines.append(f"  {number}. {candidate.text}  (confidence {candidate.score:.2f})")
+            lines.append(textwrap.fill(f"“{quote}”", width=100, initial_indent="     ", subsequent_indent="      "))
+            lines.append(f"     — {_story_brief(candidate.story)}")
+            lines.append(f"       {candidate.story.url}")
+        return "\n".join(lines)
+    lines = [f"The indexed news does not answer that{when}."]
+    if answer.closest:
+        lines.append("Closest stories:")
+        lines.extend(f"  - {s.title or s.url} ({(s.published or 'undated')[:10]}) {s.url}" for s in answer.closest)
+    return "\n".join(lines)
+
+
+def _story_brief(story: Story) -> str:
+    source = f" · {story.source}" if story.source else ""
+    return f"{story.title or story.url} ({(story.published or 'undated')[:10]}){source}"

@@ -203,6 +203,21 @@ class ArticleStore:
             self.db.connect().execute("SELECT id, fingerprint FROM articles WHERE fingerprint IS NOT NULL").fetchall()
         )
 
+    def fingerprints_of(self, article_ids: Sequence[int]) -> dict[int, bytes]:
+        """The text fingerprints of these articles (those that have one)."""
+        if not article_ids:
+            return {}
+        marks = ",".join("?" * len(article_ids))
+        rows = (
+            self.db.connect()
+            .execute(
+                f"SELECT id, fingerprint FROM articles WHERE fingerprint IS NOT NULL AND id IN ({marks})",
+                list(article_ids),
+            )
+            .fetchall()
+        )
+        return {row[0]: bytes(row[1]) for row in rows}
+
     def remove_older_than(self, cutoff: str) -> int:
         """Delete articles published (or, undated, ingested) before `cutoff`, with their passages and
         vectors, as one atomic step. Call inside `writing()`. Returns the number removed."""

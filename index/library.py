@@ -7,7 +7,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 
 import numpy as np
@@ -15,12 +16,12 @@ import numpy as np
 from index.articles import ArticleStore, PreparedArticle, content_hash
 from index.chunk import Chunker
 from index.database import Database
-from index.dedup import fingerprint
+from index.dedup import fingerprint, near_duplicate
 from index.embed import DEFAULT_MODEL, Embedder
 from index.errors import NewsbotError, NothingIndexedError
 from index.fetch import Fetcher, FetchLimits, check_url
 from index.generations import VectorGenerations
-from index.models import Answer, Article, IngestReport, Story
+from index.models import Answer, Article, Citation, IngestReport, Story
 from index.poller import Poller, PollReport
 from index.reader import READ_PASSAGES, ExtractiveReader, Reader
 from index.registry import Source, SourceRegistry
@@ -277,17 +278,45 @@ class Library:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def ask(self, question: str, timings: dict[str, float] | None = None) -> Answer:
-        """The answer to one question. `timings`, when given, receives seconds per stage
-        (embed_question, dense_search, lexical_search, fusion, reading) for benchmarks."""
+    def ask(
+        self, question: str, timings: dict[str, float] | None = None, as_of: str | date | datetime | None = None
+    ) -> Answer:
+        """The answer to one question; `as_of` (a date, or a datetime) answers as the library would
+        have then: recency counted from that moment, stories published after it left out. `timings`,
+        when given, receives seconds per stage (embed_question, dense_search, lexical_search,
+        fusion, reading) for benchmarks."""
         question = self.check_question(question)
+        moment = as_of_moment(as_of)
         self.check_ready()
-        hits = self.search.search(question, self.config.top_k, timings)
+        hits = self.search.search(question, self.config.top_k, timings, as_of=moment)
         started = time.perf_counter()
         answer = self.reader.read(question, hits)
         if timings is not None:
             timings["reading"] = timings.get("reading", 0.0) + time.perf_counter() - started
-        return answer
+        return replace(
+            answer,
+            agreeing=self._distinct_stories(answer),
+            as_of=moment.isoformat(timespec="seconds") if moment else None,
+        )
+
+    def _distinct_stories(self, answer: Answer) -> list[Citation]:
+        """The agreeing stories less copies: a story re-published under another URL (the same
+        near-duplicate test the poller applies to new entries) counts once."""
+        if not answer.agreeing or answer.story is None:
+            return answer.agreeing
+        quoted = next((h.article_id for h in answer.evidence if h.story.url == answer.story.url), None)
+        ids = [c.article_id for c in answer.agreeing if c.article_id is not None]
+        prints = self.articles.fingerprints_of([*ids, *([quoted] if quoted is not None else [])])
+        kept: list[tuple[int, bytes]] = [(quoted, prints[quoted])] if quoted in prints else []
+        stories = []
+        for citation in answer.agreeing:
+            value = prints.get(citation.article_id)
+            if value is not None:
+                if near_duplicate(value, kept) is not None:
+                    continue
+                kept.append((citation.article_id, value))
+            stories.append(citation)
+        return stories
 
     def check_question(self, question: str) -> str:
         question = " ".join(without_surrogates(question or "").split())
@@ -330,6 +359,26 @@ class Library:
         stats["failing_sources"] = sum(1 for s in sources if s.failing)
         stats["data_dir"] = self.db.location
         return stats
+
+
+def as_of_moment(value: str | date | datetime | None) -> datetime | None:
+    """The moment a question is answered as of: an ISO datetime (naive = UTC) or a date (its last
+    second, so that day's stories count). Raises NewsbotError for anything else."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime.combine(value, dtime(23, 59, 59), tzinfo=UTC)
+    text = str(value).strip()
+    try:
+        if len(text) == 10:
+            return as_of_moment(date.fromisoformat(text))
+        return as_of_moment(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    except ValueError:
+        raise NewsbotError(
+            f"cannot read {text[:40]!r} as a moment: give a date (2026-03-06) or an ISO datetime (2026-03-06T18:00)"
+        ) from None
 
 
 def passage_input(title: str, text: str) -> str:

@@ -52,13 +52,45 @@ class Hit:
     rank: int  # 0-based position in the fused ranking
     dense_score: float | None = None  # cosine similarity, when dense search found it
     lexical_rank: int | None = None  # position in the BM25 ranking, when lexical search found it
+    article_id: int | None = None  # the story's row in the store, when it came from one
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Another story that says the same: its sentence that names the answer."""
+
+    story: Story
+    quote: str
+    article_id: int | None = field(default=None, compare=False)
+
+    def as_dict(self) -> dict:
+        return {**self.story.as_dict(), "quote": self.quote}
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """An answer the reader is not sure of, offered as such: its words, the sentence that says so
+    (`answer_start`/`answer_end` locate the words in it), its story, and the confidence it would
+    have as the answer."""
+
+    text: str
+    score: float
+    quote: str
+    answer_start: int
+    answer_end: int
+    story: Story
+
+    def as_dict(self) -> dict:
+        return {"answer": self.text, "score": round(self.score, 4), "quote": self.quote, **self.story.as_dict()}
 
 
 @dataclass(frozen=True)
 class Answer:
-    """What the reader concludes. An empty `text` means the news does not answer the question.
+    """What the reader concludes. An empty `text` is an abstention: either nothing read answers
+    the question, or (`candidates` not empty) the reader is not sure enough of what it found.
 
-    `quote` is the article's own sentence(s); `answer_start`/`answer_end` locate `text` in it.
+    `quote` is the article's own sentence(s); `answer_start`/`answer_end` locate `text` in it;
+    `agreeing` are the other stories that give the same answer.
     """
 
     question: str
@@ -70,6 +102,9 @@ class Answer:
     story: Story | None = None
     evidence: list[Hit] = field(default_factory=list)
     closest: list[Story] = field(default_factory=list)
+    agreeing: list[Citation] = field(default_factory=list)
+    candidates: list[Proposal] = field(default_factory=list)  # only when abstaining
+    as_of: str | None = None  # the moment the question was answered as of, when not now
 
     @property
     def abstained(self) -> bool:
@@ -88,7 +123,10 @@ class Answer:
             "url": story.url if story else None,
             "published": story.published if story else None,
             "source": story.source if story else None,
+            "agreeing": [c.as_dict() for c in self.agreeing],
+            "candidates": [c.as_dict() for c in self.candidates],
             "closest": [s.as_dict() for s in self.closest],
+            "as_of": self.as_of,
         }
 
 

@@ -20,8 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from index.dates import published_moment
 from index.errors import NewsbotError
-from index.models import Answer, Hit, Story
+from index.models import Answer, Citation, Hit, Proposal, Story
+from index.text import content_terms
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,7 @@ LONG_ANSWER_PENALTY = 0.5
 # both, F1 19.4 against 18.9, evidence@1 16.1 against 15.6, for about 50% more reading time. Under
 # other quantizations and weights the EM difference ranged from -2.2 (float32) to +1.1: a close call.
 READ_PASSAGES = 12
+CANDIDATES = 3  # unconfirmed answers offered when the reader is unsure
 
 
 class Reader(Protocol):
@@ -80,20 +83,46 @@ def closest_stories(hits: Sequence[Hit], count: int = 3) -> list[Story]:
 
 
 @dataclass(frozen=True)
+class SpanPrior:
+    """What a proposed span is worth beyond the network's own scores (its passage's relevance and
+    the span's margin over "no answer" there). Chosen on data the product never reports on: the
+    held-out 2024 news weeks and the calibration half of SQuAD's held-out titles
+    (`benchmarks/tune_reader.py`)."""
+
+    # A span loses `long_answer` for every word past the first `free_words`: news answers are names,
+    # places, numbers and dates; the network alone sometimes prefers a whole clause.
+    free_words: int = FREE_ANSWER_WORDS
+    long_answer: float = LONG_ANSWER_PENALTY
+    # Gains `overlap` times the share (idf-weighted, over the passages read) of the question's
+    # content words its sentence holds: the network's relevance head judges passages, not
+    # sentences, and in one story it often points at the lead.
+    overlap: float = 0.0
+    # Loses `echo` when every word of the span is a word of the question (it names what is asked
+    # about, not the answer).
+    echo: float = 0.0
+    # Loses `staleness` for every week its story is older than the newest story read, up to
+    # `stale_weeks`: when the news changed, the latest report wins, unless the question names a time.
+    staleness: float = 0.0
+    stale_weeks: float = 4.0
+
+
+@dataclass(frozen=True)
 class Calibration:
-    """A logistic model from a reading's features to the chance its answer is right, and the
-    confidence below which the reader abstains. Fitted by `benchmarks/calibrate_reader.py`."""
+    """A logistic model from a reading's features to the chance its answer is right, the
+    confidence below which the reader abstains, and the span prior the features were read with.
+    Fitted by `benchmarks/calibrate_reader.py`; shipped in `index/weights/reader.json`."""
 
     bias: float = 0.0
     weights: dict[str, float] = field(default_factory=lambda: {"top": 1.0})
     threshold: float = 0.5
+    prior: SpanPrior = field(default_factory=SpanPrior)  # how spans were valued when this was fitted
 
     @classmethod
     def load(cls, path: Path = CALIBRATION_FILE) -> Calibration:
         if not path.exists():
             return cls()
         data = json.loads(path.read_text(encoding="utf-8"))
-        return cls(data["bias"], dict(data["weights"]), data["threshold"])
+        return cls(data["bias"], dict(data["weights"]), data["threshold"], SpanPrior(**data.get("prior", {})))
 
     def confidence(self, features: dict[str, float]) -> float:
         z = self.bias + sum(w * features.get(name, 0.0) for name, w in self.weights.items())
@@ -107,21 +136,49 @@ class Span:
     hit: Hit
     start: int
     end: int
-    value: float  # passage relevance + the span's margin over "no answer" in that passage
-    relevance: float
+    value: float  # what the span is worth: see SpanPrior
+    relevance: float  # the network's score of the passage
+    margin: float = 0.0  # the span's start + end score over "no answer" in its passage
+    overlap: float = 0.0  # idf-weighted share of the question's content words in the span's sentence
+    echo: bool = False  # the span only repeats words of the question
+    weeks_old: float = 0.0  # how much older its story is than the newest story read
 
     @property
     def text(self) -> str:
         return self.hit.text[self.start : self.end]
 
+    @property
+    def story_key(self) -> str:
+        return self.hit.story.url
+
+
+@dataclass
+class Candidate:
+    """One answer, pooled over every span that names it (spellings differing only in case,
+    punctuation, articles or a possessive count as one)."""
+
+    key: str
+    spans: list[Span]  # strongest first
+    value: float  # log-sum-exp of the spans' values
+
+    @property
+    def best(self) -> Span:
+        return self.spans[0]
+
+    @property
+    def text(self) -> str:
+        return self.best.text
+
 
 @dataclass
 class Reading:
-    """Everything the reader concluded before the threshold: the best span and the features the
-    confidence is computed from (also what calibration is fitted on)."""
+    """Everything the reader concluded before the threshold: the best span, the features the
+    confidence is computed from (also what calibration is fitted on), and every answer proposed,
+    strongest first."""
 
     best: Span | None
     features: dict[str, float]
+    candidates: list[Candidate] = field(default_factory=list)
 
 
 class ExtractiveReader:
@@ -136,6 +193,7 @@ class ExtractiveReader:
         quantize: bool = True,
         calibration: Calibration | None = None,
         weights: Path = WEIGHTS_FILE,
+        prior: SpanPrior | None = None,
     ) -> None:
         self.model = model
         self.weights = weights
@@ -144,6 +202,7 @@ class ExtractiveReader:
         self.quantize = quantize
         self.calibration = calibration or (Calibration.load() if model is None else Calibration())
         self.threshold = self.calibration.threshold if threshold is None else threshold
+        self.prior = prior or (self.calibration.prior if model is None else SpanPrior())
         self._net = None
         self._tokenizer = None
         self._lock = threading.Lock()
@@ -175,14 +234,21 @@ class ExtractiveReader:
         return self.answer(question, hits, self.reading(question, hits))
 
     def answer(self, question: str, hits: Sequence[Hit], reading: Reading) -> Answer:
-        """The reply a reading gives: the best span and its sentence, or an abstention."""
+        """The reply a reading gives: the best span, its sentence and the other stories that agree;
+        or, below the threshold, an abstention with up to CANDIDATES unconfirmed answers."""
         closest = closest_stories(hits)
         confidence = self.calibration.confidence(reading.features) if reading.best else 0.0
         best = reading.best
         if best is None or confidence < self.threshold:
-            return Answer(question=question, text="", score=confidence, evidence=list(hits), closest=closest)
-        quote, offset = sentence_around(best.hit.text, best.start, best.end)
-        start = best.start - offset - (len(best.hit.text[offset:]) - len(best.hit.text[offset:].lstrip()))
+            return Answer(
+                question=question,
+                text="",
+                score=confidence,
+                evidence=list(hits),
+                closest=closest,
+                candidates=self.candidates(reading),
+            )
+        quote, start = quoted(best)
         return Answer(
             question=question,
             text=best.text,
@@ -192,36 +258,143 @@ class ExtractiveReader:
             answer_end=start + len(best.text),
             story=best.hit.story,
             evidence=list(hits),
+            agreeing=agreeing(reading.candidates[0]),
         )
 
+    def candidates(self, reading: Reading, count: int = CANDIDATES) -> list[Proposal]:
+        """The strongest answers of a reading, each with its quote, story and the confidence it would
+        have as the answer."""
+        proposals = []
+        for rank, candidate in enumerate(reading.candidates[:count]):
+            features = _features(candidate, [c for i, c in enumerate(reading.candidates) if i != rank])
+            quote, start = quoted(candidate.best)
+            proposals.append(
+                Proposal(
+                    text=candidate.text,
+                    score=self.calibration.confidence(features),
+                    quote=quote,
+                    answer_start=start,
+                    answer_end=start + len(candidate.text),
+                    story=candidate.best.hit.story,
+                )
+            )
+        return proposals
+
     def reading(self, question: str, hits: Sequence[Hit]) -> Reading:
-        """The network's view of the top hits: every proposed span, pooled by answer."""
+        """The network's view of the top hits: every proposed span, valued and pooled by answer."""
+        return self.weigh(question, self.propose(question, hits))
+
+    def propose(self, question: str, hits: Sequence[Hit]) -> list[Span]:
+        """Every span the network proposes in the top hits, with what the prior weighs (its value
+        not yet set)."""
         import torch
 
         from index.reader_model import best_spans, encode, run_windows
 
         hits = list(hits[: self.passages])
         if not hits:
-            return Reading(None, {})
+            return []
         if self._net is None:
             self.warm_up()
         windows = encode(self._tokenizer, question, [(h.story.title, h.text) for h in hits])
         with torch.inference_mode():
             start, end, relevance = run_windows(self._net, windows, one_by_one=self.quantize)
+        weights = _term_weights(question, hits)
+        asked = set(content_terms(question)) | {w.lower() for w in _WORDS.findall(question)}
+        newest = max((m for m in (published_moment(h.story.published) for h in hits) if m), default=None)
         spans: list[Span] = []
         for row in range(len(windows.passage)):
             hit = hits[windows.passage[row]]
             rel = float(relevance[row]) if relevance is not None else 0.0
             null = float(start[row, 0] + end[row, 0])
+            moment = published_moment(hit.story.published)
+            weeks = (newest - moment).total_seconds() / 604800 if newest and moment else 0.0
             for guess in best_spans(start, end, windows, row, top=5, max_tokens=self.max_answer_tokens):
                 a, b = _trim(hit.text, guess.start, guess.end)
                 if b > a and "\n" not in hit.text[a:b]:  # an answer never runs across paragraphs
-                    extra_words = max(0, len(hit.text[a:b].split()) - FREE_ANSWER_WORDS)
-                    value = rel + guess.score - null - LONG_ANSWER_PENALTY * extra_words
-                    spans.append(Span(hit, a, b, value, rel))
+                    sentence = sentence_around(hit.text, a, b)[0]
+                    words = {w.lower() for w in _WORDS.findall(hit.text[a:b])}
+                    spans.append(
+                        Span(
+                            hit,
+                            a,
+                            b,
+                            0.0,
+                            rel,
+                            margin=guess.score - null,
+                            overlap=_overlap(weights, sentence),
+                            echo=bool(words) and words <= asked,
+                            weeks_old=weeks,
+                        )
+                    )
+        return spans
+
+    def weigh(self, question: str, spans: list[Span]) -> Reading:
+        """Values each proposed span by the prior, then pools them by answer."""
         if not spans:
             return Reading(None, {})
+        prior = self.prior
+        stale = prior.staleness if not names_a_time(question) else 0.0
+        for span in spans:
+            extra_words = max(0, len(span.text.split()) - prior.free_words)
+            span.value = (
+                span.relevance
+                + span.margin
+                - prior.long_answer * extra_words
+                + prior.overlap * span.overlap
+                - prior.echo * span.echo
+                - stale * min(span.weeks_old, prior.stale_weeks)
+            )
         return _pool(spans)
+
+
+_WORDS = re.compile(r"\w+")
+# A question that names a time asks about that time, not about the latest news.
+_NAMED_TIME = re.compile(
+    r"\b(1[89]\d\d|20\d\d|january|february|march|april|may|june|july|august|september|october|november|"
+    r"december|yesterday|ago|last (week|month|year)|previous|former|first|originally|before)\b",
+    re.IGNORECASE,
+)
+
+
+def names_a_time(question: str) -> bool:
+    return _NAMED_TIME.search(question) is not None
+
+
+def quoted(span: Span) -> tuple[str, int]:
+    """The sentence(s) holding a span, and where the span starts in it."""
+    text = span.hit.text
+    quote, offset = sentence_around(text, span.start, span.end)
+    return quote, span.start - offset - (len(text[offset:]) - len(text[offset:].lstrip()))
+
+
+def agreeing(candidate: Candidate, count: int = 3) -> list[Citation]:
+    """The other stories that give the same answer (not the one quoted), strongest first, one per
+    story however many of its passages name it."""
+    seen = {candidate.best.story_key}
+    citations = []
+    for span in candidate.spans[1:]:
+        if span.story_key in seen:
+            continue
+        seen.add(span.story_key)
+        citations.append(Citation(span.hit.story, quoted(span)[0], span.hit.article_id))
+    return citations
+
+
+def _term_weights(question: str, hits: Sequence[Hit]) -> dict[str, float]:
+    """The question's content words, each weighted by how rare it is among the passages read."""
+    terms = set(content_terms(question))
+    bags = [set(content_terms(f"{h.text}")) for h in hits]
+    n = len(bags)
+    return {t: math.log(1.0 + (n + 1) / (1 + sum(t in bag for bag in bags))) for t in terms}
+
+
+def _overlap(weights: dict[str, float], sentence: str) -> float:
+    total = sum(weights.values())
+    if not total:
+        return 0.0
+    present = set(content_terms(sentence))
+    return sum(w for t, w in weights.items() if t in present) / total
 
 
 def quantize_attention(net):
@@ -249,26 +422,36 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _pool(spans: list[Span]) -> Reading:
-    """Pools spans naming the same answer (log-sum-exp of their values), picks the strongest
-    answer, and describes how far it stands above the rest and above "no answer"."""
+    """Pools spans naming the same answer (log-sum-exp of their values), ranks the answers, and
+    describes how far the strongest stands above the rest and above "no answer"."""
     groups: dict[str, list[Span]] = {}
     for span in spans:
         groups.setdefault(normalise(span.text) or span.text.lower(), []).append(span)
-    pooled = {key: _logsumexp([s.value for s in group]) for key, group in groups.items()}
-    ranked = sorted(pooled.items(), key=lambda item: -item[1])
-    key, top = ranked[0]
-    best = max(groups[key], key=lambda s: s.value)
-    runner_up = ranked[1][1] if len(ranked) > 1 else top - 10.0
-    share = math.exp(top - _logsumexp([*pooled.values(), 0.0]))  # "no answer" stands at 0
-    features = {
-        "top": top,
+    candidates = [
+        Candidate(key, sorted(group, key=lambda s: -s.value), _logsumexp([s.value for s in group]))
+        for key, group in groups.items()
+    ]
+    candidates.sort(key=lambda c: -c.value)
+    return Reading(candidates[0].best, _features(candidates[0], candidates[1:]), candidates)
+
+
+def _features(candidate: Candidate, others: Sequence[Candidate]) -> dict[str, float]:
+    """What the confidence of `candidate` as the answer is computed from, beside the `others`."""
+    best = candidate.best
+    runner_up = max((c.value for c in others), default=candidate.value - 10.0)
+    share = math.exp(candidate.value - _logsumexp([candidate.value, *(c.value for c in others), 0.0]))
+    return {
+        "top": candidate.value,
         "single": best.value,
         "relevance": best.relevance,
-        "margin": min(top - runner_up, 10.0),
+        "margin": max(min(candidate.value - runner_up, 10.0), -10.0),
         "share": share,
-        "support": float(len({s.hit.passage_id for s in groups[key]})),
+        "support": float(len({s.hit.passage_id for s in candidate.spans})),
+        "stories": float(len({s.story_key for s in candidate.spans})),
+        "span": best.margin,
+        "overlap": best.overlap,
+        "echo": float(best.echo),
     }
-    return Reading(best, features)
 
 
 def _logsumexp(values: Sequence[float]) -> float:

@@ -76,18 +76,32 @@ class HybridSearch:
     def search(
         self, question: str, k: int, timings: dict[str, float] | None = None, as_of: datetime | None = None
     ) -> list[Hit]:
-        """The top `k` passages, recency measured from `as_of` (default: now); `timings`, when
-        given, receives seconds spent per stage."""
+        """The top `k` passages as the library would have given them at `as_of`: recency measured
+        from that moment and stories published after it left out (default: now, nothing left out;
+        an undated story is never left out). `timings`, when given, receives seconds per stage."""
         clock = _Stopwatch(timings)
-        depth = max(self.weights.depth, k)
+        if as_of is not None and as_of.tzinfo is None:
+            as_of = as_of.replace(tzinfo=UTC)
         vector = self.embedder.encode_question(question)
         clock.lap("embed_question")
-        dense = self.vectors.current().search(vector, depth)
-        clock.lap("dense_search")
-        lexical = self.articles.lexical_search(question, depth)
-        clock.lap("lexical_search")
-        fused = fuse(dense, lexical, self.weights)
-        rows = self.articles.passages([pid for pid, _ in fused])
+        depth = max(self.weights.depth, k)
+        while True:
+            dense = self.vectors.current().search(vector, depth)
+            clock.lap("dense_search")
+            lexical = self.articles.lexical_search(question, depth)
+            clock.lap("lexical_search")
+            fused = fuse(dense, lexical, self.weights)
+            rows = self.articles.passages([pid for pid, _ in fused])
+            if as_of is None:
+                break
+            kept = {pid: row for pid, row in rows.items() if not _published_after(row.story.published, as_of)}
+            # Later stories crowded out the earlier ones: read deeper (up to 16 times) rather than
+            # answer from fewer passages than asked for.
+            if len(kept) >= k or len(kept) == len(rows) or depth >= 16 * self.weights.depth:
+                rows = kept
+                fused = [(pid, score) for pid, score in fused if pid in rows]
+                break
+            depth *= 4
         published = {pid: row.story.published for pid, row in rows.items()}
         fused = with_recency(fused, published, as_of or datetime.now(UTC), self.weights)[:k]
         dense_scores = dict(dense)
@@ -106,10 +120,22 @@ class HybridSearch:
                     rank=len(hits),
                     dense_score=dense_scores.get(passage_id),
                     lexical_rank=lexical_ranks.get(passage_id),
+                    article_id=row.article_id,
                 )
             )
         clock.lap("fusion")
         return hits
+
+
+def _published_after(published: str | None, moment: datetime) -> bool:
+    """Whether a story was published after `moment`. A bare date counts as the whole day, so a story
+    dated the day of the question is kept."""
+    when = published_moment(published)
+    if when is None:
+        return False
+    if published and len(published) == 10:
+        return when.date() > moment.astimezone(UTC).date()
+    return when > moment
 
 
 class _Stopwatch:

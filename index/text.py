@@ -39,3 +39,17 @@ def lexical_query(text: str) -> str:
 def all_words_query(text: str) -> str:
     """An FTS5 query matching passages that hold every content word of `text`."""
     return lexical_query(text).replace(" OR ", " AND ")
+
+
+def stem(word: str) -> str:
+    """A crude stem, enough to match "voting" with "vote" and "played" with "plays"."""
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            break
+    return word[:-1] if word.endswith("e") and len(word) > 3 else word
+
+
+def content_terms(text: str) -> list[str]:
+    """The stemmed content words of `text`, in order (repeats kept)."""
+    return [stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]

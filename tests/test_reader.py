@@ -9,7 +9,7 @@ import pytest
 
 from index.errors import NewsbotError
 from index.models import Hit, Story
-from index.reader import Calibration, ExtractiveReader, Span, _pool, _trim, normalise, sentence_around
+from index.reader import Calibration, ExtractiveReader, Span, SpanPrior, _pool, _trim, normalise, sentence_around
 
 
 def hit(text: str, title: str = "Local news", url: str = "https://x.test/a", passage_id: int = 1, rank: int = 0) -> Hit:
@@ -92,12 +92,10 @@ def test_only_the_attention_layers_run_in_int8(reader):
     assert type(layers["bert.encoder.layer.0.output.dense"]) is torch.nn.Linear
 
 
-def test_a_name_beats_a_clause_the_network_scores_a_little_higher(reader, monkeypatch):
+def test_a_name_beats_a_clause_the_network_scores_a_little_higher(reader):
     """The span-length prior: a network that likes "Anna Smith ... stop" half a point more than
     "Anna Smith" still answers with the name."""
     import torch
-
-    import index.reader as reading
 
     tokenizer = reader._tokenizer
 
@@ -111,12 +109,14 @@ def test_a_name_beats_a_clause_the_network_scores_a_little_higher(reader, monkey
         start[:, 0] = end[:, 0] = 0.0
         return start, end, torch.zeros(len(ids))
 
-    plain = ExtractiveReader(calibration=reader.calibration, quantize=False)
-    plain._net, plain._tokenizer = net, tokenizer
     pier = [hit("Harbour master Anna Smith said the ferry would stop at the pier on Sundays.")]
-    assert plain.reading("Who is the harbour master?", pier).best.text == "Anna Smith"
-    monkeypatch.setattr(reading, "LONG_ANSWER_PENALTY", 0.0)
-    assert plain.reading("Who is the harbour master?", pier).best.text == "Anna Smith said the ferry would stop"
+    for prior, expected in [
+        (SpanPrior(), "Anna Smith"),
+        (SpanPrior(long_answer=0.0), "Anna Smith said the ferry would stop"),
+    ]:
+        plain = ExtractiveReader(calibration=reader.calibration, quantize=False, prior=prior)
+        plain._net, plain._tokenizer = net, tokenizer
+        assert plain.reading("Who is the harbour master?", pier).best.text == expected
 
 
 def test_pooling_adds_up_passages_that_name_the_same_answer():

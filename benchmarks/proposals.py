@@ -1,0 +1,95 @@
+"""The reader's proposed spans for the question sets calibration and tuning use, cached on disk.
+
+Reading is the slow part (a quarter of a second a question); valuing and pooling spans is not. So
+the network reads each question once, through the library's own search (as of the question's
+date), and `tune_reader.py` and `calibrate_reader.py` re-weigh the cached spans as often as they
+like. The sets are never 2025:
+- `news`: the 6 weeks of 2024 `train_reader.py` holds out (hard questions over a week of news);
+- `squad`: the calibration half of SQuAD's held-out titles, ingested as news (`squad_news.py`):
+  plain questions, and SQuAD 2.0's unanswerable ones.
+A cache is keyed by the reader's weights and the set, so new weights read again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import sys
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks import realtimeqa, squad_news  # noqa: E402
+from benchmarks.train_reader import HELD_OUT_WEEKS  # noqa: E402
+from index.chunk import Chunker  # noqa: E402
+from index.embed import Embedder  # noqa: E402
+from index.reader import Calibration, ExtractiveReader  # noqa: E402
+
+CACHE = ROOT / "benchmarks" / "cache"
+SETS = ("news", "squad")
+
+
+def reader_key(reader: ExtractiveReader) -> str:
+    digest = hashlib.sha256(Path(reader.weights).read_bytes()).hexdigest()[:12]
+    return f"{digest}-p{reader.passages}"
+
+
+def proposals(name: str, reader: ExtractiveReader | None = None, models: dict | None = None) -> list[dict]:
+    """[{"kind", "question", "gold", "spans"}] for every question of a set, read once and cached."""
+    reader = reader or ExtractiveReader(calibration=Calibration())
+    path = CACHE / "proposals" / f"{name}-{reader_key(reader)}.pkl"
+    if path.exists():
+        return pickle.loads(path.read_bytes())
+    models = models or {"embedder": Embedder(), "reader": reader, "chunker": Chunker()}
+    records = _news(reader, models) if name == "news" else _squad(reader, models)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.write_bytes(pickle.dumps(records))
+    partial.replace(path)
+    return records
+
+
+def _news(reader: ExtractiveReader, models: dict) -> list[dict]:
+    articles, questions = realtimeqa.load("2024")
+    weeks = sorted({q["week"] for q in questions})[-HELD_OUT_WEEKS:]
+    records = []
+    for week in weeks:
+        records_of_week = realtimeqa.week_records(articles, questions, week)
+        library = realtimeqa.week_library("2024", week, records_of_week, CACHE / "realtimeqa", models)
+        for q in (q for q in questions if q["week"] == week):
+            if realtimeqa.is_excluded(q["question"]):
+                continue
+            text = library.check_question(q["question"])
+            hits = library.search.search(text, library.config.top_k, as_of=datetime.fromisoformat(q["date"]))
+            records.append(
+                {"kind": "news", "question": text, "gold": q["answers"], "spans": reader.propose(text, hits)}
+            )
+        print(f"[proposals] news week {week}: {len(records)} questions", file=sys.stderr)
+    return records
+
+
+def _squad(reader: ExtractiveReader, models: dict) -> list[dict]:
+    articles, questions = squad_news.held_out("calibration")
+    library = squad_news.half_library("calibration", articles, CACHE / "squad-news", models)
+    records = []
+    for number, q in enumerate(questions, start=1):
+        text = library.check_question(q["question"])
+        hits = library.search.search(text, library.config.top_k)
+        kind = "plain" if q["answers"] else "unanswerable"
+        records.append({"kind": kind, "question": text, "gold": q["answers"], "spans": reader.propose(text, hits)})
+        if number % 250 == 0:
+            print(f"[proposals] squad {number}/{len(questions)}", file=sys.stderr)
+    return records
+
+
+def right(guess: str, golds: list[str]) -> float:
+    """1.0 when the guess equals a gold answer after SQuAD normalisation (never for no gold)."""
+    norm = realtimeqa.normalise_answer(guess)
+    return float(bool(norm) and any(norm == realtimeqa.normalise_answer(g) for g in golds))
+
+
+if __name__ == "__main__":
+    for name in sys.argv[1:] or SETS:
+        print(f"{name}: {len(proposals(name))} questions")

@@ -1,0 +1,161 @@
+"""Plain questions over a small library: SQuAD's held-out Wikipedia titles ingested as news.
+
+    python benchmarks/squad_news.py [--half report|calibration|all] [--threshold T]
+
+Each paragraph of the 12 titles `train_reader.py` holds out of training becomes an article (the
+title its headline), one library per half; every question of those paragraphs is asked through the
+library's own search and reader: the answerable ones (right = the answer given equals a gold answer
+after SQuAD normalisation, never an overlap) and SQuAD 2.0's unanswerable ones (right = an
+abstention). The titles are split in two fixed halves: `calibration` is what
+`calibrate_reader.py` fits on, `report` is what the README's numbers come from. Prints, at the
+shipped threshold (or `--threshold`): how often an answer given is exactly right, the share of
+answerable questions answered, the share of unanswerable ones abstained, and reliability by
+confidence. A benchmark, not a test. Needs ../shared/data/squad/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.realtimeqa import normalise_answer, reliability  # noqa: E402
+from benchmarks.train_reader import SPLIT_SEED, squad_examples  # noqa: E402
+from index import Library, LibraryConfig  # noqa: E402
+from index.chunk import Chunker  # noqa: E402
+from index.embed import Embedder  # noqa: E402
+from index.models import Article  # noqa: E402
+from index.reader import ExtractiveReader  # noqa: E402
+
+HALVES = ("calibration", "report")
+
+
+def held_out(half: str) -> tuple[list[Article], list[dict]]:
+    """The articles (one a paragraph) and questions of one half of the held-out titles."""
+    _, valid = squad_examples(SPLIT_SEED)
+    titles = sorted({e["title"] for e in valid})
+    chosen = set(titles) if half == "all" else set(titles[HALVES.index(half) :: 2])
+    paragraphs: dict[tuple[str, str], int] = {}
+    questions = []
+    for example in valid:
+        if example["title"] not in chosen:
+            continue
+        key = (example["title"], example["text"])
+        paragraphs.setdefault(key, len(paragraphs))
+        questions.append({"question": example["question"], "answers": example["answers"], "title": example["title"]})
+    articles = [
+        Article(
+            url=f"https://squad.example/{slug(title)}/{number}",
+            title=title.replace("_", " "),
+            text=text,
+            source="SQuAD",
+        )
+        for (title, text), number in paragraphs.items()
+    ]
+    return articles, questions
+
+
+def slug(title: str) -> str:
+    return re.sub(r"\W+", "-", title)
+
+
+def half_library(half: str, articles: list[Article], cache: Path, models: dict) -> Library:
+    library = Library(LibraryConfig(data_dir=cache / half), **models)
+    if library.stats()["articles"] < len(articles):
+        library.ingest_articles(articles)
+    return library
+
+
+def evaluate(half: str, cache: Path, models: dict) -> list[dict]:
+    """Every question of the half, asked as Library.ask asks it; each row carries the reader's
+    features and its best span even below the threshold (what calibration fits)."""
+    articles, questions = held_out(half)
+    library = half_library(half, articles, cache, models)
+    reader = library.reader
+    rows, started = [], time.perf_counter()
+    for number, q in enumerate(questions, start=1):
+        text = library.check_question(q["question"])
+        hits = library.search.search(text, library.config.top_k)
+        reading = reader.reading(text, hits)
+        answer = reader.answer(text, hits, reading)
+        guess = reading.best.text if reading.best else ""
+        golds = q["answers"]
+        right = max((float(normalise_answer(guess) == normalise_answer(g)) for g in golds), default=0.0)
+        rows.append(
+            {
+                "kind": "plain" if golds else "unanswerable",
+                "title": q["title"],
+                "question": q["question"],
+                "gold": golds,
+                "answer": answer.text,
+                "guess": guess,
+                "score": answer.score,
+                "features": reading.features,
+                "guess_em": right,
+                "em": right if answer.text else 0.0,
+            }
+        )
+        if number % 200 == 0:
+            print(f"[squad {half}] {number}/{len(questions)}, {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return rows
+
+
+def summary(rows: list[dict], threshold: float) -> dict[str, float]:
+    """At `threshold`: precision of the answers given, answerable questions answered, unanswerable ones
+    abstained (all in %)."""
+    answerable = [r for r in rows if r["gold"]]
+    unanswerable = [r for r in rows if not r["gold"]]
+    given = [r for r in answerable if r["features"] and r["score"] >= threshold]
+    wrongly = [r for r in unanswerable if r["features"] and r["score"] >= threshold]
+    answered = len(given) + len(wrongly)
+    return {
+        "answerable": len(answerable),
+        "unanswerable": len(unanswerable),
+        "precision": 100 * sum(r["guess_em"] for r in given) / answered if answered else 0.0,
+        "answered": 100 * len(given) / len(answerable) if answerable else 0.0,
+        "abstained_unanswerable": 100 * (1 - len(wrongly) / len(unanswerable)) if unanswerable else 0.0,
+        "always_em": 100 * sum(r["guess_em"] for r in answerable) / len(answerable) if answerable else 0.0,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--half", choices=[*HALVES, "all"], default="report")
+    parser.add_argument("--threshold", type=float, help="default: the shipped one")
+    parser.add_argument("--cache", type=Path, default=ROOT / "benchmarks" / "cache" / "squad-news")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    args = parser.parse_args()
+
+    reader = ExtractiveReader()
+    threshold = reader.threshold if args.threshold is None else args.threshold
+    rows = evaluate(args.half, args.cache, {"embedder": Embedder(), "reader": reader, "chunker": Chunker()})
+    args.out.mkdir(parents=True, exist_ok=True)
+    predictions = args.out / f"squad-news-{args.half}.jsonl"
+    with predictions.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    result = summary(rows, threshold)
+    titles = len({r["title"] for r in rows})
+    print(f"SQuAD held-out titles as news, half {args.half!r}: {titles} titles, threshold {threshold:.3f}")
+    print(
+        f"  {result['answerable']} answerable: answered {result['answered']:.1f}%, best span exactly right "
+        f"{result['always_em']:.1f}% (always answering)"
+    )
+    print(f"  answers given exactly right (unanswerable ones answered count as wrong): {result['precision']:.1f}%")
+    print(f"  {result['unanswerable']} unanswerable: abstained {result['abstained_unanswerable']:.1f}%")
+    confidence = np.array([r["score"] if r["features"] else 0.0 for r in rows])
+    print("calibration (the best span right; for an unanswerable question no span is right):")
+    print("\n".join(reliability(confidence, np.array([r["guess_em"] for r in rows]))))
+    print(f"predictions: {predictions}")
+
+
+if __name__ == "__main__":
+    main()
