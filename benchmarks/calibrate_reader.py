@@ -1,6 +1,6 @@
 """Fit the reader's confidence (index/weights/reader.json) on every kind of question it meets.
 
-    python benchmarks/calibrate_reader.py [--precision 0.5] [--overlap 2 --echo 1 --staleness 0.25]
+    python benchmarks/calibrate_reader.py [--precision 0.5] [--overlap 2 --echo 1 --staleness 0.25 --bare-names]
 
 One logistic model from a reading's features to the chance its answer is exactly right, fitted
 on a mix of question kinds, none of it 2025 and none of it what the reader trained on
@@ -13,7 +13,7 @@ on a mix of question kinds, none of it 2025 and none of it what the reader train
 Each kind weighs the same in the fit, however many questions it has, so the confidence means the
 same on each. The threshold is the lowest confidence at which the answers given are right at
 least `--precision` of the time on every kind (unanswerable questions counted with the plain ones
-they stand among). The span prior (`--overlap`, `--echo`, `--staleness`: chosen with
+they stand among). The span prior (`--overlap`, `--echo`, `--staleness`, `--bare-names`: chosen with
 `tune_reader.py`) is written beside it, since the features depend on it. Report on held-out data
 with `squad_news.py --half report` and `realtimeqa.py --year 2025`.
 """
@@ -86,11 +86,12 @@ def main() -> None:
     parser.add_argument("--overlap", type=float, default=0.0)
     parser.add_argument("--echo", type=float, default=0.0)
     parser.add_argument("--staleness", type=float, default=0.0)
+    parser.add_argument("--bare-names", action="store_true")
     parser.add_argument("--l2", type=float, default=1.0)
     parser.add_argument("--out", type=Path, default=CALIBRATION_FILE)
     args = parser.parse_args()
 
-    prior = SpanPrior(overlap=args.overlap, echo=args.echo, staleness=args.staleness)
+    prior = SpanPrior(overlap=args.overlap, echo=args.echo, staleness=args.staleness, bare_names=args.bare_names)
     reader = ExtractiveReader(calibration=Calibration(), prior=prior)
     rows = rows_for([r for name in SETS for r in proposals(name)], reader)
     kinds = np.array([r["kind"] for r in rows])

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import pickle
 import sys
-from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,6 +24,7 @@ from benchmarks import realtimeqa, squad_news  # noqa: E402
 from benchmarks.train_reader import HELD_OUT_WEEKS  # noqa: E402
 from index.chunk import Chunker  # noqa: E402
 from index.embed import Embedder  # noqa: E402
+from index.library import as_of_moment  # noqa: E402
 from index.reader import Calibration, ExtractiveReader  # noqa: E402
 
 CACHE = ROOT / "benchmarks" / "cache"
@@ -62,7 +62,7 @@ def _news(reader: ExtractiveReader, models: dict) -> list[dict]:
             if realtimeqa.is_excluded(q["question"]):
                 continue
             text = library.check_question(q["question"])
-            hits = library.search.search(text, library.config.top_k, as_of=datetime.fromisoformat(q["date"]))
+            hits = library.search.search(text, library.config.top_k, as_of=as_of_moment(q["date"]))
             records.append(
                 {"kind": "news", "question": text, "gold": q["answers"], "spans": reader.propose(text, hits)}
             )

@@ -21,7 +21,6 @@ import re
 import string
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 from index import Library, LibraryConfig  # noqa: E402
 from index.chunk import Chunker  # noqa: E402
 from index.embed import Embedder  # noqa: E402
+from index.library import as_of_moment  # noqa: E402
 from index.reader import READ_PASSAGES, ExtractiveReader, sentence_around  # noqa: E402
 from index.sources import article_from_record  # noqa: E402
 
@@ -160,7 +160,7 @@ def evaluate(year: str, weeks: list[str] | None, cache: Path, models: dict, cach
             if is_excluded(q["question"]):
                 continue
             text = library.check_question(q["question"])
-            asked = datetime.fromisoformat(q["date"])  # recency counts from the day the quiz asked it
+            asked = as_of_moment(q["date"])  # as `ask --as-of DATE`: the library as it was on the quiz's day
             hits = library.search.search(text, library.config.top_k, as_of=asked)
             reading = reader.reading(text, hits)
             answer = reader.answer(text, hits, reading)
@@ -181,6 +181,14 @@ def evaluate(year: str, weeks: list[str] | None, cache: Path, models: dict, cach
                     "features": reading.features,
                     "quote": answer.quote,
                     "url": answer.story.url if answer.story else None,
+                    "offered": [answer.text] if answer.text else [c.text for c in answer.candidates],
+                    "offered_em": float(
+                        any(
+                            normalise_answer(o) == normalise_answer(g)
+                            for o in ([answer.text] if answer.text else [c.text for c in answer.candidates])
+                            for g in golds
+                        )
+                    ),
                     "em": max(float(normalise_answer(answer.text) == normalise_answer(g)) for g in golds),
                     "f1": max(f1(answer.text, g) for g in golds),
                     "guess_em": max(float(normalise_answer(guess) == normalise_answer(g)) for g in golds),
@@ -279,6 +287,8 @@ def main() -> None:
             {"all": rows} | dict(sorted(by_type.items())),
         )
         print("always answering: " + ", ".join(f"{k} {v:.1f}" for k, v in always_answering(rows).items()))
+        offered = 100 * sum(r["offered_em"] for r in rows) / max(len(rows), 1)
+        print(f"a gold answer among the reply's answer or its candidates: {offered:.1f}% of questions")
         print("where answers are lost, always answering (% of questions):")
         print("\n".join(f"  {share:5.1f}  {stage}" for stage, share in where_lost(rows).items()))
         import numpy as np

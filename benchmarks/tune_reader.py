@@ -1,6 +1,6 @@
 """Choose the reader's span prior (index/reader.py `SpanPrior`) on data the product never reports on.
 
-    python benchmarks/tune_reader.py [--overlap 0,1,2,3] [--echo 0,2] [--staleness 0,0.25] [--long-answer 0.5]
+    python benchmarks/tune_reader.py [--overlap 0,1,2,3] [--echo 0,2] [--staleness 0,0.25] [--bare-names 0,1]
 
 Re-weighs the cached proposals of `proposals.py` (the held-out 2024 news weeks, and the calibration
 half of SQuAD's held-out titles as news) under every combination of the given values and prints how
@@ -45,14 +45,17 @@ def main() -> None:
     parser.add_argument("--echo", type=values, default=[0.0, 1.0, 3.0])
     parser.add_argument("--staleness", type=values, default=[0.0, 0.25, 0.5])
     parser.add_argument("--long-answer", type=values, default=[0.5])
+    parser.add_argument("--bare-names", type=values, default=[0.0, 1.0], help="0 (off) and/or 1 (on)")
     args = parser.parse_args()
 
     records = [r for name in SETS for r in proposals(name)]
     results = []
-    for overlap, echo, staleness, long_answer in itertools.product(
-        args.overlap, args.echo, args.staleness, args.long_answer
+    for overlap, echo, staleness, long_answer, bare in itertools.product(
+        args.overlap, args.echo, args.staleness, args.long_answer, args.bare_names
     ):
-        prior = SpanPrior(overlap=overlap, echo=echo, staleness=staleness, long_answer=long_answer)
+        prior = SpanPrior(
+            overlap=overlap, echo=echo, staleness=staleness, long_answer=long_answer, bare_names=bool(bare)
+        )
         reader = ExtractiveReader(calibration=Calibration(), prior=prior)
         by_kind = accuracy(records, reader)
         results.append((sum(by_kind.values()) / len(by_kind), prior, by_kind))
@@ -63,7 +66,7 @@ def main() -> None:
         kinds = "  ".join(f"{kind} {value:5.1f}" for kind, value in sorted(by_kind.items()))
         print(
             f"overlap {prior.overlap:4.2f} echo {prior.echo:4.2f} staleness {prior.staleness:4.2f} "
-            f"long {prior.long_answer:4.2f}:  {kinds}  mean {mean:5.1f}"
+            f"long {prior.long_answer:4.2f} bare names {prior.bare_names:d}:  {kinds}  mean {mean:5.1f}"
         )
 
 

@@ -16,7 +16,7 @@ import re
 import threading
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -104,6 +104,8 @@ class SpanPrior:
     # `stale_weeks`: when the news changed, the latest report wins, unless the question names a time.
     staleness: float = 0.0
     stale_weeks: float = 4.0
+    # "Mayor Petra Holm", "the architect Noor Haddad" -> the name alone.
+    bare_names: bool = False
 
 
 @dataclass(frozen=True)
@@ -116,13 +118,22 @@ class Calibration:
     weights: dict[str, float] = field(default_factory=lambda: {"top": 1.0})
     threshold: float = 0.5
     prior: SpanPrior = field(default_factory=SpanPrior)  # how spans were valued when this was fitted
+    # Below the threshold, answers at least this likely are offered as unconfirmed candidates; below
+    # it they are noise (a question the news does not touch still gets a "best" span).
+    candidate_floor: float = 0.1
 
     @classmethod
     def load(cls, path: Path = CALIBRATION_FILE) -> Calibration:
         if not path.exists():
             return cls()
         data = json.loads(path.read_text(encoding="utf-8"))
-        return cls(data["bias"], dict(data["weights"]), data["threshold"], SpanPrior(**data.get("prior", {})))
+        return cls(
+            data["bias"],
+            dict(data["weights"]),
+            data["threshold"],
+            SpanPrior(**data.get("prior", {})),
+            data.get("candidate_floor", cls.candidate_floor),
+        )
 
     def confidence(self, features: dict[str, float]) -> float:
         z = self.bias + sum(w * features.get(name, 0.0) for name, w in self.weights.items())
@@ -263,15 +274,18 @@ class ExtractiveReader:
 
     def candidates(self, reading: Reading, count: int = CANDIDATES) -> list[Proposal]:
         """The strongest answers of a reading, each with its quote, story and the confidence it would
-        have as the answer."""
+        have as the answer; those under the calibration's candidate floor are left out."""
         proposals = []
         for rank, candidate in enumerate(reading.candidates[:count]):
             features = _features(candidate, [c for i, c in enumerate(reading.candidates) if i != rank])
+            score = self.calibration.confidence(features)
+            if score < self.calibration.candidate_floor:
+                continue
             quote, start = quoted(candidate.best)
             proposals.append(
                 Proposal(
                     text=candidate.text,
-                    score=self.calibration.confidence(features),
+                    score=score,
                     quote=quote,
                     answer_start=start,
                     answer_end=start + len(candidate.text),
@@ -335,9 +349,11 @@ class ExtractiveReader:
             return Reading(None, {})
         prior = self.prior
         stale = prior.staleness if not names_a_time(question) else 0.0
+        valued = []
         for span in spans:
-            extra_words = max(0, len(span.text.split()) - prior.free_words)
-            span.value = (
+            start = _bare_name(span.hit.text, span.start, span.end) if prior.bare_names else span.start
+            extra_words = max(0, len(span.hit.text[start : span.end].split()) - prior.free_words)
+            value = (
                 span.relevance
                 + span.margin
                 - prior.long_answer * extra_words
@@ -345,7 +361,8 @@ class ExtractiveReader:
                 - prior.echo * span.echo
                 - stale * min(span.weeks_old, prior.stale_weeks)
             )
-        return _pool(spans)
+            valued.append(replace(span, start=start, value=value))
+        return _pool(valued)
 
 
 _WORDS = re.compile(r"\w+")
@@ -379,6 +396,31 @@ def agreeing(candidate: Candidate, count: int = 3) -> list[Citation]:
         seen.add(span.story_key)
         citations.append(Citation(span.hit.story, quoted(span)[0], span.hit.article_id))
     return citations
+
+
+# Words that stand before a name without being part of it.
+_TITLES = frozenset(
+    """mr mrs ms miss dr sir dame lord lady president vice prime minister chancellor premier governor
+    senator sen rep representative mayor councillor councilor judge justice king queen prince princess
+    emperor empress pope general gen colonel col captain capt admiral lieutenant sergeant chief
+    secretary professor prof coach striker defender midfielder goalkeeper manager chairman chairwoman
+    ceo founder leader speaker ambassador commissioner director inspector detective officer""".split()
+)
+
+
+def _bare_name(text: str, start: int, end: int) -> int:
+    """Where the name in a span starts, past leading lower-case words and titles ("Mayor Petra Holm",
+    "the architect Noor Haddad"); `start` itself when the span is not such a name."""
+    words = [(m.start(), m.group()) for m in re.finditer(r"\S+", text[start:end])]
+    for index, (offset, word) in enumerate(words):
+        bare = word.strip(".,").lower()
+        if word[:1].islower() or bare in _TITLES:
+            continue
+        tail = words[index:]
+        if index and all(w[:1].isupper() for _, w in tail):
+            return start + offset
+        return start
+    return start
 
 
 def _term_weights(question: str, hits: Sequence[Hit]) -> dict[str, float]:

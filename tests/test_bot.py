@@ -110,6 +110,32 @@ async def test_abstention_lists_closest_stories(world):
     assert "Closest stories" in embed.description and "https://news.example.org/" in embed.description
 
 
+async def test_an_answer_shows_the_other_stories_that_agree(world, bot_library):
+    from tests.test_trust import APPOINTMENT
+
+    bot_library.ingest_articles(APPOINTMENT)
+    env, guild, channel, alice = world
+    result = await alice.slash(channel, "ask", question="Who was appointed harbour master?")
+    embed = shown(result).embeds[0]
+    assert "Marta Lindqvist" in embed.description
+    agree = next(f for f in embed.fields if f.name.endswith("stories agree"))
+    assert agree.name == "3 stories agree" and agree.value.count("https://") == 2
+    assert "gossip-weekly" not in agree.value and embed.url not in agree.value
+
+
+async def test_an_unsure_reader_offers_candidates_in_chat(world, bot_library):
+    env, guild, channel, alice = world
+    reader, shipped = env.bot.library.reader, env.bot.library.reader.threshold
+    reader.threshold = 1.0  # nothing is sure enough to be answered
+    try:
+        result = await alice.slash(channel, "ask", question=DEMO_QUESTION)
+    finally:
+        reader.threshold = shipped
+    embed = shown(result).embeds[0]
+    assert embed.title == "Not sure" and embed.fields
+    assert "Yoshihiko Noda" in embed.fields[0].name and "https://news.example.org/" in embed.fields[0].value
+
+
 async def test_bad_questions_are_explained(world):
     env, guild, channel, alice = world
     result = await alice.slash(channel, "ask", question="x" * 4000)
