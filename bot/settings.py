@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     max_article_chars: int = Field(
         200_000, ge=1000, le=5_000_000, description="Longest article text indexed; longer ones are cut, with a warning."
     )
+    max_title_chars: int = Field(
+        300, ge=20, le=10_000, description="Longest headline indexed; a longer one is cut at a word, with a warning."
+    )
     exact_search_below: int = Field(
         50_000,
         ge=1,
@@ -175,6 +178,7 @@ class Settings(BaseSettings):
             answer_threshold=self.answer_threshold,
             max_question_chars=self.max_question_chars,
             max_article_chars=self.max_article_chars,
+            max_title_chars=self.max_title_chars,
             batch_articles=self.ingest_batch_articles,
             index_policy=IndexPolicy(exact_below=self.exact_search_below, nprobe=self.ivf_nprobe),
             poll_interval_minutes=self.poll_interval_minutes,

@@ -19,6 +19,10 @@ def normalise_published(value: object) -> str | None:
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
+    try:
+        moment.astimezone(UTC)  # stories sort by their UTC instant: it must exist
+    except OverflowError:
+        raise ValueError(f"date {text[:40]!r} is out of range once moved to UTC") from None
     return moment.isoformat(timespec="seconds")
 
 

@@ -45,7 +45,10 @@ def _entry_published(raw) -> str | None:
             except ValueError:
                 continue
         if moment is not None:
-            return normalise_published(moment.isoformat())
+            try:
+                return normalise_published(moment.isoformat())
+            except ValueError:  # a date that cannot be placed in UTC (year 1 at +14:00): as if undated
+                continue
     stamp = raw.get("published_parsed") or raw.get("updated_parsed")  # feedparser's UTC reading of odd formats
     return datetime.fromtimestamp(calendar.timegm(stamp), UTC).isoformat(timespec="seconds") if stamp else None
 

@@ -56,6 +56,9 @@ class LibraryConfig:
     answer_threshold: float | None = None  # None = the threshold calibrated with the reader
     max_question_chars: int = 1000
     max_article_chars: int = 200_000  # longer texts are cut here (real news is a few thousand characters)
+    # Longer headlines are cut at a word: the reader reads the headline before every passage, and
+    # the full-text index stores it once a passage, so a megabyte title made every question crawl.
+    max_title_chars: int = 300
     batch_articles: int = 64
     embed_batch_size: int = 64
     # live sources
@@ -154,7 +157,17 @@ class Library:
         return report
 
     def _capped(self, article: Article, report: IngestReport) -> Article:
-        """The article, its text cut at a paragraph or sentence end before NEWSBOT_MAX_ARTICLE_CHARS."""
+        """The article, its headline cut at a word before NEWSBOT_MAX_TITLE_CHARS and its text at a
+        paragraph or sentence end before NEWSBOT_MAX_ARTICLE_CHARS, each with a warning."""
+        most = self.config.max_title_chars
+        if len(article.title) > most:
+            cut = article.title[: most - 1]
+            cut = cut[: cut.rfind(" ")] if cut.rfind(" ") > most // 2 else cut
+            report.warnings.append(
+                f"{article.url[:200]}: a headline of {len(article.title):,} characters; kept the first"
+                f" {len(cut):,} (NEWSBOT_MAX_TITLE_CHARS is {most:,})"
+            )
+            article = replace(article, title=cut.rstrip() + "…")
         limit = self.config.max_article_chars
         if len(article.text) <= limit:
             return article

@@ -44,6 +44,7 @@ LONG_ANSWER_PENALTY = 0.5
 # other quantizations and weights the EM difference ranged from -2.2 (float32) to +1.1: a close call.
 READ_PASSAGES = 12
 CANDIDATES = 3  # unconfirmed answers offered when the reader is unsure
+TITLE_READ = 300  # characters of a headline read before each passage (as LibraryConfig.max_title_chars)
 
 
 class Reader(Protocol):
@@ -310,7 +311,9 @@ class ExtractiveReader:
             return []
         if self._net is None:
             self.warm_up()
-        windows = encode(self._tokenizer, question, [(h.story.title, h.text) for h in hits])
+        # The headline goes before every passage; one stored before headlines were capped at ingest
+        # must not make every question crawl.
+        windows = encode(self._tokenizer, question, [(h.story.title[:TITLE_READ], h.text) for h in hits])
         with torch.inference_mode():
             start, end, relevance = run_windows(self._net, windows, one_by_one=self.quantize)
         weights = _term_weights(question, hits)

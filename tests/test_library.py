@@ -169,6 +169,22 @@ def test_an_oversized_article_is_cut_with_a_warning_and_stays_answerable(make_li
     assert library.ask("Who is the new harbour master of Veskar?").text == "Ilse Marken"
 
 
+def test_a_huge_headline_is_cut_with_a_warning_and_the_story_stays_answerable(make_library, tmp_path):
+    """A 1 MB headline once went before every passage the reader read, and into the full-text index
+    once a passage: a 50 MB store and questions that ran for minutes."""
+    title = "Veskar harbour news " + "and more words of a headline that never ends " * 23_000
+    text = "The Veskar harbour named Ilse Marken its new harbour master. Ships queued at the gate."
+    path = write_jsonl(tmp_path / "title.jsonl", [{"url": "https://x.test/title", "title": title, "text": text}])
+    library = make_library(tmp_path / "data")
+    report = library.ingest([path])
+    assert report.added == 1 and len(title) > 1_000_000
+    assert len(report.warnings) == 1 and "NEWSBOT_MAX_TITLE_CHARS is 300" in report.warnings[0]
+    (stored,) = library.db.connect().execute("SELECT title FROM articles").fetchone()
+    assert len(stored) <= 300 and stored.startswith("Veskar harbour news") and stored.endswith("…")
+    answer = library.ask("Who is the new harbour master of Veskar?")
+    assert len(answer.evidence[0].story.title) <= 300
+
+
 def test_fingerprint_memory_is_bounded_by_a_prefix():
     from index.dedup import FINGERPRINT_CHARS, fingerprint
 

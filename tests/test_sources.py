@@ -145,6 +145,30 @@ def test_published_rejects_garbage():
         normalise_published("last Tuesday")
 
 
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:00:00-05:00"])
+def test_a_date_with_no_utc_instant_is_a_bad_line_not_a_lost_batch(value, tmp_path):
+    """Such a date once passed here and raised OverflowError inside the write, losing the batch."""
+    with pytest.raises(ValueError, match="out of range"):
+        normalise_published(value)
+    path = write_jsonl(
+        tmp_path / "dates.jsonl",
+        [
+            {"url": "https://x.test/before", "text": "A good story."},
+            {"url": "https://x.test/odd", "text": "An oddly dated story.", "published": value},
+            {"url": "https://x.test/after", "text": "Another good story.", "published": "2025-10-21"},
+        ],
+    )
+    articles, problems = read_all(path)
+    assert [a.url for a in articles] == ["https://x.test/before", "https://x.test/after"]
+    assert len(problems) == 1 and ":2:" in problems[0] and "out of range" in problems[0]
+
+
+def test_a_feed_date_with_no_utc_instant_leaves_the_entry_undated():
+    from index.feeds import _entry_published
+
+    assert _entry_published({"published": "9999-12-31T23:00:00-05:00"}) is None
+
+
 def test_hostile_jsonl_lines_are_skipped_by_number_and_good_lines_kept(tmp_path):
     good = {"url": "https://x.test/good", "text": "A good story."}
     path = tmp_path / "rough.jsonl"
