@@ -82,6 +82,25 @@ class VectorGenerations:
                 conn.execute("COMMIT")
         return VectorIndex.build(vectors.shape[1], ids[:at], vectors[:at], self.index_policy)
 
+    def _checked(self, index: VectorIndex, generation: int, name: str) -> VectorIndex | None:
+        """The loaded index, or None when it cannot be this generation's: another dimension than
+        the store's vectors, or another number of vectors than the store's passages (unless a
+        writer moved the generation on meanwhile: then the count is of a later one)."""
+        dimension = int(self.db.meta("dimension") or 0)
+        count = self.db.connect().execute("SELECT count(*) FROM passages").fetchone()[0]
+        wrong_shape = dimension and index.dimension != dimension
+        if wrong_shape or (len(index) != count and self.db.generation == generation):
+            log.warning(
+                "vector index %s holds %d vectors of dimension %d, the store %d of dimension %d; rebuilding it",
+                name,
+                len(index),
+                index.dimension,
+                count,
+                dimension,
+            )
+            return None
+        return index
+
     def current(self) -> VectorIndex:
         """The FAISS index for the latest committed generation, loaded or repaired as needed."""
         generation = self.db.generation
@@ -95,6 +114,8 @@ class VectorGenerations:
                 index = VectorIndex.load(path, self.index_policy)
             except RuntimeError as exc:
                 log.warning("vector index %s is unreadable (%s); rebuilding it", path.name, exc)
+            else:
+                index = self._checked(index, generation, path.name)
         if index is None:
             if self._vectors is not None and self.db.writer_active():
                 # Another process committed and is still saving its FAISS copy: keep serving the

@@ -146,7 +146,11 @@ class VectorIndex:
         """Write to a temporary file, fsync, rename into place, then drop older generations."""
         final = vector_file(data_dir, generation)
         partial = final.with_name(final.name + f".{os.getpid()}.partial")
-        faiss.write_index(self._index, str(partial))
+        try:
+            faiss.write_index(self._index, str(partial))
+        except RuntimeError as exc:  # FAISS reports a full disk or a failed write this way
+            partial.unlink(missing_ok=True)
+            raise OSError(f"cannot write {partial.name}: {exc}".splitlines()[0]) from exc
         with partial.open("rb") as handle:
             os.fsync(handle.fileno())
         os.replace(partial, final)

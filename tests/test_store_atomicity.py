@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from index.vectors import vector_file
 from tests.conftest import DEMO_QUESTION, ROOT, filler_news, write_jsonl
 
@@ -61,6 +63,53 @@ def test_missing_or_corrupt_vector_file_is_rebuilt_from_sqlite(sample_library, m
     assert len(reopened.vectors.current()) == reopened.stats()["passages"]
     assert path.exists()  # repaired copy saved for the next process
     assert not list(data_dir.glob("*.partial"))  # and the dead writer's leftovers are gone
+
+
+@pytest.mark.parametrize("wrong", ["dimension", "count"])
+def test_a_vector_file_of_the_wrong_shape_is_rebuilt(sample_library, make_library, wrong):
+    """A valid FAISS file of another dimension once broke every ask; one with the wrong number of
+    vectors was used as it was."""
+    import faiss
+    import numpy as np
+
+    data_dir = sample_library.config.data_dir
+    path = vector_file(data_dir, sample_library.db.generation)
+    count = sample_library.stats()["passages"]
+    dimension = 16 if wrong == "dimension" else 384
+    foreign = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+    rows = count if wrong == "dimension" else 3
+    foreign.add_with_ids(np.ones((rows, dimension), dtype=np.float32), np.arange(rows, dtype=np.int64))
+    faiss.write_index(foreign, str(path))
+    reopened = make_library(data_dir)
+    assert reopened.ask(DEMO_QUESTION).text == "Yoshihiko Noda"
+    repaired = reopened.vectors.current()
+    assert (repaired.dimension, len(repaired)) == (384, count)
+
+
+def test_a_full_disk_leaves_the_library_readable(sample_library, make_library, tmp_path, monkeypatch):
+    """FAISS reports a failed write (a full disk) as RuntimeError: it once escaped the ingest after
+    SQLite had committed, and every later ask crashed trying to save the rebuilt copy again."""
+    import faiss
+
+    def disk_full(index, name):
+        raise RuntimeError(f"Error in faiss::FileIOWriter: could not write {name}: No space left on device")
+
+    monkeypatch.setattr(faiss, "write_index", disk_full)
+    news = write_jsonl(
+        tmp_path / "more.jsonl",
+        [{"url": "https://x.test/full", "title": "Full disk", "text": "The Veskar ferry carried 812 cars in May."}],
+    )
+    report = sample_library.ingest([news])
+    assert report.added == 1
+    data_dir = sample_library.config.data_dir
+    assert not list(data_dir.glob("*.partial"))
+    reopened = make_library(data_dir)  # the saved copy lags: rebuilt in memory, saving fails quietly
+    assert reopened.ask(DEMO_QUESTION).text == "Yoshihiko Noda"
+    assert reopened.stats()["articles"] == 7
+    monkeypatch.undo()  # space again: the next open saves the copy
+    again = make_library(data_dir)
+    again.vectors.current()
+    assert vector_file(data_dir, again.db.generation).exists()
 
 
 def test_reading_commands_work_while_another_process_writes(sample_library, make_library):
