@@ -15,7 +15,7 @@ import functools
 import re
 import threading
 from collections.abc import Iterator, Sequence
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote
 
 import numpy as np
 
@@ -125,14 +125,38 @@ class PgConnection:
         self.raw.close()
 
 
+_PASSWORD_SETTING = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]*)", re.IGNORECASE)
+
+
+def passwords(url: str) -> list[str]:
+    """Every password written in a connection string: in a URL's user part, or as a `password=`
+    setting (in its query, or in the `key=value` form)."""
+    found = [m.group(2).strip("'") for m in _PASSWORD_SETTING.finditer(url)]
+    if "://" in url:
+        netloc = re.split(r"[/?#]", url.split("://", 1)[1], maxsplit=1)[0]
+        user = netloc.rpartition("@")[0] if "@" in netloc else ""
+        if ":" in user:
+            found.append(user.split(":", 1)[1])
+    return [p for p in found if p]
+
+
 def redacted(url: str) -> str:
-    """The URL without its password, fit to print."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    """A connection string (URL or `key=value` form) with its password shown as ***, fit to print."""
+    if "://" in url:
+        scheme, rest = url.split("://", 1)
+        netloc, tail = re.match(r"([^/?#]*)(.*)", rest, re.DOTALL).groups()
+        user, at, hosts = netloc.rpartition("@")
+        if at and ":" in user:
+            netloc = f"{user.split(':', 1)[0]}:***@{hosts}"
+        url = f"{scheme}://{netloc}{tail}"
+    return _PASSWORD_SETTING.sub(r"\1***", url)
+
+
+def scrubbed(message: str, url: str) -> str:
+    """An error message with every password of `url` in it shown as ***."""
+    for secret in sorted(set(passwords(url)), key=len, reverse=True):
+        message = message.replace(secret, "***").replace(quote(secret, safe=""), "***")
+    return _PASSWORD_SETTING.sub(r"\1***", message)
 
 
 class PostgresDatabase(GenerationStore):
@@ -163,7 +187,7 @@ class PostgresDatabase(GenerationStore):
         try:
             return self._psycopg.connect(self.url, autocommit=True, connect_timeout=10)
         except self._psycopg.OperationalError as exc:
-            reason = " ".join(str(exc).split())[:300]
+            reason = scrubbed(" ".join(str(exc).split()), self.url)[:300]
             raise NewsbotError(f"cannot connect to the news database {self.location}: {reason}") from None
 
     def connect(self) -> PgConnection:

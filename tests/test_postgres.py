@@ -104,3 +104,28 @@ def test_an_unreachable_database_is_one_clear_error(tmp_path, embedder, reader, 
     with pytest.raises(NewsbotError, match="cannot connect to the news database") as caught:
         library.stats()
     assert "secret" not in str(caught.value)  # the password is never shown
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://newsbot@127.0.0.1:9/news?password=hunter2-secret",
+        "host=127.0.0.1 port=9 user=newsbot password=hunter2-secret dbname=news",
+        "postgresql://newsbot:hunter2-secret@127.0.0.1:9,127.0.0.1:10/news",
+        "postgresql://newsbot@127.0.0.1:9/news?password=hunter2-secret&connect_timeout=2x",  # a malformed DSN
+    ],
+)
+def test_no_form_of_connection_string_shows_its_password(url, tmp_path, embedder, reader, chunker):
+    """`status` and connection errors once showed a password passed as a query setting or in the
+    key=value form, and a multi-host URL made `status` fail with a ValueError."""
+    from index import NewsbotError
+    from index.postgres import redacted
+
+    assert "hunter2-secret" not in redacted(url) and "***" in redacted(url)
+    library = Library(
+        LibraryConfig(data_dir=tmp_path, database_url=url), embedder=embedder, reader=reader, chunker=chunker
+    )
+    assert "hunter2-secret" not in library.db.location
+    with pytest.raises(NewsbotError) as caught:
+        library.stats()
+    assert "hunter2-secret" not in str(caught.value)
