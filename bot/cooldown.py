@@ -13,6 +13,7 @@ class Cooldown:
         self.seconds = seconds
         self.trim_at = trim_at
         self._next_allowed: dict[int, float] = {}
+        self._told: dict[int, float] = {}  # user -> the end of the pause they were told about
 
     def retry_after(self, user_id: int) -> float:
         """0 if the user may go ahead now (and starts their pause), else seconds left."""
@@ -22,8 +23,18 @@ class Cooldown:
             return wait
         if len(self._next_allowed) >= self.trim_at:
             self._next_allowed = {user: until for user, until in self._next_allowed.items() if until > now}
+            self._told = {user: until for user, until in self._told.items() if until > now}
         self._next_allowed[user_id] = now + self.seconds
         return 0.0
+
+    def first_notice(self, user_id: int) -> bool:
+        """Whether a user who must wait has not yet been told so in this pause (and now counts as
+        told): a burst of questions gets one notice, not one each."""
+        until = self._next_allowed.get(user_id, 0.0)
+        if self._told.get(user_id) == until:
+            return False
+        self._told[user_id] = until
+        return True
 
     def __len__(self) -> int:
         return len(self._next_allowed)

@@ -316,6 +316,40 @@ async def test_question_cooldown_is_friendly(world):
     assert "Yoshihiko Noda" in shown(third).embeds[0].description
 
 
+async def test_a_burst_of_mentions_gets_one_cooldown_notice(world):
+    env, guild, channel, alice = world
+    env.bot.get_cog("AskCog").cooldown.seconds = 60
+    mention = f"<@{env.bot.user.id}> {DEMO_QUESTION}"
+    for _ in range(8):
+        await alice.send(channel, mention)
+    from_bot = [m for m in channel.history() if m.author.id == env.bot.user.id]
+    assert len(from_bot) == 2  # the answer, and one "one question at a time"
+    assert sum("One question at a time" in (m.content or "") for m in from_bot) == 1
+    await env.advance_time(61)
+    await alice.send(channel, mention)
+    await alice.send(channel, mention)  # a new pause: told once again
+    from_bot = [m for m in channel.history() if m.author.id == env.bot.user.id]
+    assert len(from_bot) == 4
+
+
+async def test_a_reply_to_the_bot_without_a_ping_is_not_answered(world):
+    """Without the message-content intent such a reply arrives with empty text: once the bot answered
+    every "thanks" with a hint."""
+    from simcord.backend.models.message import AllowedMentions
+
+    env, guild, channel, alice = world
+    await alice.send(channel, f"<@{env.bot.user.id}> {DEMO_QUESTION}")
+    answer = channel.last_message
+    reference = env.backend.normalize_message_reference(
+        channel.id, {"channel_id": str(channel.id), "message_id": str(answer.id)}
+    )
+    env.backend.create_message(
+        channel.id, alice.id, "thanks!", reference=reference, allowed_mentions=AllowedMentions(replied_user=False)
+    )
+    await env.settle()
+    assert channel.last_message.author.id == alice.id  # the bot stayed silent
+
+
 async def test_sources_add_refuses_private_addresses(world):
     env, guild, channel, alice = world
     admin = make_admin(env, guild)

@@ -66,10 +66,14 @@ class AskCog(commands.Cog):
             return
         question = self._question_text(message)
         if not question:
-            await self._reply(message, {"content": f"Ask me a question about the news, e.g. “{EXAMPLE}”"})
+            if in_dm or self.bot.user in message.mentions:
+                await self._reply(message, {"content": f"Ask me a question about the news, e.g. “{EXAMPLE}”"})
+            # else a reply to the bot that did not ping it: Discord withholds its text (no message-content
+            # intent), and it is most likely a "thanks", not a question: nothing to say.
             return
         if note := self.slow_down(message.author.id):
-            await self._reply(message, {"content": note})
+            if self.cooldown.first_notice(message.author.id):  # one notice a pause, then silence
+                await self._reply(message, {"content": note})
             return
         async with message.channel.typing():
             reply = await self.answer(question)
