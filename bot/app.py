@@ -13,9 +13,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.checks import NotAdmin
-from bot.embeds import notice
+from bot.embeds import REBUILDING, notice
 from bot.settings import Settings
 from index import Library, NewsbotError
+from index.errors import ModelChangedError
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,9 @@ class NewsBot(commands.AutoShardedBot):
     async def on_app_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError):
         if isinstance(error, NotAdmin):
             message = "Sorry, only the bot's operators can do that: it changes the news every server shares."
+        elif isinstance(error, app_commands.CommandInvokeError) and isinstance(error.original, ModelChangedError):
+            log.warning("command %s: %s", interaction.command and interaction.command.name, error.original)
+            message = REBUILDING
         elif isinstance(error, app_commands.CommandInvokeError) and isinstance(error.original, NewsbotError):
             message = str(error.original)
         else:

@@ -192,6 +192,10 @@ def stories_embed(stories: list[Story], title: str, page: int = 0, pages: int = 
     return embed
 
 
+# What chat users see while the index waits for `newsbot reindex` (the details go to the log).
+REBUILDING = "The news index is being rebuilt; try again later."
+
+
 def notice(text: str) -> str:
     """A plain bot message, cut to Discord's message limit."""
     return clip(text, MESSAGE_LIMIT)

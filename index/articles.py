@@ -12,7 +12,7 @@ import numpy as np
 
 from index.database import Database, now
 from index.dates import published_utc
-from index.errors import NewsbotError
+from index.errors import ModelChangedError, NewsbotError
 from index.generations import VectorGenerations
 from index.models import Article, Passage, Story
 from index.text import all_words_query, lexical_query
@@ -190,10 +190,7 @@ class ArticleStore:
         conn = conn or self.db.connect()
         stored = conn.execute("SELECT value FROM meta WHERE key = 'embedding_model'").fetchone()
         if stored and stored[0] != model_name and self._any_passages(conn):
-            raise NewsbotError(
-                f"the index was built with embedding model {stored[0]!r}, but {model_name!r} is configured;"
-                " run `newsbot reindex` first"
-            )
+            raise ModelChangedError(stored[0], model_name)
 
     def fingerprints(self) -> list[tuple[int, bytes]]:
         """(article id, text fingerprint) of every article, for near-duplicate checks."""

@@ -350,6 +350,22 @@ async def test_a_reply_to_the_bot_without_a_ping_is_not_answered(world):
     assert channel.last_message.author.id == alice.id  # the bot stayed silent
 
 
+async def test_a_model_change_awaiting_reindex_shows_users_no_server_path(world, bot_library, caplog):
+    """Once every /ask, mention and /latest topic showed the model's folder on the bot's machine and
+    the operator's command; users get a plain sentence, the operator's log the details."""
+    stored = "/srv/newsbot/models/old-model"
+    with bot_library.db.transaction() as conn:
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'embedding_model'", (stored,))
+    env, guild, channel, alice = world
+    asked = await alice.slash(channel, "ask", question=DEMO_QUESTION)
+    await alice.send(channel, f"<@{env.bot.user.id}> {DEMO_QUESTION}")
+    mentioned = channel.last_message
+    latest = await alice.slash(channel, "latest", topic="baseball")
+    for text in (shown(asked).content, mentioned.content, shown(latest).content):
+        assert text == "The news index is being rebuilt; try again later."
+    assert stored in caplog.text and "newsbot reindex" in caplog.text
+
+
 async def test_sources_add_refuses_private_addresses(world):
     env, guild, channel, alice = world
     admin = make_admin(env, guild)

@@ -11,9 +11,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.cooldown import Cooldown
-from bot.embeds import answer_embed, notice
+from bot.embeds import REBUILDING, answer_embed, notice
 from index import NewsbotError
-from index.errors import NothingIndexedError
+from index.errors import ModelChangedError, NothingIndexedError
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,9 @@ class AskCog(commands.Cog):
             answer = await asyncio.to_thread(self.bot.library.ask, question)
         except NothingIndexedError:  # its message names a folder on the bot's machine: not for chat
             return {"content": "No news is indexed yet; an operator needs to add sources first."}
+        except ModelChangedError as exc:  # names the model's folder and an operator's command: not for chat
+            log.warning("cannot answer: %s", exc)
+            return {"content": REBUILDING}
         except NewsbotError as exc:
             return {"content": notice(str(exc)[:1].upper() + str(exc)[1:] + ".")}
         return {"embed": answer_embed(answer)}
