@@ -7,6 +7,7 @@ import dataclasses
 import json
 import logging
 import signal
+import sqlite3
 import sys
 import time
 from collections.abc import Iterator
@@ -177,6 +178,15 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](args, settings)
     except NewsbotError as exc:
         say(f"newsbot: error: {exc}", file=sys.stderr)
+        return 1
+    except sqlite3.DatabaseError as exc:  # a damaged file: say what and what to do, not a traceback
+        folder = getattr(args, "data_dir", None) or "the data folder"
+        say(
+            f"newsbot: error: the news library's database is damaged or unreadable ({exc}); restore"
+            f" {folder} from a backup, or move it aside and ingest the news again (a damaged FAISS file alone"
+            " is rebuilt by itself; `newsbot reindex` re-embeds what SQLite still holds)",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         say("newsbot: interrupted", file=sys.stderr)

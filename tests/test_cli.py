@@ -294,3 +294,23 @@ def test_poll_forever_reads_sources_as_they_fall_due_and_stops_cleanly(tmp_path,
     assert process.returncode == 0, err
     assert f"source 1 (127.0.0.1:{server.server.server_port}): 3 new" in out
     assert out.rstrip().endswith("stopped polling")
+
+
+@pytest.mark.parametrize("damage", ["header", "truncated"])
+def test_a_damaged_database_is_one_line_not_a_traceback(tmp_path, damage):
+    data_dir = tmp_path / "data"
+    assert newsbot("ingest", str(SAMPLE_NEWS), data_dir=data_dir).returncode == 0
+    database = data_dir / "news.sqlite3"
+    content = database.read_bytes()
+    if damage == "header":
+        database.write_bytes(b"this is not SQLite at all" + content[25:])
+    else:
+        database.write_bytes(content[: len(content) // 3])
+    for wal in data_dir.glob("news.sqlite3-*"):
+        wal.unlink()
+    for command in (["status"], ["ask", DEMO_QUESTION], ["latest"]):
+        result = newsbot(*command, data_dir=data_dir)
+        assert result.returncode == 1, (command, result.stdout)
+        assert "Traceback" not in result.stderr
+        assert result.stderr.startswith("newsbot: error: the news library's database is damaged"), result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
