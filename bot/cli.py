@@ -246,7 +246,7 @@ def cmd_ingest(args, settings: Settings) -> int:
         say(f"newsbot: warning: {problem}", file=sys.stderr)
     say(
         f"read {plural(report.read, 'article')}: {report.added} added, {report.updated} updated, "
-        f"{report.unchanged} unchanged; {report.passages} passages indexed"
+        f"{report.unchanged} unchanged; {plural(report.passages, 'passage')} indexed"
         + (f"; {len(report.problems)} problems" if report.problems else "")
     )
     return 1 if report.problems else 0
@@ -257,6 +257,8 @@ def cmd_ask(args, settings: Settings) -> int:
         raise NewsbotError("give either a question or --batch QUESTIONS.jsonl")
     as_of_moment(args.as_of)  # a bad --as-of is said before any model loads
     library = Library(settings.library_config())
+    if sys.stderr.isatty():  # the first answer waits on loading the models: say so on a terminal
+        say("loading models…", file=sys.stderr, flush=True)
     if args.batch is None:
         answer = library.ask(args.question, as_of=args.as_of)
         say(json.dumps(answer.as_dict(), ensure_ascii=False) if args.json else answer_text(answer))
