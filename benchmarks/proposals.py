@@ -7,6 +7,8 @@ like. The sets are never 2025:
 - `news`: the 6 weeks of 2024 `train_reader.py` holds out (hard questions over a week of news);
 - `squad`: the calibration half of SQuAD's held-out titles, ingested as news (`squad_news.py`):
   plain questions, and SQuAD 2.0's unanswerable ones.
+`squad-report`, the other half of those titles, is read the same way for `squad_news.py`'s report
+and never for a choice.
 A cache is keyed by the reader's weights and the set, so new weights read again.
 """
 
@@ -28,7 +30,8 @@ from index.library import as_of_moment  # noqa: E402
 from index.reader import Calibration, ExtractiveReader  # noqa: E402
 
 CACHE = ROOT / "benchmarks" / "cache"
-SETS = ("news", "squad")
+SETS = ("news", "squad")  # what tuning and calibration read
+REPORT_SETS = ("squad-report",)  # what `squad_news.py` reports on: never tuned on
 
 
 def reader_key(reader: ExtractiveReader) -> str:
@@ -43,7 +46,9 @@ def proposals(name: str, reader: ExtractiveReader | None = None, models: dict | 
     if path.exists():
         return pickle.loads(path.read_bytes())
     models = models or {"embedder": Embedder(), "reader": reader, "chunker": Chunker()}
-    records = _news(reader, models) if name == "news" else _squad(reader, models)
+    if name not in (*SETS, *REPORT_SETS):
+        raise ValueError(f"no question set {name!r}")
+    records = _news(reader, models) if name == "news" else _squad(name, reader, models)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
     partial.write_bytes(pickle.dumps(records))
@@ -70,17 +75,26 @@ def _news(reader: ExtractiveReader, models: dict) -> list[dict]:
     return records
 
 
-def _squad(reader: ExtractiveReader, models: dict) -> list[dict]:
-    articles, questions = squad_news.held_out("calibration")
-    library = squad_news.half_library("calibration", articles, CACHE / "squad-news", models)
+def _squad(name: str, reader: ExtractiveReader, models: dict) -> list[dict]:
+    half = "report" if name == "squad-report" else "calibration"
+    articles, questions = squad_news.held_out(half)
+    library = squad_news.half_library(half, articles, CACHE / "squad-news", models)
     records = []
     for number, q in enumerate(questions, start=1):
         text = library.check_question(q["question"])
         hits = library.search.search(text, library.config.top_k)
         kind = "plain" if q["answers"] else "unanswerable"
-        records.append({"kind": kind, "question": text, "gold": q["answers"], "spans": reader.propose(text, hits)})
+        records.append(
+            {
+                "kind": kind,
+                "title": q["title"],
+                "question": text,
+                "gold": q["answers"],
+                "spans": reader.propose(text, hits),
+            }
+        )
         if number % 250 == 0:
-            print(f"[proposals] squad {number}/{len(questions)}", file=sys.stderr)
+            print(f"[proposals] {name} {number}/{len(questions)}", file=sys.stderr)
     return records
 
 
