@@ -400,6 +400,9 @@ def poll_forever(library: Library, longest_sleep: float = 60.0) -> int:
                 for outcome in report.outcomes:
                     say(outcome)
                 say(report.line(), flush=True)
+                if due:
+                    wait = max(min(due) - time.time(), 0.0)
+                    say(f"next source due in {wait / 60:.0f} min", flush=True)
             time.sleep(min(max(min(due, default=time.time() + longest_sleep) - time.time(), 1.0), longest_sleep))
     except KeyboardInterrupt:
         say("stopped polling", flush=True)
