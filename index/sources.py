@@ -7,6 +7,7 @@ import json
 import os
 import zlib
 from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -162,10 +163,12 @@ def read_document(path: Path, on_problem: ProblemSink) -> Article | None:
         on_problem(f"{path}: not UTF-8 text; skipped")
         return None
     content = without_surrogates(content)
+    published = None  # a file's mtime says when it was saved, not when the story ran
     if path.suffix.lower() in (".html", ".htm"):
         title, text = html_to_article_text(content)
     else:
         title, text = _title_and_body(content, markdown=path.suffix.lower() == ".md")
+        published, text = _dateline(text)
     if not text.strip():
         on_problem(f"{path}: empty; skipped")
         return None
@@ -173,7 +176,7 @@ def read_document(path: Path, on_problem: ProblemSink) -> Article | None:
         url=path.resolve().as_uri(),
         text=text.strip(),
         title=title or path.stem.replace("-", " ").replace("_", " "),
-        published=None,  # a file's mtime says when it was saved, not when the story ran
+        published=published,
         source=path.parent.name,
     )
 
@@ -191,6 +194,25 @@ def _title_and_body(content: str, *, markdown: bool) -> tuple[str, str]:
     if len(lines) > 1 and len(first.split()) <= 25 and not first.endswith((".", "?", "!")):
         return first, "\n".join(lines[1:])
     return "", content
+
+
+_DATELINE_FORMATS = ("%b %d, %Y", "%B %d, %Y", "%d %B %Y", "%d %b %Y", "%Y-%m-%d", "%b. %d, %Y")
+
+
+def _dateline(body: str) -> tuple[str | None, str]:
+    """A story's date when the line under its headline is nothing but a date ("Oct 26, 2025"), and
+    the body without that line (else it would be glued into the first quote)."""
+    lines = body.strip().splitlines()
+    if not lines:
+        return None, body
+    line = lines[0].strip()
+    for form in _DATELINE_FORMATS:
+        try:
+            day = datetime.strptime(line, form).date()
+        except ValueError:
+            continue
+        return day.isoformat(), "\n".join(lines[1:])
+    return None, body
 
 
 def read_articles(paths: Iterable[str | Path], on_problem: ProblemSink) -> Iterator[Article]:

@@ -104,6 +104,18 @@ def test_folder_of_text_markdown_and_html(tmp_path):
     assert page.url.startswith("file://")
 
 
+@pytest.mark.parametrize("dateline", ["Oct 26, 2025", "October 26, 2025", "26 October 2025", "2025-10-26"])
+def test_a_plain_text_storys_dateline_is_its_date_not_part_of_its_first_quote(tmp_path, dateline):
+    (tmp_path / "call.txt").write_text(f"Leaders hold a call\n\n{dateline}\n\nThe two leaders spoke for ten minutes.\n")
+    (tmp_path / "undated.txt").write_text("No date here\n\nOctober was a busy month for the port.\n")
+    articles, problems = read_all(tmp_path)
+    by_title = {a.title: a for a in articles}
+    assert problems == [] and by_title["Leaders hold a call"].published == "2025-10-26"
+    assert by_title["Leaders hold a call"].text == "The two leaders spoke for ten minutes."
+    assert by_title["No date here"].published is None
+    assert by_title["No date here"].text == "October was a busy month for the port."
+
+
 def test_html_without_article_keeps_paragraphs():
     title, text = html_to_article_text("<title>Only title</title><p>One.</p><p>Two.</p><style>p{}</style>")
     assert title == "Only title"
