@@ -13,7 +13,7 @@ import time
 import pytest
 
 from index.vectors import vector_file
-from tests.conftest import DEMO_QUESTION, ROOT, filler_news, write_jsonl
+from tests.conftest import DEMO_QUESTION, ROOT, SAMPLE_NEWS, filler_news, write_jsonl
 
 
 def _generation(db) -> int:
@@ -176,3 +176,27 @@ def test_many_processes_opening_a_new_store_at_once_create_it_once(tmp_path):
     for thread in threads:
         thread.join()
     assert errors == []
+
+
+def test_a_library_on_a_read_only_mount_can_be_read_not_changed(sample_library, make_library, tmp_path):
+    """`status`, `ask` and `latest` once failed there with "not writable" (WAL without its -shm)."""
+    from index import NewsbotError
+
+    data_dir = sample_library.config.data_dir
+    sample_library.db.checkpoint()
+    mounted = tmp_path / "mounted"
+    mounted.mkdir()
+    made = subprocess.run(["mount", "--bind", str(data_dir), str(mounted)], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot make a bind mount here ({made.stderr.decode().strip()})")
+    try:
+        if subprocess.run(["mount", "-o", "remount,bind,ro", str(mounted)], capture_output=True).returncode:
+            pytest.skip("cannot remount read-only here")
+        library = make_library(mounted)
+        assert library.stats()["articles"] == 6
+        assert library.ask(DEMO_QUESTION).text == "Yoshihiko Noda"
+        assert library.latest(3)
+        with pytest.raises(NewsbotError, match="not writable"):
+            library.ingest([SAMPLE_NEWS])
+    finally:
+        subprocess.run(["umount", str(mounted)], capture_output=True)
