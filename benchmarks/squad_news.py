@@ -5,9 +5,9 @@
 Each paragraph of the 12 titles `train_reader.py` holds out of training becomes an article (the
 title its headline), one library per half; every question of those paragraphs is asked through the
 library's own search and reader (the network's reading of each is cached by `proposals.py` under
-the weights' digest; the first run reads, about 15 minutes a half): the answerable ones (right = the answer given equals a gold answer
-after SQuAD normalisation, never an overlap) and SQuAD 2.0's unanswerable ones (right = an
-abstention). The titles are split in two fixed halves: `calibration` is what
+the weights' digest; the first run reads, about 15 minutes a half): the answerable ones (right =
+the answer given equals a gold answer after SQuAD normalisation, never an overlap) and SQuAD 2.0's
+unanswerable ones (right = an abstention). The titles are split in two fixed halves: `calibration` is what
 `calibrate_reader.py` fits on, `report` is what the README's numbers come from. Prints, at the
 shipped threshold (or `--threshold`): how often an answer given is exactly right, the share of
 answerable questions answered, the share of unanswerable ones abstained, and reliability by

@@ -138,26 +138,9 @@ class Database(GenerationStore):
         """Where the library lives, as shown to an operator."""
         return str(self.data_dir)
 
-    @property
-    def read_only(self) -> bool:
-        """An existing store in a folder this process cannot write (a read-only mount, a backup)."""
-        return self.db_path.exists() and not os.access(self.data_dir, os.W_OK | os.X_OK)
-
-    def _read_only_uri(self) -> str:
-        # immutable: no -shm or -wal is made or needed, which a read-only folder cannot hold. What a
-        # writer left un-checkpointed in a -wal is not seen; a writer that closed cleanly left none.
-        return f"{self.db_path.resolve().as_uri()}?immutable=1"
-
     def connect(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            if self.read_only:
-                try:
-                    conn = sqlite3.connect(self._read_only_uri(), uri=True, isolation_level=None)
-                except sqlite3.OperationalError as exc:
-                    raise NewsbotError(f"cannot open the news store {self.db_path}: {exc}") from exc
-                self._local.conn = conn
-                return conn
             if not self._schema_ready:
                 self._create()
             try:
@@ -295,7 +278,7 @@ class Database(GenerationStore):
 
     def writer_active(self) -> bool:
         lock = self.data_dir / ".write.lock"
-        if not lock.exists() or self.read_only:  # nobody writes in a folder nobody can write to
+        if not lock.exists():
             return False
         with lock.open("a") as handle:
             try:
