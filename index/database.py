@@ -138,9 +138,33 @@ class Database(GenerationStore):
         """Where the library lives, as shown to an operator."""
         return str(self.data_dir)
 
+    @property
+    def read_only(self) -> bool:
+        """An existing store in a folder this process cannot write (a read-only mount, a backup)."""
+        return self.db_path.exists() and not os.access(self.data_dir, os.W_OK | os.X_OK)
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        """A connection that never writes: SQLite's own read-only mode where it can (it reads a -wal
+        a writer left, but needs a -shm it may have to create), else `immutable`, which needs
+        neither (a -wal's commits are then not seen; a writer that closed cleanly left none)."""
+        uri = self.db_path.resolve().as_uri()
+        try:
+            conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None)
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.OperationalError:
+            return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
+
     def connect(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
+            if self.read_only:
+                try:
+                    conn = self._open_read_only()
+                except sqlite3.OperationalError as exc:
+                    raise NewsbotError(f"cannot open the news store {self.db_path}: {exc}") from exc
+                self._local.conn = conn
+                return conn
             if not self._schema_ready:
                 self._create()
             try:
@@ -159,7 +183,10 @@ class Database(GenerationStore):
         if not self.db_path.exists():
             return False
         try:
-            conn = sqlite3.connect(f"{self.db_path.resolve().as_uri()}?mode=ro", uri=True, timeout=60)
+            if self.read_only:
+                conn = self._open_read_only()
+            else:
+                conn = sqlite3.connect(f"{self.db_path.resolve().as_uri()}?mode=ro", uri=True, timeout=60)
         except sqlite3.OperationalError:
             return False
         try:
@@ -278,7 +305,7 @@ class Database(GenerationStore):
 
     def writer_active(self) -> bool:
         lock = self.data_dir / ".write.lock"
-        if not lock.exists():
+        if not lock.exists() or self.read_only:  # nobody writes in a folder nobody can write to
             return False
         with lock.open("a") as handle:
             try:

@@ -202,4 +202,4 @@ def test_a_library_on_a_read_only_mount_can_be_read_not_changed(make_library, tm
         with pytest.raises(NewsbotError, match="not writable"):
             library.ingest([SAMPLE_NEWS])
     finally:
-        subprocess.run(["umount", str(mounted)], capture_output=True)
+        subprocess.run(["umount", "--lazy", str(mounted)], capture_output=True)  # files may still be open
