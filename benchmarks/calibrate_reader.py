@@ -35,7 +35,7 @@ from benchmarks.proposals import SETS, proposals, right  # noqa: E402
 from benchmarks.realtimeqa import reliability  # noqa: E402
 from index.reader import CALIBRATION_FILE, READ_PASSAGES, Calibration, ExtractiveReader, SpanPrior  # noqa: E402
 
-FEATURES = ("top", "share", "margin", "relevance", "span", "overlap", "stories", "echo")
+FEATURES = ("top", "share", "margin", "relevance", "span", "overlap", "stories", "echo", "dense", "rank")
 KINDS = ("news", "plain", "unanswerable")
 
 

@@ -354,6 +354,8 @@ class ExtractiveReader:
         stale = prior.staleness if not names_a_time(question) else 0.0
         valued = []
         for span in spans:
+            if crosses_sentences(span.hit.text[span.start : span.end]):
+                continue  # an answer never runs across sentences ("Tarsen spaceport on Wednesday. It will map")
             start = _bare_name(span.hit.text, span.start, span.end) if prior.bare_names else span.start
             extra_words = max(0, len(span.hit.text[start : span.end].split()) - prior.free_words)
             value = (
@@ -375,6 +377,18 @@ _NAMED_TIME = re.compile(
     r"december|yesterday|ago|last (week|month|year)|previous|former|first|originally|before)\b",
     re.IGNORECASE,
 )
+
+
+# A sentence ends at . ! or ? after a lower-case letter or a digit, before a capital: "Wednesday. It",
+# not "U.S. Senate" or "No. 10" (abbreviations of titles are listed).
+_SENTENCE_BREAK = re.compile(
+    r"[a-z0-9](?<!\b(?:Mr|Ms|Dr|St|Jr|Sr|Lt|No|vs))(?<!\b(?:Mrs|Gen|Gov|Sen|Rep|Col|Inc|Ltd))"
+    r"[.!?][\"'”’)\]]*\s+[\"“‘(\[]?[A-Z]"
+)
+
+
+def crosses_sentences(span_text: str) -> bool:
+    return _SENTENCE_BREAK.search(span_text) is not None
 
 
 def names_a_time(question: str) -> bool:
@@ -496,6 +510,9 @@ def _features(candidate: Candidate, others: Sequence[Candidate]) -> dict[str, fl
         "span": best.margin,
         "overlap": best.overlap,
         "echo": float(best.echo),
+        # how search placed its passage: the cosine of the question and the passage, and its place
+        "dense": best.hit.dense_score if best.hit.dense_score is not None else 0.0,
+        "rank": math.log1p(best.hit.rank),
     }
 
 

@@ -75,7 +75,8 @@ def test_batch_keeps_order_and_ids_and_reports_bad_lines(data_dir, tmp_path):
     assert records[4]["answer"] == "Yoshihiko Noda"  # a lone surrogate neither crashes nor stops the batch
     assert records[0]["answer"] == "Yoshihiko Noda"
     assert "empty" in records[1]["error"] and "line 3" not in records[2]["error"] and ":3:" in records[2]["error"]
-    assert "error" not in records[3] and 0 <= records[3]["score"] <= 1 and records[3]["closest"]
+    assert "error" not in records[3] and 0 <= records[3]["score"] <= 1
+    assert records[3]["answer"] or records[3]["candidates"] or records[3]["closest"]  # answered, or why not
     assert result.returncode == 1  # some lines failed
 
 

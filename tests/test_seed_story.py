@@ -37,9 +37,9 @@ QUESTIONS = [
 
 
 def right(answer: str, expected: str) -> bool:
-    """The answer names what is expected, allowing a few extra words ("approximately 10 minutes")."""
-    got, want = normalise(answer), normalise(expected)
-    return bool(got) and (got == want or (want in got and len(got.split()) <= len(want.split()) + 2) or got in want)
+    """The answer is the expected short answer, give or take case, articles and punctuation (an
+    answer that only overlaps it, "Japan" for "Constitutional Democratic Party of Japan", is wrong)."""
+    return bool(answer) and normalise(answer) == normalise(expected)
 
 
 @pytest.fixture(scope="module")
@@ -59,14 +59,20 @@ def seed_library(embedder, reader, chunker, tmp_path_factory):
     return library
 
 
-# Measured with the shipped reader (int8 attention, fp32 feed-forward layers, span-length prior):
-# the best span is right for 15 of the 20 (the issue's target is 18; 11 when every layer was int8).
-# The floor leaves one question of slack for a different CPU's int8 kernels; it catches a regression.
-RIGHT_AT_LEAST = 14
+# Measured with the shipped reader and calibration, strictly (the expected short answer, not an
+# overlap): the best span is right for 10 of the 20 and 7 are answered right at the shipped threshold
+# (1 answered wrong). Issue 22 asks for 16 at the threshold and "Yoshihiko Noda" for the first
+# question, whose best span is still "Donald Trump" (the network scores the lead paragraph far above
+# the one with the vote count): both missed, see the README. (The 15 of 20 reported before counted
+# overlaps: "Japan", "October", "Emperor Naruhito", "237 of 465", "ASEAN-related".) The floors leave
+# one question of slack for a different CPU's int8 kernels; they catch a regression.
+BEST_RIGHT_AT_LEAST = 9
+ANSWERED_RIGHT_AT_LEAST = 6
 
 
 def test_seed_story_questions(seed_library):
-    right_spans, report = 0, []
+    best_right = answered_right = answered_wrong = 0
+    report = []
     for question, expected in QUESTIONS:
         text = seed_library.check_question(question)
         hits = seed_library.search.search(text, seed_library.config.top_k)
@@ -74,9 +80,12 @@ def test_seed_story_questions(seed_library):
         answer = seed_library.reader.answer(text, hits, reading)
         got = reading.best.text if reading.best else ""
         if right(got, expected):
-            right_spans += 1
+            best_right += 1
             assert got in sentence_around(reading.best.hit.text, reading.best.start, reading.best.end)[0]
-        report.append(f"{question!r}: expected {expected!r}, best span {got!r}, confidence {answer.score:.2f}")
         if answer.text:  # an answer given is the best span, quoted
             assert answer.text == got and answer.quote[answer.answer_start : answer.answer_end] == got
-    assert right_spans >= RIGHT_AT_LEAST, "\n".join(report)
+            answered_right += right(answer.text, expected)
+            answered_wrong += not right(answer.text, expected)
+        report.append(f"{question!r}: expected {expected!r}, best span {got!r}, confidence {answer.score:.2f}")
+    assert best_right >= BEST_RIGHT_AT_LEAST and answered_right >= ANSWERED_RIGHT_AT_LEAST, "\n".join(report)
+    assert answered_wrong <= 2, "\n".join(report)
