@@ -137,7 +137,7 @@ def main() -> None:
         for row in rows:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     result = summary(rows, threshold)
-    titles = len({r["title"] for r in rows})
+    titles = len({q["title"] for q in held_out(args.half)[1]})
     print(f"SQuAD held-out titles as news, half {args.half!r}: {titles} titles, threshold {threshold:.3f}")
     print(
         f"  {result['answerable']} answerable: answered {result['answered']:.1f}%, best span exactly right "

@@ -275,13 +275,21 @@ class ExtractiveReader:
 
     def candidates(self, reading: Reading, count: int = CANDIDATES) -> list[Proposal]:
         """The strongest answers of a reading, each with its quote, story and the confidence it would
-        have as the answer; those under the calibration's candidate floor are left out."""
-        proposals = []
-        for rank, candidate in enumerate(reading.candidates[:count]):
+        have as the answer; those under the calibration's candidate floor are left out, and so is
+        one that only adds or drops words around an answer already offered ("after nine years")."""
+        proposals: list[Proposal] = []
+        offered: list[str] = []
+        for rank, candidate in enumerate(reading.candidates):
+            if len(proposals) == count:
+                break
+            key = f" {candidate.key} "
+            if any(key in f" {k} " or f" {k} " in key for k in offered):
+                continue
             features = _features(candidate, [c for i, c in enumerate(reading.candidates) if i != rank])
             score = self.calibration.confidence(features)
             if score < self.calibration.candidate_floor:
                 continue
+            offered.append(candidate.key)
             quote, start = quoted(candidate.best)
             proposals.append(
                 Proposal(
