@@ -118,7 +118,15 @@ def summary(rows: list[dict], threshold: float) -> dict[str, float]:
         "answered": 100 * len(given) / len(answerable) if answerable else 0.0,
         "abstained_unanswerable": 100 * (1 - len(wrongly) / len(unanswerable)) if unanswerable else 0.0,
         "always_em": 100 * sum(r["guess_em"] for r in answerable) / len(answerable) if answerable else 0.0,
+        "offered": 100 * sum(offered(r) for r in answerable) / len(answerable) if answerable else 0.0,
+        "precision_answerable": 100 * sum(r["guess_em"] for r in given) / len(given) if given else 0.0,
     }
+
+
+def offered(row: dict) -> bool:
+    """Whether a gold answer is the answer given or, abstaining, one of the candidates offered."""
+    shown = [row["answer"]] if row["answer"] else row["candidates"]
+    return any(normalise_answer(o) == normalise_answer(g) for o in shown for g in row["gold"])
 
 
 def main() -> None:
@@ -143,11 +151,21 @@ def main() -> None:
         f"  {result['answerable']} answerable: answered {result['answered']:.1f}%, best span exactly right "
         f"{result['always_em']:.1f}% (always answering)"
     )
-    print(f"  answers given exactly right (unanswerable ones answered count as wrong): {result['precision']:.1f}%")
+    print(
+        f"  answers given exactly right (unanswerable ones answered count as wrong): {result['precision']:.1f}%"
+        f" ({result['precision_answerable']:.1f}% of the answerable ones answered)"
+    )
     print(f"  {result['unanswerable']} unanswerable: abstained {result['abstained_unanswerable']:.1f}%")
-    confidence = np.array([r["score"] if r["features"] else 0.0 for r in rows])
-    print("calibration (the best span right; for an unanswerable question no span is right):")
-    print("\n".join(reliability(confidence, np.array([r["guess_em"] for r in rows]))))
+    print(f"  a gold answer among the answer or the candidates offered: {result['offered']:.1f}% of the answerable")
+    for name, kinds in (
+        ("all", ("plain", "unanswerable")),
+        ("answerable", ("plain",)),
+        ("unanswerable", ("unanswerable",)),
+    ):
+        chosen = [r for r in rows if r["kind"] in kinds]
+        confidence = np.array([r["score"] if r["features"] else 0.0 for r in chosen])
+        print(f"calibration, {name} (the best span right; for an unanswerable question no span is right):")
+        print("\n".join(reliability(confidence, np.array([r["guess_em"] for r in chosen]))))
     print(f"predictions: {predictions}")
 
 
