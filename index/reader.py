@@ -375,7 +375,7 @@ class ExtractiveReader:
                 - stale * min(span.weeks_old, prior.stale_weeks)
             )
             valued.append(replace(span, start=start, value=value))
-        return _pool(valued)
+        return _pool(valued) if valued else Reading(None, {})
 
 
 _WORDS = re.compile(r"\w+")
@@ -410,7 +410,7 @@ def quoted(span: Span) -> tuple[str, int]:
     return quote, span.start - offset - (len(text[offset:]) - len(text[offset:].lstrip()))
 
 
-def agreeing(candidate: Candidate, count: int = 3) -> list[Citation]:
+def agreeing(candidate: Candidate) -> list[Citation]:
     """The other stories that give the same answer (not the one quoted), strongest first, one per
     story however many of its passages name it."""
     seen = {candidate.best.story_key}

@@ -223,3 +223,48 @@ def test_a_question_as_long_as_the_settings_allow_is_read_not_a_crash(reader):
     assert 850 < len(question) <= 1000
     reading = reader.reading(question, [WEATHER, BRIDGE])
     assert reading.best is not None and reading.best.hit in (WEATHER, BRIDGE)
+
+
+def test_an_answer_never_runs_across_sentences_and_a_reading_of_only_such_spans_is_empty(reader):
+    from index.reader import crosses_sentences
+
+    assert crosses_sentences("Tarsen spaceport on Wednesday. It will map sea ice")
+    assert not any(map(crosses_sentences, ["U.S. Senate", "Mr. Smith", "Gen. Milley", "No. 10 Downing Street"]))
+    text = "The ship left on Wednesday. It carried grain."
+    across = Span(hit(text), text.index("Wednesday"), text.index(" carried"), 0.0, 1.0, margin=2.0)
+    assert reader.weigh("When did the ship leave?", [across]).best is None
+
+
+def test_bare_names_drop_titles_and_common_nouns_before_a_name_only():
+    from index.reader import _bare_name
+
+    for span, name in [("Mayor Petra Holm", "Petra Holm"), ("the architect Noor Haddad", "Noor Haddad")]:
+        assert span[_bare_name(span, 0, len(span)) :] == name
+    for span in ["two years", "President", "the harbour master"]:
+        assert _bare_name(span, 0, len(span)) == 0
+
+
+def test_the_sentence_that_holds_the_question_words_wins_within_a_story(reader):
+    """The span prior's overlap: a network that likes the lead's name half a point more still
+    answers from the sentence that holds the question's words, and only with the prior on."""
+    import torch
+
+    from index.reader import SpanPrior
+
+    tokenizer = reader._tokenizer
+
+    def net(ids, mask, types):
+        start, end = torch.full(ids.shape, -5.0), torch.full(ids.shape, -5.0)
+        for row, tokens in enumerate(tokenizer.convert_ids_to_tokens(r) for r in ids.tolist()):
+            for i, token in enumerate(tokens):
+                if types[row, i] == 1:
+                    start[row, i] += 10.0 * (token == "anna") + 9.5 * (token == "green")
+                    end[row, i] += 10.0 * (token == "smith") + 10.0 * (token == "works")
+        start[:, 0] = end[:, 0] = 0.0
+        return start, end, torch.zeros(len(ids))
+
+    dam = [hit("Anna Smith spoke at the opening on Monday. The turbines were made by Green Works.", "Dam opens")]
+    for prior, expected in [(SpanPrior(), "Anna Smith"), (SpanPrior(overlap=8.0), "Green Works")]:
+        plain = ExtractiveReader(calibration=reader.calibration, quantize=False, prior=prior)
+        plain._net, plain._tokenizer = net, tokenizer
+        assert plain.reading("Who made the turbines?", dam).best.text == expected
