@@ -166,7 +166,8 @@ class Poller:
                 raise NewsbotError(f"{len(problems)} problems, first: {problems[0]}")
             return None, None
         fetched = self.fetcher.get(source.location, source.etag, source.last_modified)
-        if fetched.not_modified:
+        if fetched.not_modified:  # the feed says nothing changed: every entry it had stays as it was
+            report.unchanged += min(self.registry.feed_entry_count(source.id), self.max_entries)
             return fetched.etag, fetched.last_modified
         try:
             _, entries = parse_feed(fetched.body, fetched.url, self.max_entries)

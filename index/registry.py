@@ -103,6 +103,11 @@ class SourceRegistry:
         )
         return (row[0], row[1]) if row else None
 
+    def feed_entry_count(self, source_id: int) -> int:
+        """How many feed entries of this source have been handled (what a 304 leaves unchanged)."""
+        row = self.db.connect().execute("SELECT count(*) FROM feed_entries WHERE source_id = ?", (source_id,))
+        return int(row.fetchone()[0])
+
     def remember_feed_entry(self, url: str, source_id: int, signature: str, outcome: str) -> None:
         self.db.connect().execute(
             "INSERT INTO feed_entries (url, source_id, signature, outcome) VALUES (?, ?, ?, ?) ON CONFLICT (url)"

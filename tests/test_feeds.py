@@ -67,6 +67,7 @@ def test_second_poll_is_conditional_and_fetches_nothing_new(feed_library, server
     pages_before = Handler.hits.get("/articles/bridge.html", 0)
     report = feed_library.poll(only_due=False)
     assert report.new == 0 and report.failures == []
+    assert report.unchanged == 3  # a 304 leaves the feed's 3 entries as they were, and says so
     assert Handler.hits["/rss.xml"] == 2  # asked again, answered 304 Not Modified
     assert Handler.hits.get("/articles/bridge.html", 0) == pages_before
     assert feed_library.poll().sources == 0  # nothing due before the interval
