@@ -224,7 +224,8 @@ def progress_bar(unit: str):
     """A tqdm bar on a terminal, nothing when stderr is piped; returns (bar, callback)."""
     from tqdm import tqdm
 
-    bar = tqdm(unit=unit, disable=not sys.stderr.isatty(), file=sys.stderr, dynamic_ncols=True)
+    # " articles": tqdm puts the unit straight after the count ("12articles")
+    bar = tqdm(unit=f" {unit}", disable=not sys.stderr.isatty(), file=sys.stderr, dynamic_ncols=True)
 
     def update(count: int, total: int | None) -> None:
         if total is not None:
