@@ -114,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add.add_argument("--name", help="a short name (default: the host or file name)")
     add.add_argument("--interval", type=float, metavar="MINUTES", help="poll interval (default: the setting)")
+    add.add_argument(
+        "--no-check", action="store_true", help="add a web source without reading it once first (it may be down now)"
+    )
     listing = actions.add_parser(
         "list", help="list sources with their health", description="List sources with their health.", parents=[common]
     )
@@ -351,7 +354,13 @@ def cmd_status(args, settings: Settings) -> int:
 def cmd_sources(args, settings: Settings) -> int:
     library = Library(settings.library_config())
     if args.action == "add":
-        source = library.add_source(args.location, args.name, args.interval)
+        location = args.location.strip()
+        if "://" in location and not args.no_check:  # read it once, so a typo or a dead feed is said now
+            try:
+                library.fetcher.get(location)
+            except NewsbotError as exc:
+                raise NewsbotError(f"{exc}; not added (`--no-check` adds it anyway)") from None
+        source = library.add_source(location, args.name, args.interval)
         say(f"added source {source.id} ({source.kind}): {source.name} {source.location}")
     elif args.action == "remove":
         source = library.remove_source(args.source_id)

@@ -188,7 +188,12 @@ def test_cli_sources_and_poll(server, tmp_path):
         "polled 1 source: 3 new, 0 updated, 0 unchanged, 0 duplicates, 0 failures; 1 stored from feed summaries",
     ]
     assert "HTTP Request" not in polled.stderr
-    newsbot("sources", "add", f"{server.base}/missing.xml", "--name", "gone", data_dir=data, env_extra=env)
+    gone = newsbot("sources", "add", f"{server.base}/missing.xml", "--name", "gone", data_dir=data, env_extra=env)
+    assert gone.returncode == 1 and "HTTP 404" in gone.stderr and "not added" in gone.stderr  # read once at add time
+    added = newsbot(
+        "sources", "add", f"{server.base}/missing.xml", "--name", "gone", "--no-check", data_dir=data, env_extra=env
+    )
+    assert added.returncode == 0 and "added source 2 (web): gone" in added.stdout
     failing = newsbot("poll", data_dir=data, env_extra=env)
     assert failing.returncode == 1
     assert "source 2 (gone): FAILED: " in failing.stdout and "HTTP 404" in failing.stdout
