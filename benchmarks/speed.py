@@ -2,7 +2,7 @@
 passages, a 1M-passage vector index, start-up, and the bot's responsiveness. Prints a table and
 writes JSON for comparing versions.
 
-    python benchmarks/speed.py [--only ingest,ask,scale,startup,bot] [--out benchmarks/results/speed.json]
+    python benchmarks/speed.py [--only ingest,ask,scale,startup,bot,titles] [--out benchmarks/results/speed.json]
     python benchmarks/speed.py --postgres temp --only ingest,ask --out benchmarks/results/speed-postgres.json
 
 `--postgres URL` runs the ingest and ask sections on the PostgreSQL backend, one fresh database per
@@ -50,7 +50,7 @@ REALTIMEQA = ROOT.parent / "shared" / "data" / "realtimeqa"
 CACHE = ROOT / "benchmarks" / "cache" / "realtimeqa"
 SAMPLE = ROOT / "samples" / "news.jsonl"
 DEMO = "who did Takaichi beat in the vote?"
-SECTIONS = ("ingest", "ask", "scale", "startup", "bot")
+SECTIONS = ("ingest", "ask", "scale", "startup", "bot", "titles")
 
 
 def summary(values: list[float]) -> dict:
@@ -431,6 +431,30 @@ def bench_bot(library: Library, reindex_library: Library | None) -> dict:
     return results
 
 
+def bench_titles(folder: Path, models: dict, lengths=(60, 2_000, 20_000, 1_000_000), repeats: int = 5) -> dict:
+    """`ask` time and store size with one story of 40 passages under ever longer headlines: headlines
+    are cut at ingest (NEWSBOT_MAX_TITLE_CHARS), so neither should grow with the headline."""
+    text = "\n".join(
+        f"Paragraph {i}: the Veskar harbour board met on day {i} and counted {100 + i} ships at the quay."
+        " Harbour master Ilse Marken said the new crane would arrive in spring."
+        for i in range(40)
+    )
+    rows = {}
+    for length in lengths:
+        title = ("Veskar harbour news " * (length // 20 + 1))[:length]
+        library = Library(LibraryConfig(data_dir=folder / f"title-{length}"), **models)
+        library.ingest_articles([Article(url=f"https://title.test/{length}", title=title, text=text)])
+        times = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            library.ask("Who is the harbour master of Veskar?")
+            times.append(time.perf_counter() - started)
+        size = sum(f.stat().st_size for f in (folder / f"title-{length}").iterdir() if f.is_file())
+        rows[str(length)] = {"ask_median_ms": 1000 * statistics.median(times), "store_bytes": size}
+        print(f"  headline of {length:,} characters: ask {rows[str(length)]['ask_median_ms']:.0f} ms", flush=True)
+    return {"titles": rows}
+
+
 def show(results: dict, indent: str = "") -> None:
     for key, value in results.items():
         if isinstance(value, dict) and any(isinstance(v, dict) for v in value.values()):
@@ -491,6 +515,9 @@ def main() -> None:
             save()
         if "startup" in only:
             results.update(bench_startup(library.config.data_dir))
+            save()
+        if "titles" in only:
+            results.update(bench_titles(folder, models))
             save()
         if "bot" in only:
             big = Library(LibraryConfig(data_dir=folder / f"ask-{sizes[0]}"), **models) if sizes else None
