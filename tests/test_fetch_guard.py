@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-import time
 
 import pytest
 
@@ -96,7 +95,6 @@ def test_malformed_urls_are_a_clear_error(url):
 
 def test_trickled_headers_hit_the_whole_request_deadline(server):
     limits = FetchLimits(connect_timeout=2, read_timeout=2, total_seconds=2, allowed_hosts=frozenset({"127.0.0.1"}))
-    started = time.monotonic()
+    # "too slow" is the deadline's own error: without the deadline the 20 s trickle ends in a response
     with pytest.raises(FetchError, match="too slow"):
         Fetcher(limits).get(f"{server.base}/trickle-headers")
-    assert time.monotonic() - started < 15  # cut short: the server would trickle for 20 s (generous for a busy machine)

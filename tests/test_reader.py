@@ -92,9 +92,9 @@ def test_only_the_attention_layers_run_in_int8(reader):
     assert type(layers["bert.encoder.layer.0.output.dense"]) is torch.nn.Linear
 
 
-def test_a_name_beats_a_clause_the_network_scores_a_little_higher(reader):
-    """The span-length prior: a network that likes "Anna Smith ... stop" half a point more than
-    "Anna Smith" still answers with the name."""
+def scripted_reader(reader, prior: SpanPrior, starts: dict[str, float], ends: dict[str, float]) -> ExtractiveReader:
+    """A reader whose network scores spans as told: `starts` and `ends` add to a passage token's start
+    or end logit; "no answer" scores 0, every other token -5."""
     import torch
 
     tokenizer = reader._tokenizer
@@ -104,19 +104,26 @@ def test_a_name_beats_a_clause_the_network_scores_a_little_higher(reader):
         for row, tokens in enumerate(tokenizer.convert_ids_to_tokens(r) for r in ids.tolist()):
             for i, token in enumerate(tokens):
                 if types[row, i] == 1:
-                    start[row, i] += 10.0 * (token == "anna")
-                    end[row, i] += 10.0 * (token == "smith") + 10.5 * (token == "stop")
+                    start[row, i] += starts.get(token, 0.0)
+                    end[row, i] += ends.get(token, 0.0)
         start[:, 0] = end[:, 0] = 0.0
         return start, end, torch.zeros(len(ids))
 
+    scripted = ExtractiveReader(calibration=reader.calibration, quantize=False, prior=prior)
+    scripted._net, scripted._tokenizer = net, tokenizer
+    return scripted
+
+
+def test_a_name_beats_a_clause_the_network_scores_a_little_higher(reader):
+    """The span-length prior: a network that likes "Anna Smith ... stop" half a point more than
+    "Anna Smith" still answers with the name."""
     pier = [hit("Harbour master Anna Smith said the ferry would stop at the pier on Sundays.")]
     for prior, expected in [
         (SpanPrior(), "Anna Smith"),
         (SpanPrior(long_answer=0.0), "Anna Smith said the ferry would stop"),
     ]:
-        plain = ExtractiveReader(calibration=reader.calibration, quantize=False, prior=prior)
-        plain._net, plain._tokenizer = net, tokenizer
-        assert plain.reading("Who is the harbour master?", pier).best.text == expected
+        scripted = scripted_reader(reader, prior, {"anna": 10.0}, {"smith": 10.0, "stop": 10.5})
+        assert scripted.reading("Who is the harbour master?", pier).best.text == expected
 
 
 def test_pooling_adds_up_passages_that_name_the_same_answer():
@@ -247,24 +254,7 @@ def test_bare_names_drop_titles_and_common_nouns_before_a_name_only():
 def test_the_sentence_that_holds_the_question_words_wins_within_a_story(reader):
     """The span prior's overlap: a network that likes the lead's name half a point more still
     answers from the sentence that holds the question's words, and only with the prior on."""
-    import torch
-
-    from index.reader import SpanPrior
-
-    tokenizer = reader._tokenizer
-
-    def net(ids, mask, types):
-        start, end = torch.full(ids.shape, -5.0), torch.full(ids.shape, -5.0)
-        for row, tokens in enumerate(tokenizer.convert_ids_to_tokens(r) for r in ids.tolist()):
-            for i, token in enumerate(tokens):
-                if types[row, i] == 1:
-                    start[row, i] += 10.0 * (token == "anna") + 9.5 * (token == "green")
-                    end[row, i] += 10.0 * (token == "smith") + 10.0 * (token == "works")
-        start[:, 0] = end[:, 0] = 0.0
-        return start, end, torch.zeros(len(ids))
-
     dam = [hit("Anna Smith spoke at the opening on Monday. The turbines were made by Green Works.", "Dam opens")]
     for prior, expected in [(SpanPrior(), "Anna Smith"), (SpanPrior(overlap=8.0), "Green Works")]:
-        plain = ExtractiveReader(calibration=reader.calibration, quantize=False, prior=prior)
-        plain._net, plain._tokenizer = net, tokenizer
-        assert plain.reading("Who made the turbines?", dam).best.text == expected
+        scripted = scripted_reader(reader, prior, {"anna": 10.0, "green": 9.5}, {"smith": 10.0, "works": 10.0})
+        assert scripted.reading("Who made the turbines?", dam).best.text == expected
