@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bot.render import answer_text, printable, story_line
-from bot.settings import DEFAULT_DATA_DIR, Settings, load_settings
+from bot.settings import DEFAULT_DATA_DIR, Settings, in_setting_terms, load_settings
 from index import Library, NewsbotError
 from index.library import as_of_moment
 
@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         quiet_libraries()
         return COMMANDS[args.command](args, settings)
     except NewsbotError as exc:
-        say(f"newsbot: error: {exc}", file=sys.stderr)
+        say(f"newsbot: error: {in_setting_terms(str(exc))}", file=sys.stderr)
         return 1
     except sqlite3.DatabaseError as exc:  # a damaged file: say what and what to do, not a traceback
         folder = getattr(args, "data_dir", None) or "the data folder"
@@ -247,7 +247,7 @@ def cmd_ingest(args, settings: Settings) -> int:
     with bar:
         report = library.ingest(args.paths, progress=update)
     for problem in report.problems + report.warnings:
-        say(f"newsbot: warning: {problem}", file=sys.stderr)
+        say(f"newsbot: warning: {in_setting_terms(problem)}", file=sys.stderr)
     say(
         f"read {plural(report.read, 'article')}: {report.added} added, {report.updated} updated, "
         f"{report.unchanged} unchanged; {plural(report.passages, 'passage')} indexed"

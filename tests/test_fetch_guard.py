@@ -83,7 +83,7 @@ def test_public_ipv6_and_wrapped_public_ipv4_pass():
 
 
 def test_refusal_names_the_setting_that_allows_local_hosts(server):
-    with pytest.raises(FetchError, match="NEWSBOT_FETCH_ALLOWED_HOSTS"):
+    with pytest.raises(FetchError, match="allowed_hosts"):
         resolve_url(f"{server.base}/rss.xml")
 
 

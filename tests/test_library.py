@@ -163,7 +163,7 @@ def test_an_oversized_article_is_cut_with_a_warning_and_stays_answerable(make_li
     library = make_library(tmp_path / "data", max_article_chars=20_000)
     report = library.ingest([path])
     assert report.added == 1 and report.problems == []
-    assert len(report.warnings) == 1 and "NEWSBOT_MAX_ARTICLE_CHARS is 20,000" in report.warnings[0]
+    assert len(report.warnings) == 1 and "max_article_chars is 20,000" in report.warnings[0]
     stored = library.db.connect().execute("SELECT sum(length(text)) FROM passages").fetchone()[0]
     assert stored <= 20_000
     assert library.ask("Who is the new harbour master of Veskar?").text == "Ilse Marken"
@@ -178,7 +178,7 @@ def test_a_huge_headline_is_cut_with_a_warning_and_the_story_stays_answerable(ma
     library = make_library(tmp_path / "data")
     report = library.ingest([path])
     assert report.added == 1 and len(title) > 1_000_000
-    assert len(report.warnings) == 1 and "NEWSBOT_MAX_TITLE_CHARS is 300" in report.warnings[0]
+    assert len(report.warnings) == 1 and "max_title_chars is 300" in report.warnings[0]
     (stored,) = library.db.connect().execute("SELECT title FROM articles").fetchone()
     assert len(stored) <= 300 and stored.startswith("Veskar harbour news") and stored.endswith("…")
     answer = library.ask("Who is the new harbour master of Veskar?")

@@ -1,0 +1,83 @@
+"""The storage contract: what the library, its search and its poller use of a backend, and the one
+place a backend is chosen.
+
+Two backends keep it: `Database` (one SQLite file in the data folder, FAISS files beside it) and
+`PostgresDatabase` (one PostgreSQL database shared by processes on several machines, an in-memory
+FAISS replica in each). A new backend or table starts here; `tests/test_layers.py` fails while a
+backend lacks a member.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from index.config import LibraryConfig
+    from index.generations import VectorGenerations
+
+
+@runtime_checkable
+class Store(Protocol):
+    """A database of articles, passages, sources and poll state, with a generation counter that
+    moves once per committed write (readers keep the generation they started on)."""
+
+    IntegrityError: type[Exception]  # what a broken UNIQUE constraint raises
+    exists: bool  # whether there is a store yet (opening one to read never creates it)
+    location: str  # where the library lives, fit to show an operator (passwords hidden)
+    generation: int  # the last committed generation
+
+    def connect(self) -> Any:
+        """This thread's connection: `execute(sql, params)` and `executemany` with `?` placeholders."""
+
+    def close(self) -> None:
+        """Close this thread's connection."""
+
+    def meta(self, key: str) -> str | None:
+        """A value of the `meta` table (embedding_model, dimension, last_update, ...)."""
+
+    def bump(self, conn: Any, now: str, model_name: str, dimension: int | None) -> int:
+        """Move to the next generation inside the caller's write transaction; returns it."""
+
+    def ensure_writable(self) -> None:
+        """Raise NewsbotError, naming the reason, when this process cannot write the store."""
+
+    def writing(self) -> AbstractContextManager[None]:
+        """The exclusive right to write, across threads and processes."""
+
+    def transaction(self) -> AbstractContextManager[Any]:
+        """One atomic write: committed at the end, rolled back on any exception or a crash."""
+
+    def index_terms(self, conn: Any, passage_id: int, title: str, text: str) -> None:
+        """Make a passage's words searchable (inside a write transaction)."""
+
+    def forget_terms(self, conn: Any, passage_ids: Sequence[int]) -> None:
+        """Drop removed passages' words (inside a write transaction)."""
+
+    def search_terms(self, query: str, k: int) -> list[int]:
+        """Passage ids matching a lexical query (`"a" OR "b"`, or AND), best first."""
+
+    def articles_with_terms(self, query: str, limit: int) -> set[int]:
+        """Ids of articles with a passage matching a lexical query."""
+
+    def log_vector_changes(
+        self, conn: Any, generation: int, removed: Sequence[int], added: Sequence[int], *, everything: bool = False
+    ) -> None:
+        """Record what a generation did to the vectors, for other processes to catch up from."""
+
+
+def open_store(config: LibraryConfig) -> tuple[Store, VectorGenerations]:
+    """The configured backend and the keeper of its vector index: PostgreSQL with an in-memory FAISS
+    replica when `database_url` is set, else SQLite and FAISS files in `data_dir`."""
+    if config.database_url:
+        from index.postgres import PostgresDatabase
+        from index.replica import ReplicaGenerations
+
+        store = PostgresDatabase(config.database_url)
+        return store, ReplicaGenerations(store, config.index_policy)
+    from index.database import Database
+    from index.generations import VectorGenerations
+
+    store = Database(config.data_dir)
+    return store, VectorGenerations(store, config.index_policy)
