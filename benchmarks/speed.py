@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 from index import Article, Library, LibraryConfig  # noqa: E402
 from index.articles import PreparedArticle, content_hash  # noqa: E402
 from index.dedup import fingerprint  # noqa: E402
-from index.library import passage_input  # noqa: E402
+from index.ingest import passage_input  # noqa: E402
 from index.models import Passage  # noqa: E402
 from index.sources import article_from_record  # noqa: E402
 from index.vectors import IndexPolicy, VectorIndex  # noqa: E402

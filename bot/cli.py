@@ -16,7 +16,7 @@ from pathlib import Path
 from bot.render import answer_text, printable, story_line
 from bot.settings import DEFAULT_DATA_DIR, Settings, in_setting_terms, load_settings
 from index import Library, NewsbotError
-from index.library import as_of_moment
+from index.dates import as_of_moment
 
 log = logging.getLogger("newsbot")
 

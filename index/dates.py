@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
+
+from index.errors import NewsbotError
 
 
 def normalise_published(value: object) -> str | None:
@@ -43,3 +45,23 @@ def published_moment(published: str | None) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def as_of_moment(value: str | date | datetime | None) -> datetime | None:
+    """The moment a question is answered as of: an ISO datetime (naive = UTC) or a date (its last
+    second, so that day's stories count). Raises NewsbotError for anything else."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime.combine(value, time(23, 59, 59), tzinfo=UTC)
+    text = str(value).strip()
+    try:
+        if len(text) == 10:
+            return as_of_moment(date.fromisoformat(text))
+        return as_of_moment(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    except ValueError:
+        raise NewsbotError(
+            f"cannot read {text[:40]!r} as a moment: give a date (2026-03-06) or an ISO datetime (2026-03-06T18:00)"
+        ) from None

@@ -5,21 +5,20 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from datetime import time as dtime
 from pathlib import Path
 
-import numpy as np
-
-from index.articles import ArticleStore, PreparedArticle, content_hash
+from index.articles import ArticleStore
 from index.chunk import Chunker
 from index.config import LibraryConfig
-from index.dedup import fingerprint, near_duplicate
+from index.dates import as_of_moment
+from index.dedup import near_duplicate
 from index.embed import Embedder
 from index.errors import NewsbotError, NothingIndexedError
 from index.fetch import Fetcher, check_url
+from index.ingest import Ingester, Progress
 from index.models import Answer, Article, Citation, IngestReport, Story
 from index.poller import Poller, PollReport
 from index.reader import ExtractiveReader, Reader
@@ -30,8 +29,6 @@ from index.store import open_store
 from index.text import without_surrogates
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[int, int | None], None]  # (done so far, total if known)
 
 
 class Library:
@@ -63,6 +60,7 @@ class Library:
             SearchWeights(recency=config.recency, recency_days=config.recency_days),
         )
         self.reader: Reader = reader or _make_reader(config)
+        self.ingester = Ingester(config, self.db, self.articles, self.embedder, self.chunker)
         self._warm = threading.Lock()
         self._poll_lock = threading.Lock()
         self._fetcher: Fetcher | None = None
@@ -88,96 +86,13 @@ class Library:
     def ingest_articles(
         self, articles: Iterable[Article], progress: Progress | None = None, report: IngestReport | None = None
     ) -> IngestReport:
-        report = report or IngestReport()
-        self.db.ensure_writable()
-        if self.db.exists:  # check before spending minutes embedding with the wrong model
-            self.articles.check_model(self.embedder.model_name)
-        capped = (self._capped(a, report) for a in articles)
-        for batch in _batches(capped, self.config.batch_articles):
-            report.read += len(batch)
-            unique = list({a.url: a for a in batch}.values())  # a URL twice in a batch: last one wins
-            report.unchanged += len(batch) - len(unique)
-            known = self.articles.article_digests([a.url for a in unique])
-            fresh = [(a, content_hash(a)) for a in unique]
-            changed = [(a, d) for a, d in fresh if known.get(a.url) != d]
-            report.unchanged += len(unique) - len(changed)
-            if changed:
-                prepared = self._prepare(changed, report)
-                started = time.perf_counter()
-                with self.db.writing():
-                    summary = self.articles.write(prepared, self.embedder.model_name)
-                report.timed("sqlite", time.perf_counter() - started - summary.vector_seconds)
-                report.timed("vectors", summary.vector_seconds)
-                report.added += summary.added
-                report.updated += summary.updated
-                report.passages += summary.passages
-            if progress:
-                progress(len(batch), None)
-        return report
-
-    def _capped(self, article: Article, report: IngestReport) -> Article:
-        """The article, its headline cut at a word before `max_title_chars` and its text at a
-        paragraph or sentence end before `max_article_chars`, each with a warning."""
-        most = self.config.max_title_chars
-        if len(article.title) > most:
-            cut = article.title[: most - 1]
-            cut = cut[: cut.rfind(" ")] if cut.rfind(" ") > most // 2 else cut
-            report.warnings.append(
-                f"{article.url[:200]}: a headline of {len(article.title):,} characters; kept the first"
-                f" {len(cut):,} (max_title_chars is {most:,})"
-            )
-            article = replace(article, title=cut.rstrip() + "…")
-        limit = self.config.max_article_chars
-        if len(article.text) <= limit:
-            return article
-        cut = article.text[:limit]
-        for boundary in ("\n", ". "):
-            at = cut.rfind(boundary)
-            if at > limit // 2:
-                cut = cut[: at + 1]
-                break
-        report.warnings.append(
-            f"{article.url[:200]}: {len(article.text):,} characters; indexed the first {len(cut):,}"
-            f" (max_article_chars is {limit:,})"
-        )
-        return replace(article, text=cut.strip())
-
-    def _prepare(self, articles: list[tuple[Article, str]], report: IngestReport) -> list[PreparedArticle]:
-        started = time.perf_counter()
-        split = [(article, digest, self.chunker.split(article)) for article, digest in articles]
-        texts = [passage_input(a.title, p.text) for a, _, passages in split for p in passages]
-        report.timed("split", time.perf_counter() - started)
-        started = time.perf_counter()
-        vectors = self.embedder.encode(texts)
-        report.timed("embed", time.perf_counter() - started)
-        prepared, at = [], 0
-        for article, digest, passages in split:
-            prepared.append(
-                PreparedArticle(article, passages, vectors[at : at + len(passages)], digest, fingerprint(article.text))
-            )
-            at += len(passages)
-        return prepared
+        """Index articles given in memory (a poll's entries, an application's own feed)."""
+        return self.ingester.ingest(articles, progress, report)
 
     def reindex(self, progress: Progress | None = None) -> int:
         """Re-embed every passage with the configured model; questions keep using the old vectors
         until the new ones are committed. Returns the number of passages re-embedded."""
-        with self.db.writing():
-            rows = self.articles.passages_to_embed()
-            if not rows:
-                raise NothingIndexedError(self.db.location)
-            total = len(rows)
-            done = 0
-
-            def step(count: int) -> None:
-                nonlocal done
-                done += count
-                if progress:
-                    progress(done, total)
-
-            vectors = self.embedder.encode([passage_input(title, text) for _, title, text in rows], step)
-            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=total)
-            self.articles.replace_vectors(ids, vectors, self.embedder.model_name)
-        return total
+        return self.ingester.reindex(progress)
 
     # -- configured sources ----------------------------------------------------------------
 
@@ -325,42 +240,6 @@ class Library:
         stats["failing_sources"] = sum(1 for s in sources if s.failing)
         stats["data_dir"] = self.db.location
         return stats
-
-
-def as_of_moment(value: str | date | datetime | None) -> datetime | None:
-    """The moment a question is answered as of: an ISO datetime (naive = UTC) or a date (its last
-    second, so that day's stories count). Raises NewsbotError for anything else."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, date):
-        return datetime.combine(value, dtime(23, 59, 59), tzinfo=UTC)
-    text = str(value).strip()
-    try:
-        if len(text) == 10:
-            return as_of_moment(date.fromisoformat(text))
-        return as_of_moment(datetime.fromisoformat(text.replace("Z", "+00:00")))
-    except ValueError:
-        raise NewsbotError(
-            f"cannot read {text[:40]!r} as a moment: give a date (2026-03-06) or an ISO datetime (2026-03-06T18:00)"
-        ) from None
-
-
-def passage_input(title: str, text: str) -> str:
-    """What the embedder sees for a passage: the headline gives it the story's subject."""
-    return f"{title}\n{text}" if title else text
-
-
-def _batches(items: Iterable[Article], size: int) -> Iterator[list[Article]]:
-    batch: list[Article] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def _make_reader(config: LibraryConfig) -> Reader:

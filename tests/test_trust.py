@@ -10,7 +10,7 @@ import pytest
 from bot.embeds import answer_embed
 from bot.render import answer_text
 from index import Library, LibraryConfig, NewsbotError
-from index.library import as_of_moment
+from index.dates import as_of_moment
 from index.models import Article
 from index.reader import ExtractiveReader, names_a_time
 from tests.conftest import write_jsonl

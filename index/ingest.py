@@ -1,0 +1,145 @@
+"""Ingest: articles cut to the library's limits, split into passages, embedded and written one
+batch per transaction, so a crash loses at most the batch in flight; and the re-embedding of every
+passage after a model change."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
+
+import numpy as np
+
+from index.articles import ArticleStore, PreparedArticle, content_hash
+from index.chunk import Chunker
+from index.config import LibraryConfig
+from index.dedup import fingerprint
+from index.embed import Embedder
+from index.errors import NothingIndexedError
+from index.models import Article, IngestReport
+from index.store import Store
+
+Progress = Callable[[int, int | None], None]  # (done so far, total if known)
+
+
+class Ingester:
+    """Writes articles into one library's store; one writer at a time (the store's write lock)."""
+
+    def __init__(
+        self, config: LibraryConfig, db: Store, articles: ArticleStore, embedder: Embedder, chunker: Chunker
+    ) -> None:
+        self.config = config
+        self.db = db
+        self.articles = articles
+        self.embedder = embedder
+        self.chunker = chunker
+
+    def ingest(
+        self, articles: Iterable[Article], progress: Progress | None = None, report: IngestReport | None = None
+    ) -> IngestReport:
+        report = report or IngestReport()
+        self.db.ensure_writable()
+        if self.db.exists:  # check before spending minutes embedding with the wrong model
+            self.articles.check_model(self.embedder.model_name)
+        capped = (self._capped(a, report) for a in articles)
+        for batch in _batches(capped, self.config.batch_articles):
+            report.read += len(batch)
+            unique = list({a.url: a for a in batch}.values())  # a URL twice in a batch: last one wins
+            report.unchanged += len(batch) - len(unique)
+            known = self.articles.article_digests([a.url for a in unique])
+            fresh = [(a, content_hash(a)) for a in unique]
+            changed = [(a, d) for a, d in fresh if known.get(a.url) != d]
+            report.unchanged += len(unique) - len(changed)
+            if changed:
+                prepared = self._prepare(changed, report)
+                started = time.perf_counter()
+                with self.db.writing():
+                    summary = self.articles.write(prepared, self.embedder.model_name)
+                report.timed("sqlite", time.perf_counter() - started - summary.vector_seconds)
+                report.timed("vectors", summary.vector_seconds)
+                report.added += summary.added
+                report.updated += summary.updated
+                report.passages += summary.passages
+            if progress:
+                progress(len(batch), None)
+        return report
+
+    def _capped(self, article: Article, report: IngestReport) -> Article:
+        """The article, its headline cut at a word before `max_title_chars` and its text at a
+        paragraph or sentence end before `max_article_chars`, each with a warning."""
+        most = self.config.max_title_chars
+        if len(article.title) > most:
+            cut = article.title[: most - 1]
+            cut = cut[: cut.rfind(" ")] if cut.rfind(" ") > most // 2 else cut
+            report.warnings.append(
+                f"{article.url[:200]}: a headline of {len(article.title):,} characters; kept the first"
+                f" {len(cut):,} (max_title_chars is {most:,})"
+            )
+            article = replace(article, title=cut.rstrip() + "…")
+        limit = self.config.max_article_chars
+        if len(article.text) <= limit:
+            return article
+        cut = article.text[:limit]
+        for boundary in ("\n", ". "):
+            at = cut.rfind(boundary)
+            if at > limit // 2:
+                cut = cut[: at + 1]
+                break
+        report.warnings.append(
+            f"{article.url[:200]}: {len(article.text):,} characters; indexed the first {len(cut):,}"
+            f" (max_article_chars is {limit:,})"
+        )
+        return replace(article, text=cut.strip())
+
+    def _prepare(self, articles: list[tuple[Article, str]], report: IngestReport) -> list[PreparedArticle]:
+        started = time.perf_counter()
+        split = [(article, digest, self.chunker.split(article)) for article, digest in articles]
+        texts = [passage_input(a.title, p.text) for a, _, passages in split for p in passages]
+        report.timed("split", time.perf_counter() - started)
+        started = time.perf_counter()
+        vectors = self.embedder.encode(texts)
+        report.timed("embed", time.perf_counter() - started)
+        prepared, at = [], 0
+        for article, digest, passages in split:
+            prepared.append(
+                PreparedArticle(article, passages, vectors[at : at + len(passages)], digest, fingerprint(article.text))
+            )
+            at += len(passages)
+        return prepared
+
+    def reindex(self, progress: Progress | None = None) -> int:
+        """Re-embed every passage with the configured model; questions keep using the old vectors
+        until the new ones are committed. Returns the number of passages re-embedded."""
+        with self.db.writing():
+            rows = self.articles.passages_to_embed()
+            if not rows:
+                raise NothingIndexedError(self.db.location)
+            total = len(rows)
+            done = 0
+
+            def step(count: int) -> None:
+                nonlocal done
+                done += count
+                if progress:
+                    progress(done, total)
+
+            vectors = self.embedder.encode([passage_input(title, text) for _, title, text in rows], step)
+            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=total)
+            self.articles.replace_vectors(ids, vectors, self.embedder.model_name)
+        return total
+
+
+def passage_input(title: str, text: str) -> str:
+    """What the embedder sees for a passage: the headline gives it the story's subject."""
+    return f"{title}\n{text}" if title else text
+
+
+def _batches(items: Iterable[Article], size: int) -> Iterator[list[Article]]:
+    batch: list[Article] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
