@@ -25,8 +25,8 @@ sys.path.insert(0, str(ROOT))
 from benchmarks import realtimeqa, squad_news  # noqa: E402
 from benchmarks.train_reader import HELD_OUT_WEEKS  # noqa: E402
 from index.chunk import Chunker  # noqa: E402
-from index.embed import Embedder  # noqa: E402
 from index.dates import as_of_moment  # noqa: E402
+from index.embed import Embedder  # noqa: E402
 from index.reader import Calibration, ExtractiveReader  # noqa: E402
 
 CACHE = ROOT / "benchmarks" / "cache"

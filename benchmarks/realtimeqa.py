@@ -28,10 +28,11 @@ sys.path.insert(0, str(ROOT))
 
 from index import Library, LibraryConfig  # noqa: E402
 from index.chunk import Chunker  # noqa: E402
-from index.embed import Embedder  # noqa: E402
 from index.dates import as_of_moment  # noqa: E402
-from index.reader import READ_PASSAGES, ExtractiveReader, sentence_around  # noqa: E402
+from index.embed import Embedder  # noqa: E402
+from index.reader import READ_PASSAGES, ExtractiveReader  # noqa: E402
 from index.sources import article_from_record  # noqa: E402
+from index.spans import sentence_around  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "realtimeqa"
 

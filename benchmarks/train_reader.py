@@ -52,8 +52,40 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.realtimeqa import f1, is_excluded, normalise_answer  # noqa: E402
 from index.reader import WEIGHTS_FILE as WEIGHTS  # noqa: E402
-from index.reader import quantize_attention  # noqa: E402
-from index.reader_model import best_spans, build_net, encode_pairs, load_trained, save_net  # noqa: E402
+from index.reader_model import (  # noqa: E402
+    FROZEN,
+    ReaderNet,
+    best_spans,
+    build_net,
+    encode_pairs,
+    load_trained,
+    quantize_attention,  # noqa: E402
+)
+
+# -- the network's trained part: what training changes, and how it is saved ------------------------
+
+
+def trained_state(net: ReaderNet) -> dict[str, torch.Tensor]:
+    """Every tensor training may change: all but the frozen embedding tables (read from MiniLM)."""
+    return {k: v for k, v in net.state_dict().items() if not k.startswith(FROZEN)}
+
+
+def freeze_embeddings(net: ReaderNet) -> None:
+    for name, parameter in net.named_parameters():
+        if name.startswith(FROZEN):
+            parameter.requires_grad_(False)
+
+
+def save_net(net: ReaderNet, path: Path, meta: dict[str, str]) -> None:
+    """The trained part in float16 safetensors (what `index.reader_model.load_trained` reads)."""
+    from safetensors.torch import save_file
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().to(torch.float16).contiguous() for k, v in trained_state(net).items()}
+    partial = path.with_suffix(".partial")
+    save_file(state, str(partial), metadata=meta)
+    partial.replace(path)
+
 
 DATA = ROOT.parent / "shared" / "data"
 HELD_OUT_TITLES = 12
@@ -452,7 +484,7 @@ def main() -> None:
     if args.init:
         load_trained(net, args.init)
         print(f"starting from {args.init}", flush=True)
-    net.freeze_embeddings()
+    freeze_embeddings(net)
     net.to(args.device)
 
     squad_train, squad_valid = squad_examples(SPLIT_SEED)
@@ -524,7 +556,7 @@ def main() -> None:
         torch.save(
             {
                 "args": run_args,
-                "net": net.trained_state(),
+                "net": trained_state(net),
                 "optimiser": optimiser.state_dict(),
                 "schedule": schedule.state_dict(),
                 "step": step,

@@ -13,7 +13,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.checks import NotAdmin
-from bot.embeds import REBUILDING, notice
+from bot.embeds import REBUILDING, error_text, notice
 from bot.settings import Settings
 from index import Library, NewsbotError
 from index.errors import ModelChangedError
@@ -76,7 +76,7 @@ class NewsBot(commands.AutoShardedBot):
             log.warning("command %s: %s", interaction.command and interaction.command.name, error.original)
             message = REBUILDING
         elif isinstance(error, app_commands.CommandInvokeError) and isinstance(error.original, NewsbotError):
-            message = str(error.original)
+            message = error_text(error.original)
         else:
             log.error("command %s failed", interaction.command and interaction.command.name, exc_info=error)
             message = "Something went wrong on my side; the error has been logged."

@@ -6,6 +6,7 @@ Article text is escaped (no Markdown, no mentions) and every field is cut to Dis
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -195,6 +196,26 @@ def stories_embed(stories: list[Story], title: str, page: int = 0, pages: int = 
 
 # What chat users see while the index waits for `newsbot reindex` (the details go to the log).
 REBUILDING = "The news index is being rebuilt; try again later."
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the bot sends back: a text, an embed, or both."""
+
+    content: str | None = None
+    embed: discord.Embed | None = None
+
+    def as_kwargs(self) -> dict:
+        """The arguments of `send`, `reply` and `followup.send`."""
+        return {name: value for name, value in (("content", self.content), ("embed", self.embed)) if value is not None}
+
+
+def error_text(error: Exception | str) -> str:
+    """A library error as one sentence for chat: capitalised, ending with a full stop, the library's
+    parameters named as the settings an operator changes, cut to Discord's limit."""
+    text = str(error).strip()
+    text = text[:1].upper() + text[1:]
+    return notice(text if text.endswith((".", "!", "?")) else text + ".")
 
 
 def notice(text: str) -> str:

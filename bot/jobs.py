@@ -1,12 +1,17 @@
-"""Long library work (a reindex) on a thread of its own, with progress the bot can report."""
+"""Long library work: a reindex on a thread of its own, with progress the bot can report, and the
+`newsbot poll --forever` service loop."""
 
 from __future__ import annotations
 
 import logging
+import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from index import Library, NewsbotError
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +56,6 @@ class BackgroundJob:
             self.state.done, self.state.total = done, total
 
     def _run(self) -> None:
-        from index import NewsbotError
-
         try:
             self.state.result = self._work(self._progress)
         except NewsbotError as exc:
@@ -63,3 +66,34 @@ class BackgroundJob:
         finally:
             self.state.ended = time.perf_counter()
             self.state.finished = True
+
+
+def poll_forever(library: Library, say: Callable[..., None], longest_sleep: float = 60.0) -> int:
+    """Poll each source when it is due until SIGTERM or Ctrl-C; sources added meanwhile (by `sources
+    add` or the bot) are picked up on the next pass. One line per source read, one per pass."""
+    signal.signal(signal.SIGTERM, _stop)
+    say(f"polling the sources of {library.location} until stopped", flush=True)
+    try:
+        while True:
+            try:
+                report = library.poll(only_due=True)
+                due = [s.next_poll_at for s in library.sources()]
+            except NewsbotError as exc:  # the database away for a moment: say so, try again later
+                say(f"newsbot: warning: polling pass failed: {exc}", file=sys.stderr, flush=True)
+                time.sleep(longest_sleep)
+                continue
+            if report.sources:
+                for outcome in report.outcomes:
+                    say(outcome)
+                say(report.line(), flush=True)
+                if due:
+                    wait = max(min(due) - time.time(), 0.0)
+                    say(f"next source due in {wait / 60:.0f} min", flush=True)
+            time.sleep(min(max(min(due, default=time.time() + longest_sleep) - time.time(), 1.0), longest_sleep))
+    except KeyboardInterrupt:
+        say("stopped polling", flush=True)
+        return 0
+
+
+def _stop(signum, frame) -> None:
+    raise KeyboardInterrupt

@@ -6,6 +6,8 @@ import re
 import textwrap
 
 from index import Answer, Story
+from index.models import IngestReport
+from index.registry import Source
 
 # C0 and C1 control characters but newline and tab: ESC sequences in an article must not clear the
 # screen or retitle the terminal of the operator reading it.
@@ -77,3 +79,28 @@ def abstention_text(answer: Answer) -> str:
 def _story_brief(story: Story) -> str:
     source = f" · {story.source}" if story.source else ""
     return f"{story.title or story.url} ({(story.published or 'undated')[:10]}){source}"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def ingest_line(report: IngestReport) -> str:
+    return (
+        f"read {plural(report.read, 'article')}: {report.added} added, {report.updated} updated, "
+        f"{report.unchanged} unchanged; {plural(report.passages, 'passage')} indexed"
+        + (f"; {len(report.problems)} problems" if report.problems else "")
+    )
+
+
+def status_lines(stats: dict) -> list[str]:
+    width = max(len(k) for k in stats)
+    return [f"{key.replace('_', ' '):<{width}}  {value if value is not None else '-'}" for key, value in stats.items()]
+
+
+def source_lines(source: Source) -> list[str]:
+    health = "ok" if not source.failing else f"FAILING x{source.failures}: {source.last_error}"
+    return [
+        f"{source.id:>4}  {source.kind:<4}  {source.name}  {source.location}",
+        f"      {health}; last read {source.last_polled_at or 'never'}",
+    ]

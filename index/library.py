@@ -65,6 +65,16 @@ class Library:
         self._poll_lock = threading.Lock()
         self._fetcher: Fetcher | None = None
 
+    @property
+    def location(self) -> str:
+        """Where the library lives, fit to show an operator (a folder, or a database URL without its
+        password)."""
+        return self.db.location
+
+    def has_news(self) -> bool:
+        """Whether any passage is indexed yet."""
+        return self.articles.has_passages()
+
     def warm_up(self) -> None:
         """Load the models now rather than on the first question."""
         with self._warm:
@@ -119,6 +129,12 @@ class Library:
             location, kind, default_name = str(path.resolve()), "file", path.name
         self.db.ensure_writable()
         return self.registry.add(location, (name or default_name).strip(), kind, interval_minutes)
+
+    def probe_source(self, url: str) -> None:
+        """Read a web source once, so a typo or a dead feed is said before it is added; raises
+        NewsbotError with the reason."""
+        check_url(url.strip(), self.config.fetch_limits.allowed_hosts)
+        self.fetcher.get(url.strip())
 
     def remove_source(self, source_id: int) -> Source:
         return self.registry.remove(source_id)
@@ -177,7 +193,7 @@ class Library:
         self.check_ready()
         hits = self.search.search(question, self.config.top_k, timings, as_of=moment)
         started = time.perf_counter()
-        answer = self.reader.read(question, hits)
+        answer = self.reader.answer(question, hits)
         if timings is not None:
             timings["reading"] = timings.get("reading", 0.0) + time.perf_counter() - started
         return replace(

@@ -9,13 +9,14 @@ token-type embeddings stay those of the MiniLM package and are read from it at l
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
+
+from index.spans import MAX_ANSWER_TOKENS, SPANS_PER_WINDOW
 
 MAX_QUESTION_TOKENS = 64  # the rest of a window (192 or 256 tokens) holds the headline and passage
 TITLE_MARK = " | "  # between the headline and the passage in the second segment
@@ -49,15 +50,6 @@ class ReaderNet(nn.Module):
         relevance = self.relevance(hidden[:, 0]).squeeze(-1)
         return start, end, relevance
 
-    def trained_state(self) -> dict[str, torch.Tensor]:
-        """Every tensor training may change: all but the frozen embedding tables."""
-        return {k: v for k, v in self.state_dict().items() if not k.startswith(FROZEN)}
-
-    def freeze_embeddings(self) -> None:
-        for name, parameter in self.named_parameters():
-            if name.startswith(FROZEN):
-                parameter.requires_grad_(False)
-
 
 def build_net(location: str | None = None) -> tuple[ReaderNet, object]:
     """A reader initialised from MiniLM (heads untrained), and its tokenizer. Loads from disk only."""
@@ -65,9 +57,8 @@ def build_net(location: str | None = None) -> tuple[ReaderNet, object]:
     from transformers import AutoTokenizer, BertConfig, BertModel
 
     location = location or base_location()
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    tokenizer = AutoTokenizer.from_pretrained(location)
-    bert = BertModel(BertConfig.from_pretrained(location), add_pooling_layer=False)
+    tokenizer = AutoTokenizer.from_pretrained(location, local_files_only=True)
+    bert = BertModel(BertConfig.from_pretrained(location, local_files_only=True), add_pooling_layer=False)
     # Read the tensors ourselves: the MiniLM file also holds a pooler the reader has no use for.
     state = {
         k: v for k, v in load_file(str(Path(location) / "model.safetensors")).items() if not k.startswith("pooler.")
@@ -94,16 +85,6 @@ def load_net(weights: Path, location: str | None = None) -> tuple[ReaderNet, obj
     """The trained reader, ready to read: MiniLM's embeddings plus the shipped weights."""
     net, tokenizer = build_net(location)
     return load_trained(net, weights).eval(), tokenizer
-
-
-def save_net(net: ReaderNet, path: Path, meta: dict[str, str]) -> None:
-    from safetensors.torch import save_file
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().to(torch.float16).contiguous() for k, v in net.trained_state().items()}
-    partial = path.with_suffix(".partial")
-    save_file(state, str(partial), metadata=meta)
-    partial.replace(path)
 
 
 @dataclass(frozen=True)
@@ -207,7 +188,12 @@ class SpanGuess:
 
 
 def best_spans(
-    start: torch.Tensor, end: torch.Tensor, windows: Windows, row: int, top: int = 10, max_tokens: int = 24
+    start: torch.Tensor,
+    end: torch.Tensor,
+    windows: Windows,
+    row: int,
+    top: int = SPANS_PER_WINDOW,
+    max_tokens: int = MAX_ANSWER_TOKENS,
 ) -> list[SpanGuess]:
     """The `top` highest-scoring spans of one window that lie in its passage text."""
     offsets = windows.offsets[row]
@@ -227,3 +213,42 @@ def best_spans(
             spans.append(SpanGuess(offsets[allowed[s]][0], offsets[allowed[e]][1], float(starts[s] + ends[e])))
     spans.sort(key=lambda g: -g.score)
     return spans[:top]
+
+
+def quantize_attention(net):
+    """Int8 matrix products in the attention layers only. Quantizing every linear layer read 2.4
+    times as fast but cost 3.5 points of EM on held-out SQuAD (the feed-forward layers' inputs have
+    outliers that one int8 scale per tensor flattens); the attention layers alone keep fp32's EM
+    (52.0 against 52.2 on 600 questions) at 0.74 of its time."""
+    attention = {
+        name for name, module in net.named_modules() if isinstance(module, torch.nn.Linear) and "attention" in name
+    }
+    return torch.ao.quantization.quantize_dynamic(net, qconfig_spec=attention, dtype=torch.qint8)
+
+
+class HubNet:
+    """A Hugging Face QA model behind the reader network's call shape (no passage head)."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+        self.accepts_types = "token_type_ids" in model.forward.__code__.co_varnames
+
+    def eval(self):
+        self.model.eval()
+        return self
+
+    def __call__(self, input_ids, attention_mask, token_type_ids):
+        extra = {"token_type_ids": token_type_ids} if self.accepts_types else {}
+        output = self.model(input_ids=input_ids, attention_mask=attention_mask, **extra)
+        return output.start_logits, output.end_logits, None
+
+
+def hub_model(name: str):
+    """A Hugging Face extractive-QA model and its tokenizer: a local folder is read from disk only;
+    a hub name from the cache or the hub."""
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+    local = Path(name).expanduser().exists()
+    location = str(Path(name).expanduser()) if local else name
+    tokenizer = AutoTokenizer.from_pretrained(location, local_files_only=local)
+    return HubNet(AutoModelForQuestionAnswering.from_pretrained(location, local_files_only=local)), tokenizer

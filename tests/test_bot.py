@@ -429,7 +429,7 @@ async def test_a_long_error_is_clipped_so_the_user_still_sees_it(world, bot_libr
 
     monkeypatch.setattr(bot_library, "stats", failing_stats)
     result = await admin.slash(channel, "status")
-    assert result.ephemeral and result.response.content.startswith("the store said")
+    assert result.ephemeral and result.response.content.startswith("The store said")
     assert len(result.response.content) <= 2000
 
 

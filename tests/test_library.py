@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from index import Library, LibraryConfig, NewsbotError, NothingIndexedError
-from index.reader import sentence_around
 from index.search import SearchWeights, recency_gain
+from index.spans import sentence_around
 from index.text import lexical_query
 from index.vectors import vector_file
 from tests.conftest import DEMO_QUESTION, SAMPLE_NEWS, write_jsonl

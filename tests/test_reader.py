@@ -9,7 +9,8 @@ import pytest
 
 from index.errors import NewsbotError
 from index.models import Hit, Story
-from index.reader import Calibration, ExtractiveReader, Span, SpanPrior, _pool, _trim, normalise, sentence_around
+from index.reader import Calibration, ExtractiveReader, Span, SpanPrior
+from index.spans import bare_name, crosses_sentences, normalise, pool, sentence_around, trim
 
 
 def hit(text: str, title: str = "Local news", url: str = "https://x.test/a", passage_id: int = 1, rank: int = 0) -> Hit:
@@ -51,15 +52,15 @@ def test_passage_relevance_ranks_the_passage_that_answers_above_one_that_does_no
 
 
 def test_abstains_when_the_news_does_not_say(reader):
-    answer = reader.read("Who won the chess olympiad?", [WEATHER])
+    answer = reader.answer("Who won the chess olympiad?", [WEATHER])
     assert answer.abstained and answer.quote == "" and answer.closest == [WEATHER.story]
     assert answer.score < reader.threshold
-    assert reader.read("Who won?", []).abstained
+    assert reader.answer("Who won?", []).abstained
 
 
 def test_confidence_grows_with_evidence(reader):
-    sure = reader.read("When did the Harbour Bridge reopen?", [BRIDGE])
-    unsure = reader.read("When did the Harbour Bridge reopen?", [WEATHER])
+    sure = reader.answer("When did the Harbour Bridge reopen?", [BRIDGE])
+    unsure = reader.answer("When did the Harbour Bridge reopen?", [WEATHER])
     assert 0.0 <= unsure.score < sure.score <= 1.0
 
 
@@ -133,7 +134,7 @@ def test_pooling_adds_up_passages_that_name_the_same_answer():
         hit("Ishiba left.", passage_id=3),
     )
     spans = [Span(a, 0, 4, 2.0, 1.0), Span(b, 10, 14, 2.0, 1.0), Span(c, 0, 6, 2.5, 1.0)]
-    reading = _pool(spans)
+    reading = pool(spans)
     assert reading.best.text == "Noda"  # two passages at 2.0 beat one at 2.5
     assert reading.features["support"] == 2.0
     assert math.isclose(reading.features["top"], 2.0 + math.log(2))
@@ -143,7 +144,7 @@ def test_pooling_adds_up_passages_that_name_the_same_answer():
 def test_trim_drops_punctuation_and_possessive():
     text = 'He said "Yoshihiko Noda\'s" party.'
     start = text.index('"')
-    a, b = _trim(text, start, text.index(" party"))
+    a, b = trim(text, start, text.index(" party"))
     assert text[a:b] == "Yoshihiko Noda"
 
 
@@ -206,14 +207,14 @@ def vote() -> list[Hit]:
 
 
 def test_hub_model_returns_a_span_of_the_passage_with_its_sentence(tiny_model):
-    answer = ExtractiveReader(tiny_model, threshold=0.0).read("who did takaichi beat in the vote?", vote())
+    answer = ExtractiveReader(tiny_model, threshold=0.0).answer("who did takaichi beat in the vote?", vote())
     assert answer.text and answer.text in vote()[0].text
     assert answer.quote[answer.answer_start : answer.answer_end] == answer.text
     assert answer.quote in vote()[0].text and answer.story.url == "https://x.test/vote"
 
 
 def test_hub_model_abstains_below_threshold(tiny_model):
-    answer = ExtractiveReader(tiny_model, threshold=1.0).read("who won?", vote())
+    answer = ExtractiveReader(tiny_model, threshold=1.0).answer("who won?", vote())
     assert answer.abstained and answer.closest
 
 
@@ -233,7 +234,6 @@ def test_a_question_as_long_as_the_settings_allow_is_read_not_a_crash(reader):
 
 
 def test_an_answer_never_runs_across_sentences_and_a_reading_of_only_such_spans_is_empty(reader):
-    from index.reader import crosses_sentences
 
     assert crosses_sentences("Tarsen spaceport on Wednesday. It will map sea ice")
     assert not any(map(crosses_sentences, ["U.S. Senate", "Mr. Smith", "Gen. Milley", "No. 10 Downing Street"]))
@@ -243,12 +243,11 @@ def test_an_answer_never_runs_across_sentences_and_a_reading_of_only_such_spans_
 
 
 def test_bare_names_drop_titles_and_common_nouns_before_a_name_only():
-    from index.reader import _bare_name
 
     for span, name in [("Mayor Petra Holm", "Petra Holm"), ("the architect Noor Haddad", "Noor Haddad")]:
-        assert span[_bare_name(span, 0, len(span)) :] == name
+        assert span[bare_name(span, 0, len(span)) :] == name
     for span in ["two years", "President", "the harbour master"]:
-        assert _bare_name(span, 0, len(span)) == 0
+        assert bare_name(span, 0, len(span)) == 0
 
 
 def test_the_sentence_that_holds_the_question_words_wins_within_a_story(reader):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
@@ -12,6 +13,9 @@ from discord.ext import commands, tasks
 from bot.checks import admin_only
 from bot.embeds import clip, safe, timestamp
 from bot.jobs import BackgroundJob
+
+if TYPE_CHECKING:
+    from bot.app import NewsBot
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +35,7 @@ def progress_text(job: BackgroundJob) -> str:
 
 
 class AdminCog(commands.Cog):
-    def __init__(self, bot) -> None:
+    def __init__(self, bot: NewsBot) -> None:
         self.bot = bot
         self.job: BackgroundJob | None = None
         self._job_interaction: discord.Interaction | None = None
@@ -203,5 +207,5 @@ def _duration(seconds: float) -> str:
     return f"{days}d {hours}h {minutes}m" if days else f"{hours}h {minutes}m {secs}s"
 
 
-async def setup(bot) -> None:
+async def setup(bot: NewsBot) -> None:
     await bot.add_cog(AdminCog(bot))

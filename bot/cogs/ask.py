@@ -5,15 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.cooldown import Cooldown
-from bot.embeds import REBUILDING, answer_embed, notice
+from bot.embeds import REBUILDING, Reply, answer_embed, error_text
 from index import NewsbotError
 from index.errors import ModelChangedError, NothingIndexedError
+
+if TYPE_CHECKING:
+    from bot.app import NewsBot
 
 log = logging.getLogger(__name__)
 
@@ -21,39 +25,33 @@ EXAMPLE = "who did Takaichi beat in the vote?"
 
 
 class AskCog(commands.Cog):
-    def __init__(self, bot) -> None:
+    def __init__(self, bot: NewsBot) -> None:
         self.bot = bot
-        self.cooldown = Cooldown(bot.settings.question_cooldown_seconds)
+        self.cooldown = Cooldown(bot.settings.question_cooldown_seconds, "question")
 
-    async def answer(self, question: str) -> dict:
-        """Message arguments answering `question`: an answer embed, or a plain explanation."""
+    async def answer(self, question: str) -> Reply:
+        """The reply to `question`: an answer embed, or a plain explanation."""
         try:
             answer = await asyncio.to_thread(self.bot.library.ask, question)
         except NothingIndexedError:  # its message names a folder on the bot's machine: not for chat
-            return {"content": "No news is indexed yet; an operator needs to add sources first."}
+            return Reply("No news is indexed yet; an operator needs to add sources first.")
         except ModelChangedError as exc:  # names the model's folder and an operator's command: not for chat
             log.warning("cannot answer: %s", exc)
-            return {"content": REBUILDING}
+            return Reply(REBUILDING)
         except NewsbotError as exc:
-            return {"content": notice(str(exc)[:1].upper() + str(exc)[1:] + ".")}
-        return {"embed": answer_embed(answer)}
-
-    def slow_down(self, user_id: int) -> str | None:
-        wait = self.cooldown.retry_after(user_id)
-        if wait:
-            return f"One question at a time, please: try again in {wait:.0f} s."
-        return None
+            return Reply(error_text(exc))
+        return Reply(embed=answer_embed(answer))
 
     @app_commands.command(name="ask", description="Ask a question about the news")
     @app_commands.describe(question=f"for example: {EXAMPLE}")
     async def ask(self, interaction: discord.Interaction, question: str) -> None:
-        if message := self.slow_down(interaction.user.id):
+        if message := self.cooldown.check(interaction.user.id):
             await interaction.response.send_message(message, ephemeral=True)
             return
         await interaction.response.defer(thinking=True)
         reply = await self.answer(question)
         try:
-            await interaction.followup.send(**reply)
+            await interaction.followup.send(**reply.as_kwargs())
         except discord.HTTPException as exc:
             log.warning("could not send the answer to /ask: %s", exc)
 
@@ -65,18 +63,18 @@ class AskCog(commands.Cog):
         if not in_dm and not self._addressed_to_bot(message):
             return
         if in_dm and not self.bot.settings.answer_dms:
-            await self._reply(message, {"content": "I answer questions in servers only; try /ask there."})
+            await self._reply(message, Reply("I answer questions in servers only; try /ask there."))
             return
         question = self._question_text(message)
         if not question:
             if in_dm or self.bot.user in message.mentions:
-                await self._reply(message, {"content": f"Ask me a question about the news, e.g. “{EXAMPLE}”"})
+                await self._reply(message, Reply(f"Ask me a question about the news, e.g. “{EXAMPLE}”"))
             # else a reply to the bot that did not ping it: Discord withholds its text (no message-content
             # intent), and it is most likely a "thanks", not a question: nothing to say.
             return
-        if note := self.slow_down(message.author.id):
+        if note := self.cooldown.check(message.author.id):
             if self.cooldown.first_notice(message.author.id):  # one notice a pause, then silence
-                await self._reply(message, {"content": note})
+                await self._reply(message, Reply(note))
             return
         async with message.channel.typing():
             reply = await self.answer(question)
@@ -93,12 +91,12 @@ class AskCog(commands.Cog):
         mention = re.compile(rf"<@!?{self.bot.user.id}>")
         return " ".join(mention.sub(" ", message.content).split())
 
-    async def _reply(self, message: discord.Message, reply: dict) -> None:
+    async def _reply(self, message: discord.Message, reply: Reply) -> None:
         try:
-            await message.reply(mention_author=False, **reply)
+            await message.reply(mention_author=False, **reply.as_kwargs())
         except discord.HTTPException as exc:
             log.warning("could not reply to message %s: %s", message.id, exc)
 
 
-async def setup(bot) -> None:
+async def setup(bot: NewsBot) -> None:
     await bot.add_cog(AskCog(bot))

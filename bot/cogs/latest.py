@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
@@ -11,6 +12,9 @@ from discord.ext import commands
 from bot.cooldown import Cooldown
 from bot.embeds import clip, safe, stories_embed
 from index import Story
+
+if TYPE_CHECKING:
+    from bot.app import NewsBot
 
 PAGE_SIZE = 10
 
@@ -54,19 +58,17 @@ class StoryPages(discord.ui.View):
 
 
 class LatestCog(commands.Cog):
-    def __init__(self, bot) -> None:
+    def __init__(self, bot: NewsBot) -> None:
         self.bot = bot
-        self.cooldown = Cooldown(bot.settings.question_cooldown_seconds)
+        self.cooldown = Cooldown(bot.settings.question_cooldown_seconds, "request")
 
     @app_commands.command(name="latest", description="The newest stories in the index")
     @app_commands.describe(topic="only stories about this", count="how many stories (1-50)")
     async def latest(
         self, interaction: discord.Interaction, topic: str | None = None, count: app_commands.Range[int, 1, 50] = 10
     ) -> None:
-        if wait := self.cooldown.retry_after(interaction.user.id):
-            await interaction.response.send_message(
-                f"One request at a time, please: try again in {wait:.0f} s.", ephemeral=True
-            )
+        if message := self.cooldown.check(interaction.user.id):
+            await interaction.response.send_message(message, ephemeral=True)
             return
         await interaction.response.defer(thinking=True)
         stories = await asyncio.to_thread(self.bot.library.latest, count, topic)
@@ -78,5 +80,5 @@ class LatestCog(commands.Cog):
         await interaction.followup.send(embed=view.embed(), view=view)
 
 
-async def setup(bot) -> None:
+async def setup(bot: NewsBot) -> None:
     await bot.add_cog(LatestCog(bot))

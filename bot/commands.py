@@ -1,0 +1,179 @@
+"""What each `newsbot` command does, over the library; `bot/cli.py` parses and dispatches."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from bot.jobs import poll_forever
+from bot.render import answer_text, ingest_line, source_lines, status_lines, story_line
+from bot.settings import Settings, in_setting_terms
+from bot.terminal import loading, progress_bar, say
+from index import Library, NewsbotError
+from index.dates import as_of_moment
+
+
+def cmd_ingest(args, settings: Settings) -> int:
+    library = Library(settings.library_config())
+    bar, update = progress_bar("articles")
+    with bar:
+        report = library.ingest(args.paths, progress=update)
+    for problem in report.problems + report.warnings:
+        say(f"newsbot: warning: {in_setting_terms(problem)}", file=sys.stderr)
+    say(ingest_line(report))
+    return 1 if report.problems else 0
+
+
+def cmd_ask(args, settings: Settings) -> int:
+    if (args.question is None) == (args.batch is None):
+        raise NewsbotError("give either a question or --batch QUESTIONS.jsonl")
+    as_of_moment(args.as_of)  # a bad --as-of is said before any model loads
+    library = Library(settings.library_config())
+    loading("models")  # the first answer waits on them: say so on a terminal
+    if args.batch is None:
+        answer = library.ask(args.question, as_of=args.as_of)
+        say(json.dumps(answer.as_dict(), ensure_ascii=False) if args.json else answer_text(answer))
+        return 0
+    library.check_ready()  # fail once, not once per line, when nothing is indexed
+    failures = 0
+    for number, item_id, question, as_of, problem in _batch_questions(args.batch):
+        record: dict = {"id": item_id}
+        if problem is None:
+            try:
+                record.update(library.ask(question, as_of=as_of or args.as_of).as_dict())
+            except NewsbotError as exc:
+                problem = str(exc)
+        if problem is not None:
+            failures += 1
+            record["error"] = problem
+        if args.json:
+            say(json.dumps(record, ensure_ascii=False), flush=True)
+        else:
+            label = item_id if item_id is not None else f"line {number}"  # a line without an id: where it was
+            say(f"{label}\t{record.get('answer', '')}\t{record.get('error', '')}".rstrip("\t"), flush=True)
+    return 1 if failures else 0
+
+
+def _batch_questions(path: Path) -> Iterator[tuple[int, object, str, str | None, str | None]]:
+    """(line number, id, question, as_of, problem) for each non-empty line."""
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise NewsbotError(f"cannot read {path}: {exc.strerror}") from None
+    with handle:
+        try:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    yield number, None, "", None, f"{path}:{number}: not valid JSON ({exc.msg})"
+                    continue
+                if not isinstance(record, dict) or not isinstance(record.get("question"), str):
+                    item = record.get("id") if isinstance(record, dict) else None
+                    yield number, item, "", None, f'{path}:{number}: needs a "question" string'
+                    continue
+                as_of = record.get("as_of")
+                if as_of is not None and not isinstance(as_of, str):
+                    yield number, record.get("id"), "", None, f'{path}:{number}: "as_of" must be a date string'
+                    continue
+                yield number, record.get("id"), record["question"], as_of, None
+        except UnicodeDecodeError:
+            raise NewsbotError(f"{path}: not UTF-8 text") from None
+
+
+def cmd_latest(args, settings: Settings) -> int:
+    library = Library(settings.library_config())
+    stories = library.latest(args.n, args.topic)
+    if args.json:
+        say(json.dumps([s.as_dict() for s in stories], ensure_ascii=False))
+    elif not stories and not library.has_news():
+        say(f"no stories indexed yet in {library.location}; run `newsbot ingest PATH`")
+    elif not stories:
+        say(f"no story matches {args.topic!r}")
+    else:
+        for story in stories:
+            say(story_line(story))
+    return 0
+
+
+def cmd_reindex(args, settings: Settings) -> int:
+    library = Library(settings.library_config())
+    bar, update = progress_bar("passages")
+    with bar:
+        count = library.reindex(progress=update)
+    say(f"re-embedded {count} passages with {settings.embedding_model}")
+    return 0
+
+
+def cmd_status(args, settings: Settings) -> int:
+    stats = Library(settings.library_config()).stats()
+    if args.json:
+        say(json.dumps(stats, ensure_ascii=False))
+    else:
+        for line in status_lines(stats):
+            say(line)
+    return 0
+
+
+def cmd_sources(args, settings: Settings) -> int:
+    library = Library(settings.library_config())
+    if args.action == "add":
+        location = args.location.strip()
+        if "://" in location and not args.no_check:  # read it once, so a typo or a dead feed is said now
+            try:
+                library.probe_source(location)
+            except NewsbotError as exc:
+                raise NewsbotError(f"{exc}; not added (`--no-check` adds it anyway)") from None
+        source = library.add_source(location, args.name, args.interval)
+        say(f"added source {source.id} ({source.kind}): {source.name} {source.location}")
+    elif args.action == "remove":
+        source = library.remove_source(args.source_id)
+        say(f"removed source {source.id}: {source.name}")
+    elif args.json:
+        say(json.dumps([dataclasses.asdict(s) for s in library.sources()], ensure_ascii=False))
+    elif not (sources := library.sources()):
+        say("no sources yet; add one with `newsbot sources add URL`")
+    else:
+        for source in sources:
+            for line in source_lines(source):
+                say(line)
+    return 0
+
+
+def cmd_poll(args, settings: Settings) -> int:
+    library = Library(settings.library_config())
+    if args.forever:
+        return poll_forever(library, say)
+    if not library.sources():
+        raise NewsbotError("no sources to poll; add one with `newsbot sources add URL`")
+    bar, update = progress_bar("sources")
+    with bar:
+        report = library.poll(only_due=args.due, progress=update)
+    for outcome in report.outcomes:
+        say(outcome)
+    say(report.line())
+    return 1 if report.failures else 0
+
+
+def cmd_bot(args, settings: Settings) -> int:
+    from bot.app import run_bot
+
+    run_bot(settings)
+    return 0
+
+
+COMMANDS = {
+    "ingest": cmd_ingest,
+    "ask": cmd_ask,
+    "latest": cmd_latest,
+    "reindex": cmd_reindex,
+    "status": cmd_status,
+    "sources": cmd_sources,
+    "poll": cmd_poll,
+    "bot": cmd_bot,
+}

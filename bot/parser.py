@@ -1,0 +1,177 @@
+"""`newsbot`'s command line: the commands, their arguments and their help."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from bot.settings import DEFAULT_DATA_DIR
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # --data-dir is accepted before or after the command; SUPPRESS keeps a later parser from
+    # resetting what an earlier one read.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help=f"the news library's folder (default: NEWSBOT_DATA_DIR, else {DEFAULT_DATA_DIR})",
+    )
+    parser = argparse.ArgumentParser(
+        prog="newsbot",
+        description="Answer questions about the news, with the article's own words as proof.",
+        epilog="Settings come from NEWSBOT_* environment variables or a .env file in this folder"
+        " (see .env.example). `newsbot COMMAND --help` explains each command.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, summary: str, description: str, **kwargs) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=summary, description=description, parents=[common], **kwargs)
+
+    for add in (_ingest, _ask, _latest, _reindex, _status, _poll, _bot):
+        add(command)
+    _sources(command, common)
+    return parser
+
+
+def _ingest(command) -> None:
+    ingest = command(
+        "ingest",
+        "index articles from files or folders",
+        "Index news articles. Running it again on the same files changes nothing (articles are keyed"
+        " by URL); a changed article replaces its old passages.",
+    )
+    ingest.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help='a .jsonl or .jsonl.gz file (one {"url", "text", "title", "published", "source"} object a'
+        " line), a .txt/.md/.html file, or a folder of them",
+    )
+
+
+def _ask(command) -> None:
+    ask = command(
+        "ask",
+        "answer a question from the indexed news",
+        "Answer with the exact words of an article (the extractive answer), the sentence that says so,"
+        " and the story; or say that the indexed news does not answer it.",
+    )
+    ask.add_argument("question", nargs="?", help="the question, in quotes (or use --batch)")
+    ask.add_argument(
+        "--batch",
+        type=Path,
+        metavar="QUESTIONS.jsonl",
+        help='answer each line {"id", "question"} (a line may carry its own "as_of"); one output line per input'
+        " line, in order",
+    )
+    ask.add_argument(
+        "--as-of",
+        metavar="WHEN",
+        help="answer as the library would have then: a date (2026-03-06) or an ISO datetime; recency counts from"
+        " that moment and stories published after it are left out",
+    )
+    ask.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _latest(command) -> None:
+    latest = command("latest", "list the newest stories", "List the newest stories, newest first.")
+    latest.add_argument("-n", type=int, default=10, help="how many (default 10)")
+    latest.add_argument("--topic", help="only stories that name this or are about it")
+    latest.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _reindex(command) -> None:
+    command(
+        "reindex",
+        "re-embed every passage (after a model change)",
+        "Re-embed every passage with NEWSBOT_EMBEDDING_MODEL. Questions keep using the old vectors until"
+        " the new ones are committed; an interrupted reindex leaves the old index in place.",
+    )
+
+
+def _status(command) -> None:
+    status = command(
+        "status", "what the library holds", "Articles, passages, model, sources, last update and data folder."
+    )
+    status.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _sources(command, common) -> None:
+    sources = command(
+        "sources",
+        "manage the sources `poll` and the bot read news from",
+        "Manage the news sources that `newsbot poll` and the bot's background polling read.",
+    )
+    actions = sources.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = actions.add_parser(
+        "add",
+        help="add an RSS/Atom feed, an article URL, or a JSONL file or folder",
+        description="Remember a source; `newsbot poll` (or the bot) reads it when due.",
+        parents=[common],
+    )
+    add.add_argument(
+        "location", metavar="URL_OR_PATH", help="an http(s) feed or article URL, or a file or folder on this machine"
+    )
+    add.add_argument("--name", help="a short name (default: the host or file name)")
+    add.add_argument("--interval", type=float, metavar="MINUTES", help="poll interval (default: the setting)")
+    add.add_argument(
+        "--no-check", action="store_true", help="add a web source without reading it once first (it may be down now)"
+    )
+    listing = actions.add_parser(
+        "list", help="list sources with their health", description="List sources with their health.", parents=[common]
+    )
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    remove = actions.add_parser(
+        "remove",
+        help="stop reading a source (its stories stay indexed)",
+        description="Stop reading a source; its stories stay indexed.",
+        parents=[common],
+    )
+    remove.add_argument("source_id", type=int, metavar="ID", help="the id `newsbot sources list` shows")
+
+
+def _poll(command) -> None:
+    poll = command(
+        "poll",
+        "read every source once now, with a summary",
+        "Read the configured sources now: one line per source, then a summary.",
+    )
+    poll.add_argument("--due", action="store_true", help="only the sources whose interval has passed")
+    poll.add_argument(
+        "--forever",
+        action="store_true",
+        help="keep polling each source when it is due, until stopped (the one poller beside several bot"
+        " processes started with NEWSBOT_POLL_SOURCES=false)",
+    )
+
+
+def _bot(command) -> None:
+    bot = command(
+        "bot",
+        "run the Discord bot",
+        "Run the Discord bot in the foreground. The token comes from NEWSBOT_DISCORD_TOKEN (or DISCORD_TOKEN)"
+        " in the environment or in a .env file in the current folder; copy .env.example to .env to start."
+        " The README's 'Creating the Discord application' section shows where to get it.",
+    )
+    bot.add_argument(
+        "--shard-ids",
+        metavar="IDS",
+        help="run only these shards, e.g. 0,1 (with --shard-count; other processes run the rest)",
+    )
+    bot.add_argument("--shard-count", type=int, metavar="N", help="how many shards all processes run together")
+    bot.add_argument(
+        "--no-poll", action="store_true", help="do not poll sources here (a `newsbot poll --forever` does)"
+    )
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("newsbot")
+    except PackageNotFoundError:
+        return "unknown (not installed)"

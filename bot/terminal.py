@@ -1,0 +1,53 @@
+"""The operator's terminal: printing article text safely, progress bars, and quiet model loading."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from bot.render import printable
+
+
+def say(text: str = "", file=None, flush: bool = False) -> None:
+    """print(), with control characters from article text stripped (see `printable`)."""
+    print(printable(str(text)), file=file or sys.stdout, flush=flush)
+
+
+def quiet_libraries() -> None:
+    """Model loading chatters on stderr (progress bars, hub notices); an operator wants none of it."""
+    import os
+
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    for name in ("sentence_transformers", "transformers", "huggingface_hub", "faiss", "httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+    except ImportError:
+        pass
+
+
+def progress_bar(unit: str):
+    """A tqdm bar on a terminal, nothing when stderr is piped; returns (bar, callback)."""
+    from tqdm import tqdm
+
+    # " articles": tqdm puts the unit straight after the count ("12articles")
+    bar = tqdm(unit=f" {unit}", disable=not sys.stderr.isatty(), file=sys.stderr, dynamic_ncols=True)
+
+    def update(count: int, total: int | None) -> None:
+        if total is not None:
+            bar.total = total
+            bar.n = count
+            bar.refresh()
+        else:
+            bar.update(count)
+
+    return bar, update
+
+
+def loading(what: str) -> None:
+    """Say on a terminal what the next seconds are spent loading (nothing when stderr is piped)."""
+    if sys.stderr.isatty():
+        say(f"loading {what}…", file=sys.stderr, flush=True)
