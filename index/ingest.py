@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import numpy as np
@@ -16,7 +17,7 @@ from index.config import LibraryConfig
 from index.dedup import fingerprint
 from index.embed import Embedder
 from index.errors import NothingIndexedError
-from index.models import Article, IngestReport
+from index.models import Article, IngestReport, Passage
 from index.store import Store
 
 Progress = Callable[[int, int | None], None]  # (done so far, total if known)
@@ -37,32 +38,70 @@ class Ingester:
     def ingest(
         self, articles: Iterable[Article], progress: Progress | None = None, report: IngestReport | None = None
     ) -> IngestReport:
+        """Index `articles`, a batch per transaction. Pipelined: while the encoder embeds one batch, a
+        worker thread reads, cuts and splits the next (the encoder is the slowest stage, so the
+        others hide behind it)."""
         report = report or IngestReport()
         self.db.ensure_writable()
         if self.db.exists:  # check before spending minutes embedding with the wrong model
             self.articles.check_model(self.embedder.model_name)
-        capped = (self._capped(a, report) for a in articles)
-        for batch in _batches(capped, self.config.batch_articles):
-            report.read += len(batch)
-            unique = list({a.url: a for a in batch}.values())  # a URL twice in a batch: last one wins
-            report.unchanged += len(batch) - len(unique)
-            known = self.articles.article_digests([a.url for a in unique])
-            fresh = [(a, content_hash(a)) for a in unique]
-            changed = [(a, d) for a, d in fresh if known.get(a.url) != d]
-            report.unchanged += len(unique) - len(changed)
-            if changed:
-                prepared = self._prepare(changed, report)
-                started = time.perf_counter()
-                with self.db.writing():
-                    summary = self.articles.write(prepared, self.embedder.model_name)
-                report.timed("sqlite", time.perf_counter() - started - summary.vector_seconds)
-                report.timed("vectors", summary.vector_seconds)
-                report.added += summary.added
-                report.updated += summary.updated
-                report.passages += summary.passages
-            if progress:
-                progress(len(batch), None)
+        batches = _batches((self._capped(a, report) for a in articles), self.config.batch_articles)
+        queued: dict[str, str] = {}  # url -> digest of what earlier batches of this run will write
+        with ThreadPoolExecutor(1, thread_name_prefix="newsbot-split") as splitter:
+
+            def prepare_next() -> tuple[int, list[tuple[Article, str, list[Passage]]]] | None:
+                batch = next(batches, None)  # files are read here too, while the encoder runs
+                return None if batch is None else self._split(batch, queued, report)
+
+            try:
+                ahead = splitter.submit(prepare_next)
+                while (ready := ahead.result()) is not None:
+                    ahead = splitter.submit(prepare_next)  # the next batch is split while this one is embedded
+                    count, split = ready
+                    if split:
+                        self._embed_and_write(split, report)
+                    if progress:
+                        progress(count, None)
+            finally:
+                splitter.submit(self.db.close)  # the worker's own connection
         return report
+
+    def _split(
+        self, batch: list[Article], queued: dict[str, str], report: IngestReport
+    ) -> tuple[int, list[tuple[Article, str, list[Passage]]]]:
+        """The articles of a batch that are new or changed, split into passages (on the worker)."""
+        report.read += len(batch)
+        unique = list({a.url: a for a in batch}.values())  # a URL twice in a batch: last one wins
+        report.unchanged += len(batch) - len(unique)
+        known = self.articles.article_digests([a.url for a in unique if a.url not in queued])
+        known.update({a.url: queued[a.url] for a in unique if a.url in queued})
+        changed = [(a, d) for a in unique if known.get(a.url) != (d := content_hash(a))]
+        report.unchanged += len(unique) - len(changed)
+        queued.update({a.url: d for a, d in changed})
+        started = time.perf_counter()
+        split = [(article, digest, self.chunker.split(article)) for article, digest in changed]
+        report.timed("split", time.perf_counter() - started)
+        return len(batch), split
+
+    def _embed_and_write(self, split: list[tuple[Article, str, list[Passage]]], report: IngestReport) -> None:
+        started = time.perf_counter()
+        texts = [passage_input(a.title, p.text) for a, _, passages in split for p in passages]
+        vectors = self.embedder.encode(texts)
+        report.timed("embed", time.perf_counter() - started)
+        prepared, at = [], 0
+        for article, digest, passages in split:
+            prepared.append(
+                PreparedArticle(article, passages, vectors[at : at + len(passages)], digest, fingerprint(article.text))
+            )
+            at += len(passages)
+        started = time.perf_counter()
+        with self.db.writing():
+            summary = self.articles.write(prepared, self.embedder.model_name)
+        report.timed("sqlite", time.perf_counter() - started - summary.vector_seconds)
+        report.timed("vectors", summary.vector_seconds)
+        report.added += summary.added
+        report.updated += summary.updated
+        report.passages += summary.passages
 
     def _capped(self, article: Article, report: IngestReport) -> Article:
         """The article, its headline cut at a word before `max_title_chars` and its text at a
@@ -90,22 +129,6 @@ class Ingester:
             f" (max_article_chars is {limit:,})"
         )
         return replace(article, text=cut.strip())
-
-    def _prepare(self, articles: list[tuple[Article, str]], report: IngestReport) -> list[PreparedArticle]:
-        started = time.perf_counter()
-        split = [(article, digest, self.chunker.split(article)) for article, digest in articles]
-        texts = [passage_input(a.title, p.text) for a, _, passages in split for p in passages]
-        report.timed("split", time.perf_counter() - started)
-        started = time.perf_counter()
-        vectors = self.embedder.encode(texts)
-        report.timed("embed", time.perf_counter() - started)
-        prepared, at = [], 0
-        for article, digest, passages in split:
-            prepared.append(
-                PreparedArticle(article, passages, vectors[at : at + len(passages)], digest, fingerprint(article.text))
-            )
-            at += len(passages)
-        return prepared
 
     def reindex(self, progress: Progress | None = None) -> int:
         """Re-embed every passage with the configured model; questions keep using the old vectors

@@ -268,12 +268,12 @@ async def test_status_and_sources(world, tmp_path):
     folder.mkdir()
     (folder / "quake.md").write_text("# Earthquake in Chile\n\nA strong earthquake shook Santiago on Monday.\n")
     refused = await admin.slash(channel, "sources add", location=str(folder), name="local")
-    assert "only http(s) feed or article URLs" in shown(refused).content
+    assert "Only http(s) feed or article URLs" in shown(refused).content
     env.bot.library.add_source(str(folder), "local")  # paths: from the bot's machine, as `newsbot sources add`
     listed = await admin.slash(channel, "sources list")
     assert "local" in listed.response.content
     missing = await admin.slash(channel, "sources remove", source_id=99)
-    assert "no source with id 99" in shown(missing).content
+    assert "No source with id 99" in shown(missing).content
     removed = await admin.slash(channel, "sources remove", source_id=1)
     assert "Removed source" in removed.response.content
 
@@ -401,7 +401,7 @@ async def test_manage_server_grants_nothing_global_across_two_guilds(simcord_env
     # An operator's role counts in whichever server they hold it; a path is refused even for them.
     operator = make_admin(env, other)
     refused = await operator.slash(other_channel, "sources add", location=str(secret))
-    assert "only http(s) feed or article URLs" in shown(refused).content and bot_library.sources() == []
+    assert "Only http(s) feed or article URLs" in shown(refused).content and bot_library.sources() == []
     status = await operator.slash(other_channel, "status")
     assert status.response.embeds[0].title == "newsbot status"
 
