@@ -32,12 +32,15 @@ def cmd_ask(args, settings: Settings) -> int:
         raise NewsbotError("give either a question or --batch QUESTIONS.jsonl")
     as_of_moment(args.as_of)  # a bad --as-of is said before any model loads
     library = Library(settings.library_config())
-    loading("models")  # the first answer waits on them: say so on a terminal
+    if args.question is not None:
+        library.check_question(args.question)
+    library.check_ready()  # said before the models load, and once, not once per line, for a batch
+    loading("the embedding model and the reader")  # the first answer waits on them: say so on a terminal
+    library.warm_up()
     if args.batch is None:
         answer = library.ask(args.question, as_of=args.as_of)
         say(json.dumps(answer.as_dict(), ensure_ascii=False) if args.json else answer_text(answer))
         return 0
-    library.check_ready()  # fail once, not once per line, when nothing is indexed
     failures = 0
     for number, item_id, question, as_of, problem in _batch_questions(args.batch):
         record: dict = {"id": item_id}

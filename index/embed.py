@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from index.errors import NewsbotError
+from index.pooled_encoder import PooledEncoder, is_plain_mean_pooling
 
 log = logging.getLogger(__name__)
 
@@ -71,19 +73,27 @@ class Embedder:
         self.batch_size = batch_size
         self.device = device
         self._model = None
+        self._pooled: PooledEncoder | None = None  # the plain mean-pooling models, read without sentence-transformers
+        self._lock = threading.Lock()
 
     def warm_up(self) -> None:
-        if self._model is not None:
-            return
-        from sentence_transformers import SentenceTransformer
+        with self._lock:
+            if self._model is None and self._pooled is None:
+                self._load()
 
+    def _load(self) -> None:
         location = resolve_model_location(self.model_name)
         if not Path(location).exists():
             location = check_hub_model(location)
         try:
+            if Path(location).is_dir() and is_plain_mean_pooling(Path(location)):
+                self._pooled = PooledEncoder(Path(location), self.device)
+                return
+            from sentence_transformers import SentenceTransformer
+
             # A local copy needs nothing from the hub: nothing may try to phone home for it.
             self._model = SentenceTransformer(location, device=self.device, local_files_only=Path(location).exists())
-        except Exception as exc:  # the library raises many kinds for "cannot load"
+        except Exception as exc:  # the libraries raise many kinds for "cannot load"
             raise NewsbotError(
                 f"cannot load embedding model {self.model_name!r} ({type(exc).__name__}); "
                 "set embedding_model to a local folder or a model name reachable from here"
@@ -92,6 +102,8 @@ class Embedder:
     @property
     def dimension(self) -> int:
         self.warm_up()
+        if self._pooled is not None:
+            return self._pooled.dimension
         get_dim = getattr(self._model, "get_embedding_dimension", None) or (
             self._model.get_sentence_embedding_dimension
         )
@@ -111,15 +123,18 @@ class Embedder:
         parts = []
         for begin in range(0, len(texts), step):
             chunk = list(texts[begin : begin + step])
-            parts.append(
-                self._model.encode(
-                    chunk,
-                    batch_size=self.batch_size,
-                    normalize_embeddings=True,
-                    convert_to_numpy=True,
-                    show_progress_bar=False,
+            if self._pooled is not None:
+                parts.append(self._pooled.encode(chunk, self.batch_size))
+            else:
+                parts.append(
+                    self._model.encode(
+                        chunk,
+                        batch_size=self.batch_size,
+                        normalize_embeddings=True,
+                        convert_to_numpy=True,
+                        show_progress_bar=False,
+                    )
                 )
-            )
             if progress is not None:
                 progress(len(chunk))
         return np.ascontiguousarray(np.vstack(parts), dtype=np.float32)

@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -76,12 +77,15 @@ class Library:
         return self.articles.has_passages()
 
     def warm_up(self) -> None:
-        """Load the models now rather than on the first question."""
-        with self._warm:
-            self.embedder.warm_up()
-            self.reader.warm_up()
+        """Load the models now rather than on the first question: the embedder and the reader side
+        by side (each spends part of its loading outside the interpreter's lock), the vector index
+        meanwhile."""
+        with self._warm, ThreadPoolExecutor(2, thread_name_prefix="newsbot-load") as loader:
+            loads = [loader.submit(self.embedder.warm_up), loader.submit(self.reader.warm_up)]
             if self.articles.has_passages():
                 self.vectors.current()
+            for load in loads:
+                load.result()
 
     # -- writing -----------------------------------------------------------------------------
 

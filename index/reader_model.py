@@ -4,7 +4,8 @@ all-MiniLM-L6-v2) with a start/end head for the answer span and a relevance head
 One forward pass over `[CLS] question [SEP] headline | passage [SEP]` both scores the passage
 (does it answer the question?) and points at the answer inside it. The shipped weights
 (`index/weights/reader.safetensors`) hold only what training changed: the word, position and
-token-type embeddings stay those of the MiniLM package and are read from it at load time.
+token-type embeddings stay those of the MiniLM package and are read from it at load time. The
+encoder is `index/bert.py`'s: transformers' BertModel bit for bit, without its import cost.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from index.bert import Bert, BertShape
 from index.spans import MAX_ANSWER_TOKENS, SPANS_PER_WINDOW
 
 MAX_QUESTION_TOKENS = 64  # the rest of a window (192 or 256 tokens) holds the headline and passage
@@ -35,17 +37,14 @@ def base_location() -> str:
 
 
 class ReaderNet(nn.Module):
-    def __init__(self, bert: nn.Module) -> None:
+    def __init__(self, bert: Bert) -> None:
         super().__init__()
         self.bert = bert
-        width = bert.config.hidden_size
-        self.span = nn.Linear(width, 2)
-        self.relevance = nn.Linear(width, 1)
+        self.span = nn.Linear(bert.width, 2)
+        self.relevance = nn.Linear(bert.width, 1)
 
     def forward(self, input_ids, attention_mask, token_type_ids):
-        hidden = self.bert(
-            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-        ).last_hidden_state
+        hidden = self.bert(input_ids, attention_mask, token_type_ids)
         start, end = self.span(hidden).unbind(-1)
         relevance = self.relevance(hidden[:, 0]).squeeze(-1)
         return start, end, relevance
@@ -53,19 +52,11 @@ class ReaderNet(nn.Module):
 
 def build_net(location: str | None = None) -> tuple[ReaderNet, object]:
     """A reader initialised from MiniLM (heads untrained), and its tokenizer. Loads from disk only."""
-    from safetensors.torch import load_file
-    from transformers import AutoTokenizer, BertConfig, BertModel
+    from transformers import AutoTokenizer
 
     location = location or base_location()
     tokenizer = AutoTokenizer.from_pretrained(location, local_files_only=True)
-    bert = BertModel(BertConfig.from_pretrained(location, local_files_only=True), add_pooling_layer=False)
-    # Read the tensors ourselves: the MiniLM file also holds a pooler the reader has no use for.
-    state = {
-        k: v for k, v in load_file(str(Path(location) / "model.safetensors")).items() if not k.startswith("pooler.")
-    }
-    missing, _ = bert.load_state_dict(state, strict=False)
-    if any(not k.endswith("position_ids") for k in missing):
-        raise ValueError(f"{location} is not a MiniLM/BERT checkpoint (missing {missing[:3]})")
+    bert = Bert(BertShape.read(Path(location))).load_checkpoint(Path(location) / "model.safetensors")
     return ReaderNet(bert), tokenizer
 
 
