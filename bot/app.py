@@ -50,7 +50,10 @@ class NewsBot(commands.AutoShardedBot):
         if self.library is None:
             self.library = Library(self.settings.library_config())
         # Loading models takes seconds: do it off the event loop, before the first question.
+        log.info("loading the embedding model and the reader")
+        started = time.perf_counter()
         await asyncio.to_thread(self.library.warm_up)
+        log.info("models loaded in %.1f s", time.perf_counter() - started)
         self.tree.on_error = self.on_app_command_error
         for extension in EXTENSIONS:
             await self.load_extension(extension)

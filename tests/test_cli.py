@@ -318,3 +318,34 @@ def test_a_damaged_database_is_one_line_not_a_traceback(tmp_path, damage):
         assert "Traceback" not in result.stderr
         assert result.stderr.startswith("newsbot: error: the news library's database is damaged"), result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_commands_load_only_what_they_need(data_dir):
+    """`status` and `latest` answer without importing the networks' libraries (seconds of start-up);
+    `ask` reads with neither sentence-transformers nor transformers' model classes."""
+    probe = (
+        "import sys\n"
+        "from bot.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "heavy = [m for m in ('torch', 'sentence_transformers', 'transformers.models.bert.modeling_bert')"
+        " if m in sys.modules]\n"
+        "print('HEAVY', ' '.join(heavy), flush=True)\n"
+        "sys.exit(code)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
+
+    def heavy_modules(*args: str) -> list[str]:
+        result = subprocess.run(
+            [sys.executable, "-c", probe, "--data-dir", str(data_dir), *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout.split("HEAVY", 1)[1].split()
+
+    assert heavy_modules("status") == []
+    assert heavy_modules("latest", "-n", "3") == []
+    assert heavy_modules("ask", DEMO_QUESTION, "--json") == ["torch"]
