@@ -14,19 +14,16 @@ def say(text: str = "", file=None, flush: bool = False) -> None:
 
 
 def quiet_libraries() -> None:
-    """Model loading chatters on stderr (progress bars, hub notices); an operator wants none of it."""
+    """Model loading chatters on stderr (progress bars, hub notices); an operator wants none of it.
+    Said through the environment the libraries read when they load: importing transformers here just
+    to quiet it cost every command, `status` included, more than half a second."""
     import os
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     for name in ("sentence_transformers", "transformers", "huggingface_hub", "faiss", "httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    try:
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
-        hf_logging.set_verbosity_error()
-    except ImportError:
-        pass
 
 
 def progress_bar(unit: str):

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from index.errors import NewsbotError
+from index.loading import load_sentence_transformer
 from index.pooled_encoder import PooledEncoder, is_plain_mean_pooling
 
 log = logging.getLogger(__name__)
@@ -89,10 +90,8 @@ class Embedder:
             if Path(location).is_dir() and is_plain_mean_pooling(Path(location)):
                 self._pooled = PooledEncoder(Path(location), self.device)
                 return
-            from sentence_transformers import SentenceTransformer
-
             # A local copy needs nothing from the hub: nothing may try to phone home for it.
-            self._model = SentenceTransformer(location, device=self.device, local_files_only=Path(location).exists())
+            self._model = load_sentence_transformer(location, self.device, local_files_only=Path(location).exists())
         except Exception as exc:  # the libraries raise many kinds for "cannot load"
             raise NewsbotError(
                 f"cannot load embedding model {self.model_name!r} ({type(exc).__name__}); "

@@ -39,11 +39,12 @@ class PooledEncoder:
 
     def __init__(self, folder: Path, device: str = "cpu") -> None:
         import torch
-        from transformers import AutoTokenizer
+
+        from index.loading import load_tokenizer
 
         config = json.loads((folder / "sentence_bert_config.json").read_text(encoding="utf-8"))
         self.max_length = int(config["max_seq_length"])
-        self.tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+        self.tokenizer = load_tokenizer(str(folder))
         self.model = _load_model(folder).to(device).eval()
         self.device = device
         self._torch = torch
@@ -75,13 +76,12 @@ def _load_model(folder: Path):
     """`index/bert.py`'s encoder for a BERT checkpoint in safetensors (memory-mapped, and without
     importing transformers' model machinery: most of a new process's start); else transformers'."""
     from index.bert import Bert, BertShape
+    from index.loading import load_transformers_model
 
     try:
         return Bert(BertShape.read(folder)).load_checkpoint(folder / "model.safetensors")
     except (OSError, ValueError, KeyError, TypeError):
-        from transformers import AutoModel
-
-        return _LastHidden(AutoModel.from_pretrained(str(folder), local_files_only=True))
+        return _LastHidden(load_transformers_model("AutoModel", str(folder)))
 
 
 class _LastHidden:

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from index.bert import Bert, BertShape
+from index.loading import load_tokenizer, load_transformers_model
 from index.spans import MAX_ANSWER_TOKENS, SPANS_PER_WINDOW
 
 MAX_QUESTION_TOKENS = 64  # the rest of a window (192 or 256 tokens) holds the headline and passage
@@ -52,10 +53,8 @@ class ReaderNet(nn.Module):
 
 def build_net(location: str | None = None) -> tuple[ReaderNet, object]:
     """A reader initialised from MiniLM (heads untrained), and its tokenizer. Loads from disk only."""
-    from transformers import AutoTokenizer
-
     location = location or base_location()
-    tokenizer = AutoTokenizer.from_pretrained(location, local_files_only=True)
+    tokenizer = load_tokenizer(location)
     bert = Bert(BertShape.read(Path(location))).load_checkpoint(Path(location) / "model.safetensors")
     return ReaderNet(bert), tokenizer
 
@@ -237,9 +236,8 @@ class HubNet:
 def hub_model(name: str):
     """A Hugging Face extractive-QA model and its tokenizer: a local folder is read from disk only;
     a hub name from the cache or the hub."""
-    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
-
     local = Path(name).expanduser().exists()
     location = str(Path(name).expanduser()) if local else name
-    tokenizer = AutoTokenizer.from_pretrained(location, local_files_only=local)
-    return HubNet(AutoModelForQuestionAnswering.from_pretrained(location, local_files_only=local)), tokenizer
+    tokenizer = load_tokenizer(location, local_files_only=local)
+    model = load_transformers_model("AutoModelForQuestionAnswering", location, local_files_only=local)
+    return HubNet(model), tokenizer
