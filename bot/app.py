@@ -12,7 +12,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import NotAdmin
+from bot.checks import NotAdmin, NotChannelManager
 from bot.embeds import REBUILDING, error_text, notice
 from bot.settings import Settings
 from index import Library, NewsbotError
@@ -20,7 +20,7 @@ from index.errors import ModelChangedError
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("bot.cogs.ask", "bot.cogs.latest", "bot.cogs.admin")
+EXTENSIONS = ("bot.cogs.ask", "bot.cogs.latest", "bot.cogs.admin", "bot.cogs.follows")
 
 # Three dot-separated base64url parts: the shape of a Discord bot token.
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{20,}$")
@@ -75,6 +75,8 @@ class NewsBot(commands.AutoShardedBot):
     async def on_app_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError):
         if isinstance(error, NotAdmin):
             message = "Sorry, only the bot's operators can do that: it changes the news every server shares."
+        elif isinstance(error, NotChannelManager):
+            message = "Sorry, managing this server's follows needs the Manage Channels permission here."
         elif isinstance(error, app_commands.CommandInvokeError) and isinstance(error.original, ModelChangedError):
             log.warning("command %s: %s", interaction.command and interaction.command.name, error.original)
             message = REBUILDING

@@ -5,6 +5,9 @@ One bot serves every server it is in from one news library, so a command that ch
 the bot: the application's owner or its team members (from Discord's application info), and the
 users and roles named in `NEWSBOT_ADMIN_USER_IDS` / `NEWSBOT_ADMIN_ROLE_IDS`. Manage Server on some
 server grants nothing here: anyone can create a server and be its admin.
+
+A server's follows (`/follow`) are that server's own: Manage Channels there manages them
+(`manages_channels`), and operators manage any.
 """
 
 from __future__ import annotations
@@ -34,5 +37,21 @@ def admin_only():
         if not await is_operator(interaction):
             raise NotAdmin("operators only")
         return True
+
+    return app_commands.check(predicate)
+
+
+class NotChannelManager(app_commands.CheckFailure):
+    """Raised when someone without Manage Channels (nor an operator) manages a server's follows."""
+
+
+def manages_channels():
+    async def predicate(interaction: discord.Interaction) -> bool:
+        user = interaction.user
+        if isinstance(user, discord.Member) and user.guild_permissions.manage_channels:
+            return True
+        if await is_operator(interaction):
+            return True
+        raise NotChannelManager("Manage Channels needed")
 
     return app_commands.check(predicate)

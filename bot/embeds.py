@@ -14,6 +14,7 @@ import discord
 
 from bot.settings import in_setting_terms
 from index import Answer, Story
+from index.follows import Follow, NewStory
 
 TITLE_LIMIT = 256
 DESCRIPTION_LIMIT = 4096
@@ -222,3 +223,36 @@ def notice(text: str) -> str:
     """A plain bot message, cut to Discord's message limit; the library's parameters it names are
     given as the settings an operator changes."""
     return clip(in_setting_terms(text), MESSAGE_LIMIT)
+
+
+def follow_embed(item: NewStory, topic: str, follow_id: int) -> discord.Embed:
+    """One new story for a follow: its headline linked, its lead, source and date."""
+    story = item.story
+    embed = discord.Embed(
+        title=clip(safe(story.title or "Untitled story"), TITLE_LIMIT),
+        url=web_url(story.url),
+        description=clip(safe(item.lead), 600) or None,
+        colour=ANSWER_COLOUR,
+    )
+    if story.source:
+        embed.add_field(name="Source", value=safe(clip(story.source, 200)), inline=True)
+    embed.add_field(name="Published", value=timestamp(story.published), inline=True)
+    embed.set_footer(text=clip(f"Following: {topic} (follow {follow_id})", 2048))
+    return embed
+
+
+def follows_embed(follows: list[Follow], guild_name: str) -> discord.Embed:
+    lines = []
+    for follow in follows:
+        delivered = timestamp(follow.last_delivery_at, "R") if follow.last_delivery_at else "nothing posted yet"
+        state = f" — **paused**: {safe(clip(follow.paused, 200))}" if follow.paused else ""
+        lines.append(
+            f"`{follow.id}` **{safe(clip(follow.topic, 100))}** in <#{follow.channel_id}>, by <@{follow.created_by}>;"
+            f" last post {delivered}{state}"
+        )
+    description = (
+        "\n".join(lines) if lines else "No follows yet: `/follow topic:...` posts new stories about a topic here."
+    )
+    return discord.Embed(
+        title=clip(f"Follows in {safe(guild_name)}", TITLE_LIMIT), description=description[:DESCRIPTION_LIMIT]
+    )

@@ -149,6 +149,13 @@ class Settings(BaseSettings):
     )
     shard_count: int | None = Field(None, ge=1, le=10_000, description="Shards all bot processes run together.")
     answer_dms: bool = Field(True, description="Answer questions sent in direct messages.")
+    max_follows_per_guild: int = Field(
+        LibraryConfig.max_follows_per_guild, ge=1, le=1000, description="Most follows one server may hold."
+    )
+    follow_seconds: float = Field(60.0, ge=5, le=86400, description="Seconds between passes delivering follows.")
+    follow_max_posts: int = Field(
+        5, ge=1, le=50, description="Most stories one follow posts in a pass; the rest as one line."
+    )
     question_cooldown_seconds: float = Field(5.0, ge=0, le=3600, description="Per-user pause between questions.")
 
     log_level: str = Field("INFO", description="Logging level: DEBUG, INFO, WARNING or ERROR.")
@@ -217,6 +224,7 @@ class Settings(BaseSettings):
             max_entries_per_poll=self.max_entries_per_poll,
             poll_budget_seconds=self.poll_budget_seconds,
             retention_days=self.retention_days,
+            max_follows_per_guild=self.max_follows_per_guild,
             fetch_limits=FetchLimits(
                 connect_timeout=min(self.fetch_timeout_seconds, FetchLimits.connect_timeout),
                 read_timeout=self.fetch_timeout_seconds,

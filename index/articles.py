@@ -282,6 +282,19 @@ class ArticleStore:
             rows = conn.execute(columns + f"WHERE a.id IN ({marks}) " + order, (*article_ids, count)).fetchall()
         return [Story(*r) for r in rows]
 
+    def passage_vectors(self, article_ids: Sequence[int]) -> dict[int, np.ndarray]:
+        """Each article's passage vectors, one row a passage."""
+        if not article_ids:
+            return {}
+        marks = ",".join("?" * len(article_ids))
+        found: dict[int, list[np.ndarray]] = {}
+        rows = self.db.connect().execute(
+            f"SELECT article_id, vector FROM passages WHERE article_id IN ({marks})", list(article_ids)
+        )
+        for article_id, blob in rows:
+            found.setdefault(article_id, []).append(np.frombuffer(bytes(blob), dtype=np.float32))
+        return {article_id: np.vstack(vectors) for article_id, vectors in found.items()}
+
     def articles_mentioning(self, topic: str, limit: int = 1000) -> set[int]:
         """Articles with a passage holding every word of `topic` (full-text search)."""
         if not lexical_query(topic) or not self.db.exists:

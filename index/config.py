@@ -39,5 +39,6 @@ class LibraryConfig:
     max_entries_per_poll: int = 50
     poll_budget_seconds: float = 600.0  # one pass stops reading here; the rest waits for the next
     retention_days: float | None = None  # None keeps everything
+    max_follows_per_guild: int = 25
     fetch_limits: FetchLimits = field(default_factory=FetchLimits)
     index_policy: IndexPolicy = field(default_factory=IndexPolicy)  # exact vs IVF search by corpus size

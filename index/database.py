@@ -18,70 +18,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from index.errors import NewsbotError
+from index.schema import SQLITE_ADDED_COLUMNS, SQLITE_SCHEMA, SQLITE_VERSION
 
-SCHEMA_VERSION = 3
 DB_NAME = "news.sqlite3"
 
-# Columns added after the first release; created on open where an older store lacks them.
-_ADDED_COLUMNS = {
-    "articles": [
-        ("author", "TEXT NOT NULL DEFAULT ''"),
-        ("summary_only", "INTEGER NOT NULL DEFAULT 0"),
-        ("fingerprint", "BLOB"),
-        ("published_utc", "TEXT"),  # version 3: `published` keeps its own offset; this sorts
-    ],
-    "sources": [
-        ("kind", "TEXT NOT NULL DEFAULT 'file'"),
-        ("interval_minutes", "REAL"),
-        ("etag", "TEXT"),
-        ("last_modified", "TEXT"),
-        ("last_polled_at", "TEXT"),
-        ("last_error", "TEXT"),
-        ("failures", "INTEGER NOT NULL DEFAULT 0"),
-        ("next_poll_at", "REAL NOT NULL DEFAULT 0"),
-    ],
-}
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS articles (
-    id INTEGER PRIMARY KEY,
-    url TEXT NOT NULL UNIQUE,
-    title TEXT NOT NULL,
-    text TEXT NOT NULL,
-    published TEXT,
-    source TEXT NOT NULL,
-    content_hash TEXT NOT NULL,
-    ingested_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS passages (
-    id INTEGER PRIMARY KEY,
-    article_id INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
-    ordinal INTEGER NOT NULL,
-    start INTEGER NOT NULL,
-    "end" INTEGER NOT NULL,
-    text TEXT NOT NULL,
-    vector BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS passages_by_article ON passages (article_id, ordinal);
-CREATE TABLE IF NOT EXISTS sources (
-    id INTEGER PRIMARY KEY,
-    location TEXT NOT NULL UNIQUE,
-    name TEXT NOT NULL,
-    added_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS feed_entries (
-    url TEXT PRIMARY KEY,
-    source_id INTEGER NOT NULL,
-    signature TEXT NOT NULL,
-    outcome TEXT NOT NULL
-);
-CREATE VIRTUAL TABLE IF NOT EXISTS passage_terms USING fts5 (
-    title, body, tokenize = 'porter unicode61 remove_diacritics 2'
-);
-"""
-_TABLES = set(re.findall(r"CREATE (?:VIRTUAL )?TABLE IF NOT EXISTS (\w+)", _SCHEMA))
+_TABLES = set(re.findall(r"CREATE (?:VIRTUAL )?TABLE IF NOT EXISTS (\w+)", SQLITE_SCHEMA))
 
 
 class StoreBusyError(NewsbotError):
@@ -193,12 +134,12 @@ class Database(GenerationStore):
             tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             if not tables >= _TABLES:
                 return False
-            for table, columns in _ADDED_COLUMNS.items():
+            for table, columns in SQLITE_ADDED_COLUMNS.items():
                 present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
                 if any(name not in present for name, _ in columns):
                     return False
             rows = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('schema_version', 'generation')"))
-            return rows.get("schema_version") == str(SCHEMA_VERSION) and "generation" in rows
+            return rows.get("schema_version") == str(SQLITE_VERSION) and "generation" in rows
         except sqlite3.DatabaseError:
             return False
         finally:
@@ -222,8 +163,8 @@ class Database(GenerationStore):
         conn = sqlite3.connect(self.db_path, isolation_level=None, timeout=60)
         try:
             conn.execute("PRAGMA journal_mode = WAL")
-            conn.executescript(_SCHEMA)
-            for table, columns in _ADDED_COLUMNS.items():
+            conn.executescript(SQLITE_SCHEMA)
+            for table, columns in SQLITE_ADDED_COLUMNS.items():
                 present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
                 for name, declaration in columns:
                     if name not in present:
@@ -236,9 +177,9 @@ class Database(GenerationStore):
             )
             conn.execute(
                 "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?), ('generation', '0')",
-                (str(SCHEMA_VERSION),),
+                (str(SQLITE_VERSION),),
             )
-            conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SQLITE_VERSION),))
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise StoreBusyError(self.db_path) from None

@@ -21,79 +21,11 @@ import numpy as np
 
 from index.database import GenerationStore
 from index.errors import NewsbotError
+from index.schema import POSTGRES_MIGRATIONS, POSTGRES_SCHEMA, POSTGRES_VERSION
 
-SCHEMA_VERSION = 1
 _WRITE_LOCK = 0x6E657773  # advisory lock keys ("news", "newt"): writers take turns; migrations run once
 _SCHEMA_LOCK = 0x6E657774
 LOG_KEPT = 1000  # generations of vector changes kept for replicas to catch up from
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS articles (
-    id BIGSERIAL PRIMARY KEY,
-    url TEXT NOT NULL UNIQUE,
-    title TEXT NOT NULL,
-    text TEXT NOT NULL,
-    published TEXT,
-    published_utc TEXT,
-    source TEXT NOT NULL,
-    author TEXT NOT NULL DEFAULT '',
-    summary_only INTEGER NOT NULL DEFAULT 0,
-    fingerprint BYTEA,
-    content_hash TEXT NOT NULL,
-    ingested_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS articles_by_time ON articles (published_utc DESC, ingested_at DESC);
-CREATE TABLE IF NOT EXISTS passages (
-    id BIGSERIAL PRIMARY KEY,
-    article_id BIGINT NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
-    ordinal INTEGER NOT NULL,
-    start INTEGER NOT NULL,
-    "end" INTEGER NOT NULL,
-    text TEXT NOT NULL,
-    vector BYTEA NOT NULL
-);
-CREATE INDEX IF NOT EXISTS passages_by_article ON passages (article_id, ordinal);
--- The words of each passage (headline and body) in a narrow table of their own, stripped of positions
--- and weights: ranking reads these small rows, not the wide passage rows with their vectors. Measured
--- at 100k passages on an idle machine: `ask` p50 1.38x SQLite's with weighted tsvectors in this table
--- (lexical 29 ms), 1.15-1.26x stripped (lexical 25.5 ms); fused recall@5 on RealTime QA 28.9 either
--- way, as SQLite's (recall@1 16.1 -> 15.0).
-CREATE TABLE IF NOT EXISTS passage_terms (
-    passage_id BIGINT PRIMARY KEY REFERENCES passages (id) ON DELETE CASCADE,
-    terms TSVECTOR NOT NULL
-);
-CREATE INDEX IF NOT EXISTS passage_terms_by_word ON passage_terms USING GIN (terms);
-CREATE TABLE IF NOT EXISTS sources (
-    id BIGSERIAL PRIMARY KEY,
-    location TEXT NOT NULL UNIQUE,
-    name TEXT NOT NULL,
-    added_at TEXT NOT NULL,
-    kind TEXT NOT NULL DEFAULT 'file',
-    interval_minutes DOUBLE PRECISION,
-    etag TEXT,
-    last_modified TEXT,
-    last_polled_at TEXT,
-    last_error TEXT,
-    failures INTEGER NOT NULL DEFAULT 0,
-    next_poll_at DOUBLE PRECISION NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS feed_entries (
-    url TEXT PRIMARY KEY,
-    source_id BIGINT NOT NULL,
-    signature TEXT NOT NULL,
-    outcome TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS vector_log (
-    generation BIGINT PRIMARY KEY,
-    removed BYTEA NOT NULL,
-    added BYTEA NOT NULL,
-    everything BOOLEAN NOT NULL DEFAULT FALSE
-);
-"""
-# Later versions append (version, statements) here; each runs once, in order, under the schema lock.
-_MIGRATIONS: list[tuple[int, str]] = []
 
 
 @functools.lru_cache(maxsize=512)
@@ -207,21 +139,21 @@ class PostgresDatabase(GenerationStore):
         conn = PgConnection(self.open_connection())
         try:
             version = self._version(conn)
-            if version == SCHEMA_VERSION:
+            if version == POSTGRES_VERSION:
                 self._schema_ready = True
                 return
             with conn.raw.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
-                conn.raw.execute(_SCHEMA)
-                version = self._version(conn) or SCHEMA_VERSION
-                for number, statements in _MIGRATIONS:
+                conn.raw.execute(POSTGRES_SCHEMA)
+                version = self._version(conn) or POSTGRES_VERSION
+                for number, statements in POSTGRES_MIGRATIONS:
                     if number > version:
                         conn.raw.execute(statements)
                 conn.execute(
                     "INSERT INTO meta VALUES ('schema_version', ?), ('generation', '0') ON CONFLICT (key) DO NOTHING",
-                    (str(SCHEMA_VERSION),),
+                    (str(POSTGRES_VERSION),),
                 )
-                conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+                conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(POSTGRES_VERSION),))
         finally:
             conn.close()
         self._schema_ready = True

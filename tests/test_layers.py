@@ -11,10 +11,9 @@ import pytest
 
 from bot.settings import Settings, in_setting_terms
 from index import LibraryConfig
-from index.database import _ADDED_COLUMNS, Database
-from index.database import _SCHEMA as SQLITE_SCHEMA
-from index.postgres import _SCHEMA as POSTGRES_SCHEMA
+from index.database import Database
 from index.postgres import PostgresDatabase
+from index.schema import POSTGRES_SCHEMA, SQLITE_ADDED_COLUMNS, SQLITE_SCHEMA
 from index.store import Store, open_store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,7 +81,7 @@ def _tables(schema: str) -> dict[str, set[str]]:
 
 def test_both_schemas_declare_the_same_tables_and_columns():
     sqlite = _tables(SQLITE_SCHEMA)
-    for table, columns in _ADDED_COLUMNS.items():
+    for table, columns in SQLITE_ADDED_COLUMNS.items():
         sqlite[table] |= {name for name, _ in columns}
     postgres = _tables(POSTGRES_SCHEMA)
     # Each dialect keeps passages' words its own way (an FTS5 table; a tsvector table), and only

@@ -1,0 +1,141 @@
+"""Follows: `/follow topic [channel]`, `/unfollow`, `/follows`, and the loop that posts each follow's
+new stories in its channel.
+
+A follow belongs to one server and posts in one of its channels, so members who may manage that
+server's channels manage its follows (operators manage any). Each process delivers the follows of
+the guilds its shards hold. A story's post is remembered (and the follow's cursor moved) only once
+Discord accepted it; a deleted channel or a lost permission pauses that follow alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands, tasks
+
+from bot.checks import is_operator, manages_channels
+from bot.embeds import follow_embed, follows_embed, safe
+from index.follows import Follow
+
+if TYPE_CHECKING:
+    from bot.app import NewsBot
+
+log = logging.getLogger(__name__)
+
+
+class FollowsCog(commands.Cog):
+    def __init__(self, bot: NewsBot) -> None:
+        self.bot = bot
+
+    async def cog_load(self) -> None:
+        self.deliver.change_interval(seconds=self.bot.settings.follow_seconds)
+        self.deliver.start()
+
+    async def cog_unload(self) -> None:
+        self.deliver.cancel()
+
+    @app_commands.command(name="follow", description="Post new stories about a topic in a channel")
+    @app_commands.describe(topic="what to follow, e.g. Japan's prime minister", channel="where (default: here)")
+    @app_commands.guild_only()
+    @manages_channels()
+    async def follow(
+        self, interaction: discord.Interaction, topic: str, channel: discord.TextChannel | None = None
+    ) -> None:
+        target = channel or interaction.channel
+        if not isinstance(target, discord.TextChannel):
+            await interaction.response.send_message("Follows post in a server's text channel.", ephemeral=True)
+            return
+        mine = target.permissions_for(target.guild.me)
+        if not (mine.send_messages and mine.embed_links):
+            await interaction.response.send_message(
+                f"I cannot post embeds in {target.mention}: give me Send Messages and Embed Links there first.",
+                ephemeral=True,
+            )
+            return
+        follow = await asyncio.to_thread(
+            self.bot.library.follow, interaction.guild_id, target.id, topic, interaction.user.id
+        )
+        await interaction.response.send_message(
+            f"Following **{safe(follow.topic)}** in {target.mention} (follow {follow.id}): new stories about it"
+            " will be posted there."
+        )
+
+    @app_commands.command(name="unfollow", description="Stop a follow of this server")
+    @app_commands.describe(follow_id="the id `/follows` shows")
+    @app_commands.guild_only()
+    @manages_channels()
+    async def unfollow(self, interaction: discord.Interaction, follow_id: int) -> None:
+        guild = None if await is_operator(interaction) else interaction.guild_id
+        follow = await asyncio.to_thread(self.bot.library.unfollow, follow_id, guild)
+        await interaction.response.send_message(
+            f"Stopped follow {follow.id} (**{safe(follow.topic)}** in <#{follow.channel_id}>)."
+        )
+
+    @app_commands.command(name="follows", description="This server's follows")
+    @app_commands.guild_only()
+    async def follows(self, interaction: discord.Interaction) -> None:
+        follows = await asyncio.to_thread(self.bot.library.follows, interaction.guild_id)
+        await interaction.response.send_message(embed=follows_embed(follows, interaction.guild.name), ephemeral=True)
+
+    # -- delivery -------------------------------------------------------------------------------
+
+    @tasks.loop(seconds=60)
+    async def deliver(self) -> None:
+        """One pass over the follows of the guilds this process holds; one follow's trouble never
+        stops the others."""
+        for follow in await asyncio.to_thread(self.bot.library.follows):
+            guild = self.bot.get_guild(follow.guild_id)
+            if follow.paused or guild is None:  # another process's shard, or a server the bot left
+                continue
+            channel = guild.get_channel(follow.channel_id)
+            if channel is None:
+                await self._pause(follow, "its channel was deleted")
+                continue
+            try:
+                await self._deliver(follow, channel)
+            except Exception:
+                log.exception("delivering follow %s failed; trying again next pass", follow.id)
+
+    @deliver.before_loop
+    async def _ready(self) -> None:
+        await self.bot.wait_until_ready()
+
+    async def _deliver(self, follow: Follow, channel: discord.abc.Messageable) -> None:
+        library = self.bot.library
+        news, newest = await asyncio.to_thread(library.follow_news, follow)
+        most = self.bot.settings.follow_max_posts
+        for item in news[:most]:
+            message = await self._post(follow, channel, embed=follow_embed(item, follow.topic, follow.id))
+            if message is None:
+                return  # the cursor stays: this story and the rest come next pass (or the follow paused)
+            await asyncio.to_thread(library.follow_posted, follow, item.article_id, message.id)
+        if len(news) > most:
+            more = len(news) - most
+            line = f"and {more} more about **{safe(follow.topic)}**: `/latest topic:{follow.topic}`"
+            if await self._post(follow, channel, content=line[:2000]) is None:
+                return
+        if newest > follow.cursor:
+            await asyncio.to_thread(library.follow_dealt_with, follow, newest)
+
+    async def _post(self, follow: Follow, channel: discord.abc.Messageable, **message) -> discord.Message | None:
+        try:
+            return await channel.send(**message)
+        except discord.NotFound:
+            await self._pause(follow, "its channel was deleted")
+        except discord.Forbidden:
+            await self._pause(follow, f"I may no longer post in <#{follow.channel_id}>")
+        except discord.HTTPException as exc:
+            log.warning("follow %s: Discord refused a post (%s); trying again next pass", follow.id, exc)
+        return None
+
+    async def _pause(self, follow: Follow, reason: str) -> None:
+        log.warning("follow %s (%r in guild %s) paused: %s", follow.id, follow.topic, follow.guild_id, reason)
+        await asyncio.to_thread(self.bot.library.pause_follow, follow.id, reason)
+
+
+async def setup(bot: NewsBot) -> None:
+    await bot.add_cog(FollowsCog(bot))

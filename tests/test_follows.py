@@ -1,0 +1,189 @@
+"""Follows: new stories about a topic posted into a channel, once, by the real bot in SimCord over a
+real library; and the library's side of it (matching, the cursor, one post a story a channel)."""
+
+from __future__ import annotations
+
+import discord
+import pytest
+
+from bot.app import create_bot
+from bot.settings import Settings
+from index import Article, NewsbotError
+from tests.conftest import SAMPLE_NEWS
+
+pytestmark = pytest.mark.simcord(shard_count=1)
+
+VOLCANO = "volcano eruption in Iceland"
+
+
+def story(slug: str, title: str, text: str) -> Article:
+    return Article(
+        url=f"https://news.example.org/2026/11/{slug}",
+        title=title,
+        text=text,
+        published="2026-11-30T09:00:00+00:00",
+        source="Test Wire",
+    )
+
+
+ERUPTION = story(
+    "grindavik-eruption",
+    "Volcano eruption in Iceland forces Grindavik to empty again",
+    "Lava broke through a fissure north of Grindavik on Sunday night, the eleventh eruption on the Reykjanes"
+    " peninsula in two years. Civil protection officers moved the town's remaining residents out before dawn.",
+)
+LAVA_UPDATE = story(
+    "reykjanes-lava-flow",
+    "Lava flow slows near Iceland's Blue Lagoon",
+    "The lava from the Reykjanes eruption slowed on Tuesday, geologists at the Icelandic Met Office said, though"
+    " the fissure near Grindavik was still active and volcanic gas drifted over the peninsula.",
+)
+CUP_FINAL = story(
+    "harbour-cup-final",
+    "Harbour United win the cup final on penalties",
+    "Harbour United beat Castle Rovers on penalties in the cup final on Saturday after a goalless two hours."
+    " Their goalkeeper saved three spot kicks in front of a crowd of forty thousand.",
+)
+
+
+@pytest.fixture
+def bot_library(make_library, tmp_path):
+    library = make_library(tmp_path / "followdata")
+    library.ingest([SAMPLE_NEWS])
+    return library
+
+
+def bot_settings(tmp_path) -> Settings:
+    return Settings(data_dir=tmp_path / "followdata", question_cooldown_seconds=0, follow_seconds=60, _env_file=None)
+
+
+@pytest.fixture
+def simcord_bot(bot_library, tmp_path):
+    return create_bot(bot_settings(tmp_path), library=bot_library)
+
+
+@pytest.fixture
+def server(simcord_env):
+    guild = simcord_env.create_guild()
+    channel = guild.create_text_channel("volcanoes")
+    editors = guild.create_role("Editors", permissions=discord.Permissions(manage_channels=True))
+    editor = guild.add_member(simcord_env.create_user("editor"), roles=[editors])
+    reader = guild.add_member(simcord_env.create_user("reader"))
+    return simcord_env, guild, channel, editor, reader
+
+
+def posts(channel) -> list[discord.Message]:
+    """The stories the bot posted in a channel (embeds), oldest first."""
+    return [m for m in channel.history() if m.author.bot and m.embeds]
+
+
+# -- the library's side -------------------------------------------------------------------------
+
+
+def test_a_follow_sees_only_new_matching_stories_and_each_once(bot_library):
+    follow = bot_library.follow(1, 10, VOLCANO, created_by=7)
+    assert bot_library.follow_news(follow)[0] == []  # the news already indexed is not posted
+    bot_library.ingest_articles([ERUPTION, CUP_FINAL, LAVA_UPDATE])
+    news, newest = bot_library.follow_news(follow)
+    assert [item.story.title for item in news] == [ERUPTION.title, LAVA_UPDATE.title]
+    assert news[0].lead.startswith("Lava broke through a fissure north of Grindavik")
+    bot_library.follow_posted(follow, news[0].article_id, message_id=99)
+    bot_library.follow_dealt_with(follow, newest)
+    follow = bot_library.follows(1)[0]
+    assert follow.cursor == newest and follow.last_delivery_at
+    assert bot_library.follow_news(follow)[0] == []
+    # a second follow in the same channel is not shown what the channel has already seen
+    twin = bot_library.follow(1, 10, "Reykjanes lava", created_by=7)
+    assert all(item.article_id != news[0].article_id for item in bot_library.follow_news(twin)[0])
+
+
+def test_follows_belong_to_their_guild_and_are_limited(make_library, tmp_path):
+    library = make_library(tmp_path / "limits", max_follows_per_guild=2)
+    library.ingest([SAMPLE_NEWS])
+    first = library.follow(1, 10, "baseball", created_by=7)
+    library.follow(1, 11, "Japan", created_by=7)
+    with pytest.raises(NewsbotError, match="already has 2 follows"):
+        library.follow(1, 12, "weather", created_by=7)
+    library.follow(2, 20, "weather", created_by=8)  # another guild has its own allowance
+    with pytest.raises(NewsbotError, match="no follow with id"):
+        library.unfollow(first.id, guild_id=2)
+    with pytest.raises(NewsbotError, match="the topic is empty"):
+        library.follow(2, 20, "   ", created_by=8)
+    assert library.unfollow(first.id, guild_id=1).topic == "baseball"
+    assert [f.topic for f in library.follows(1)] == ["Japan"]
+
+
+def test_follows_survive_a_new_library_over_the_same_store(make_library, tmp_path):
+    library = make_library(tmp_path / "kept")
+    library.ingest([SAMPLE_NEWS])
+    follow = library.follow(1, 10, VOLCANO, created_by=7)
+    library.ingest_articles([ERUPTION])
+    item = library.follow_news(follow)[0][0]
+    library.follow_posted(follow, item.article_id, 5)
+    reopened = make_library(tmp_path / "kept")
+    (kept,) = reopened.follows()
+    assert (kept.topic, kept.cursor) == (VOLCANO, item.article_id)
+    assert reopened.follow_news(kept)[0] == []
+
+
+# -- the bot --------------------------------------------------------------------------------------
+
+
+async def test_follow_posts_each_matching_story_once_and_survives_a_restart(server, bot_library, tmp_path):
+    env, guild, channel, editor, reader = server
+    result = await editor.slash(channel, "follow", topic=VOLCANO)
+    assert "Following" in result.response.content
+    bot_library.ingest_articles([ERUPTION, CUP_FINAL])
+    await env.advance_time(61)
+    assert [m.embeds[0].title for m in posts(channel)] == [ERUPTION.title]
+    assert posts(channel)[0].embeds[0].url == ERUPTION.url
+    await env.advance_time(61)
+    assert len(posts(channel)) == 1  # nothing posted twice
+
+    await env.restart_bot(create_bot(bot_settings(tmp_path), library=bot_library))
+    await env.advance_time(61)
+    assert len(posts(channel)) == 1  # a new bot over the same library re-posts nothing
+    bot_library.ingest_articles([LAVA_UPDATE])
+    await env.advance_time(61)
+    assert [m.embeds[0].title for m in posts(channel)] == [ERUPTION.title, LAVA_UPDATE.title]
+
+    (follow,) = bot_library.follows(guild.id)
+    await editor.slash(channel, "unfollow", follow_id=follow.id)
+    bot_library.ingest_articles([story("grindavik-again", "Grindavik volcano eruption restarts", ERUPTION.text)])
+    await env.advance_time(61)
+    assert len(posts(channel)) == 2
+
+
+async def test_manage_channels_in_one_server_manages_that_servers_follows_only(server, bot_library):
+    env, guild, channel, editor, reader = server
+    refused = await reader.slash(channel, "follow", topic=VOLCANO)
+    assert refused.ephemeral and "Manage Channels" in refused.response.content
+    assert bot_library.follows() == []
+    await editor.slash(channel, "follow", topic=VOLCANO)
+    (follow,) = bot_library.follows()
+
+    other = env.create_guild()
+    other_channel = other.create_text_channel("general")
+    admins = other.create_role("Admins", permissions=discord.Permissions(manage_channels=True))
+    stranger = other.add_member(env.create_user("stranger"), roles=[admins])
+    result = await stranger.slash(other_channel, "unfollow", follow_id=follow.id)
+    assert result.ephemeral and "No follow with id" in result.response.content
+    assert bot_library.follows() == [follow]
+    listed = await stranger.slash(other_channel, "follows")
+    assert VOLCANO not in listed.response.embeds[0].description
+
+
+async def test_a_deleted_channel_pauses_its_follow_and_the_others_still_deliver(server, bot_library):
+    env, guild, channel, editor, reader = server
+    doomed = guild.create_text_channel("doomed")
+    await editor.slash(doomed, "follow", topic=VOLCANO)
+    await editor.slash(channel, "follow", topic=VOLCANO)
+    env.backend.delete_channel(doomed.id)
+    await env.settle()
+    bot_library.ingest_articles([ERUPTION])
+    await env.advance_time(61)
+    assert [m.embeds[0].title for m in posts(channel)] == [ERUPTION.title]
+    paused = [f for f in bot_library.follows(guild.id) if f.paused]
+    assert len(paused) == 1 and "deleted" in paused[0].paused
+    listed = await editor.slash(channel, "follows")
+    assert "paused" in listed.response.embeds[0].description
