@@ -9,7 +9,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bot.jobs import poll_forever
-from bot.render import answer_text, ingest_line, source_lines, status_lines, story_line
+from bot.render import (
+    answer_text,
+    event_lines,
+    event_record,
+    follow_line,
+    ingest_line,
+    source_lines,
+    status_lines,
+    story_line,
+)
 from bot.settings import Settings, in_setting_terms
 from bot.terminal import loading, progress_bar, say
 from index import Library, NewsbotError
@@ -104,6 +113,31 @@ def cmd_latest(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_brief(args, settings: Settings) -> int:
+    library = Library(settings.library_config())
+    events = library.brief(args.hours, args.topic, args.n)
+    if args.json:
+        say(json.dumps([event_record(event) for event in events], ensure_ascii=False))
+    elif not events:
+        say(f"no stories in the last {args.hours:g} hours" + (f" about {args.topic!r}" if args.topic else ""))
+    else:
+        for number, event in enumerate(events, start=1):
+            say(event_lines(number, event))
+    return 0
+
+
+def cmd_follows(args, settings: Settings) -> int:
+    follows = Library(settings.library_config()).follows()
+    if args.json:
+        say(json.dumps([dataclasses.asdict(f) for f in follows], ensure_ascii=False))
+    elif not follows:
+        say("no follows yet; a server makes one with /follow in Discord")
+    else:
+        for follow in follows:
+            say(follow_line(follow))
+    return 0
+
+
 def cmd_reindex(args, settings: Settings) -> int:
     library = Library(settings.library_config())
     bar, update = progress_bar("passages")
@@ -174,6 +208,8 @@ COMMANDS = {
     "ingest": cmd_ingest,
     "ask": cmd_ask,
     "latest": cmd_latest,
+    "brief": cmd_brief,
+    "follows": cmd_follows,
     "reindex": cmd_reindex,
     "status": cmd_status,
     "sources": cmd_sources,

@@ -14,7 +14,9 @@ import discord
 
 from bot.settings import in_setting_terms
 from index import Answer, Story
-from index.follows import Follow, NewStory
+from index.events import Event
+from index.follows import Follow
+from index.models import Headline
 
 TITLE_LIMIT = 256
 DESCRIPTION_LIMIT = 4096
@@ -225,7 +227,7 @@ def notice(text: str) -> str:
     return clip(in_setting_terms(text), MESSAGE_LIMIT)
 
 
-def follow_embed(item: NewStory, topic: str, follow_id: int) -> discord.Embed:
+def follow_embed(item: Headline, topic: str, follow_id: int) -> discord.Embed:
     """One new story for a follow: its headline linked, its lead, source and date."""
     story = item.story
     embed = discord.Embed(
@@ -239,6 +241,22 @@ def follow_embed(item: NewStory, topic: str, follow_id: int) -> discord.Embed:
     embed.add_field(name="Published", value=timestamp(story.published), inline=True)
     embed.set_footer(text=clip(f"Following: {topic} (follow {follow_id})", 2048))
     return embed
+
+
+ALSO = "Also reported by"
+
+
+def with_also(embed: discord.Embed, item: Headline) -> discord.Embed:
+    """A follow's post with one more story of its event named under "Also reported by"."""
+    link = f"[{safe(clip(item.story.source or 'another report', 60))}]({web_url(item.story.url) or ''})"
+    fields = [f for f in embed.fields if f.name == ALSO]
+    if not fields:
+        return embed.add_field(name=ALSO, value=link, inline=False)
+    at = embed.fields.index(fields[0])
+    value = fields[0].value + ", " + link
+    return embed.set_field_at(
+        at, name=ALSO, value=value if len(value) <= FIELD_LIMIT else fields[0].value, inline=False
+    )
 
 
 def follows_embed(follows: list[Follow], guild_name: str) -> discord.Embed:
@@ -255,4 +273,23 @@ def follows_embed(follows: list[Follow], guild_name: str) -> discord.Embed:
     )
     return discord.Embed(
         title=clip(f"Follows in {safe(guild_name)}", TITLE_LIMIT), description=description[:DESCRIPTION_LIMIT]
+    )
+
+
+def brief_embed(events: list[Event], hours: float, topic: str | None) -> discord.Embed:
+    """The top events, one line each: the clearest headline linked, its lead, how many sources."""
+    about = f" about {safe(clip(topic, 100))}" if topic else ""
+    lines = []
+    for number, event in enumerate(events, start=1):
+        item = event.headline
+        sources = "1 source" if event.sources == 1 else f"{event.sources} sources"
+        lines.append(
+            f"{number}. {story_link(item.story, 150)} ({sources}, {timestamp(item.story.published)})\n"
+            f"{safe(clip(item.lead, 200))}"
+        )
+    none = f"No stories{about} in the last {hours:g} hours."
+    return discord.Embed(
+        title=clip(f"Top events of the last {hours:g} hours{about}", TITLE_LIMIT),
+        description=clip_lines(lines, DESCRIPTION_LIMIT) if lines else none,
+        colour=ANSWER_COLOUR,
     )

@@ -31,9 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
     def command(name: str, summary: str, description: str, **kwargs) -> argparse.ArgumentParser:
         return commands.add_parser(name, help=summary, description=description, parents=[common], **kwargs)
 
-    for add in (_ingest, _ask, _latest, _reindex, _status, _poll, _bot):
+    for add in (_ingest, _ask, _latest, _brief, _reindex, _status, _poll, _bot):
         add(command)
     _sources(command, common)
+    _follows(command, common)
     return parser
 
 
@@ -82,6 +83,31 @@ def _latest(command) -> None:
     latest.add_argument("-n", type=int, default=10, help="how many (default 10)")
     latest.add_argument("--topic", help="only stories that name this or are about it")
     latest.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _brief(command) -> None:
+    brief = command(
+        "brief",
+        "the top events of the last hours",
+        "The top events of the last hours, one line each: the clearest headline, its lead, how many sources"
+        " carry it; ranked by sources, then recency. Stories of one event (several outlets, rewrites) count once.",
+    )
+    brief.add_argument("--hours", type=float, default=24.0, help="how far back (default 24)")
+    brief.add_argument("--topic", help="only events about this (as a follow of it would match)")
+    brief.add_argument("-n", type=int, default=10, help="how many events (default 10)")
+    brief.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _follows(command, common) -> None:
+    follows = command(
+        "follows",
+        "the follows that post new stories into Discord channels",
+        "The follows servers made with /follow: their topic, channel, who made them, last post, and whether"
+        " they are paused.",
+    )
+    actions = follows.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = actions.add_parser("list", help="list every follow", description="List every follow.", parents=[common])
+    listing.add_argument("--json", action="store_true", help="print JSON")
 
 
 def _reindex(command) -> None:

@@ -6,6 +6,8 @@ import re
 import textwrap
 
 from index import Answer, Story
+from index.events import Event
+from index.follows import Follow
 from index.models import IngestReport
 from index.registry import Source
 
@@ -104,3 +106,32 @@ def source_lines(source: Source) -> list[str]:
         f"{source.id:>4}  {source.kind:<4}  {source.name}  {source.location}",
         f"      {health}; last read {source.last_polled_at or 'never'}",
     ]
+
+
+def event_lines(number: int, event: Event) -> str:
+    item = event.headline
+    sources = "1 source" if event.sources == 1 else f"{event.sources} sources"
+    lines = [
+        f"{number:>2}. {item.story.title or item.story.url}  ({sources}, {(item.story.published or 'undated')[:10]})"
+    ]
+    if item.lead:
+        lines.append(textwrap.fill(item.lead, width=100, initial_indent="    ", subsequent_indent="    "))
+    lines.extend(f"    {other.story.url}" for other in event.stories[:3])
+    return "\n".join(lines)
+
+
+def event_record(event: Event) -> dict:
+    return {
+        "headline": event.headline.story.title,
+        "lead": event.headline.lead,
+        "sources": event.sources,
+        "stories": [item.story.as_dict() for item in event.stories],
+    }
+
+
+def follow_line(follow: Follow) -> str:
+    state = f"PAUSED: {follow.paused}" if follow.paused else f"last post {follow.last_delivery_at or 'never'}"
+    return (
+        f"{follow.id:>4}  guild {follow.guild_id}  channel {follow.channel_id}  {follow.topic!r}"
+        f"  (by {follow.created_by}; {state})"
+    )

@@ -14,9 +14,9 @@ from index.database import now
 from index.dates import published_utc
 from index.errors import ModelChangedError, NewsbotError
 from index.generations import VectorGenerations
-from index.models import Article, Passage, Story
+from index.models import Article, Headline, Passage, Story
 from index.store import Store
-from index.text import all_words_query, lexical_query
+from index.text import all_words_query, lead_of, lexical_query
 from index.vectors import VectorIndex
 
 
@@ -281,6 +281,29 @@ class ArticleStore:
             marks = ",".join("?" * len(article_ids))
             rows = conn.execute(columns + f"WHERE a.id IN ({marks}) " + order, (*article_ids, count)).fetchall()
         return [Story(*r) for r in rows]
+
+    def headlines_after(self, article_id: int, limit: int) -> list[Headline]:
+        """Stories ingested after `article_id` (ids grow with ingestion), oldest first."""
+        return self._headlines("a.id > ? ORDER BY a.id LIMIT ?", (article_id, limit))
+
+    def headlines_since(self, moment: str, limit: int) -> list[Headline]:
+        """Stories published (or, undated, ingested) at `moment` or later, newest first."""
+        return self._headlines(
+            "coalesce(a.published_utc, a.ingested_at) >= ? ORDER BY coalesce(a.published_utc, a.ingested_at) DESC,"
+            " a.id DESC LIMIT ?",
+            (moment, limit),
+        )
+
+    def _headlines(self, where: str, params: tuple) -> list[Headline]:
+        if not self.db.exists:
+            return []
+        rows = self.db.connect().execute(
+            "SELECT a.id, a.title, a.url, a.published, a.source,"
+            " (SELECT p.text FROM passages p WHERE p.article_id = a.id ORDER BY p.ordinal LIMIT 1)"
+            f" FROM articles a WHERE {where}",
+            params,
+        )
+        return [Headline(r[0], Story(r[1], r[2], r[3], r[4]), lead_of(r[5] or "")) for r in rows]
 
     def passage_vectors(self, article_ids: Sequence[int]) -> dict[int, np.ndarray]:
         """Each article's passage vectors, one row a passage."""

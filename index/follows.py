@@ -3,20 +3,27 @@ them, finds each follow's new stories and remembers what was posted where; posti
 application's (`bot/cogs/follows.py`).
 
 A follow's cursor is the newest article id it has dealt with. It moves only once a story's post
-was accepted (`record_post`), or past stories that did not match or did not fit (`advance`), so
-after a crash at most the story in flight is posted again; and a story is posted at most once a
-channel, however many of its follows match it.
+was accepted (`posted`), or past stories that did not match or were summed up (`dealt_with`), so
+after a crash at most the story in flight is posted again; a story is posted at most once a
+channel, however many of its follows match it; and a story of an event the channel was shown in the
+last EVENT_HOURS joins that post (`earlier_post`) instead of making another.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
+from index.articles import ArticleStore
 from index.database import now
 from index.errors import NewsbotError
-from index.models import Story
+from index.events import EVENT_HOURS, same_event, story_vector
+from index.models import Headline
+from index.search import HybridSearch
 from index.store import Store
+from index.text import without_surrogates
 
+MAX_TOPIC_CHARS = 200
 _COLUMNS = "id, guild_id, channel_id, topic, created_by, created_at, cursor, last_delivery_at, paused"
 
 
@@ -33,26 +40,26 @@ class Follow:
     paused: str | None = None  # why delivery stopped (a deleted channel, a lost permission); None = delivering
 
 
-@dataclass(frozen=True)
-class NewStory:
-    """A story ingested after a follow's cursor, as a post shows it."""
+class Following:
+    """The `follows` and `channel_posts` tables, and which new stories each follow is shown."""
 
-    article_id: int
-    story: Story
-    lead: str  # its first sentence or so
-
-
-class FollowBook:
-    """The `follows` and `channel_posts` tables."""
-
-    def __init__(self, db: Store) -> None:
+    def __init__(self, db: Store, articles: ArticleStore, search: HybridSearch, most_per_guild: int) -> None:
         self.db = db
+        self.articles = articles
+        self.search = search
+        self.most_per_guild = most_per_guild
 
-    def add(self, guild_id: int, channel_id: int, topic: str, created_by: int, most: int) -> Follow:
+    def add(self, guild_id: int, channel_id: int, topic: str, created_by: int) -> Follow:
         """A new follow, starting after the newest story now indexed (old news is not posted)."""
+        topic = " ".join(without_surrogates(topic or "").split())
+        if not topic:
+            raise NewsbotError("the topic is empty")
+        if len(topic) > MAX_TOPIC_CHARS:
+            raise NewsbotError(f"the topic is too long ({len(topic)} characters; at most {MAX_TOPIC_CHARS})")
+        self.db.ensure_writable()
         with self.db.transaction() as conn:
             count = conn.execute("SELECT count(*) FROM follows WHERE guild_id = ?", (guild_id,)).fetchone()[0]
-            if count >= most:
+            if count >= self.most_per_guild:
                 raise NewsbotError(f"this server already has {count} follows, the most allowed; remove one first")
             newest = conn.execute("SELECT coalesce(max(id), 0) FROM articles").fetchone()[0]
             follow_id = conn.execute(
@@ -68,37 +75,42 @@ class FollowBook:
             raise NewsbotError(f"no follow with id {follow_id}; `/follows` shows the ids")
         return Follow(*row)
 
-    def remove(self, follow_id: int) -> Follow:
+    def remove(self, follow_id: int, guild_id: int | None = None) -> Follow:
+        """Stop a follow; with `guild_id`, only one of that guild's (a guild never sees another's)."""
         follow = self.get(follow_id)
+        if guild_id is not None and follow.guild_id != guild_id:
+            raise NewsbotError(f"no follow with id {follow_id} in this server; `/follows` shows the ids")
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM follows WHERE id = ?", (follow_id,))
         return follow
 
-    def of_guild(self, guild_id: int) -> list[Follow]:
-        rows = self.db.connect().execute(f"SELECT {_COLUMNS} FROM follows WHERE guild_id = ? ORDER BY id", (guild_id,))
-        return [Follow(*row) for row in rows]
-
-    def all(self) -> list[Follow]:
+    def all(self, guild_id: int | None = None) -> list[Follow]:
         if not self.db.exists:
             return []
-        return [Follow(*row) for row in self.db.connect().execute(f"SELECT {_COLUMNS} FROM follows ORDER BY id")]
+        if guild_id is None:
+            rows = self.db.connect().execute(f"SELECT {_COLUMNS} FROM follows ORDER BY id")
+        else:
+            rows = self.db.connect().execute(
+                f"SELECT {_COLUMNS} FROM follows WHERE guild_id = ? ORDER BY id", (guild_id,)
+            )
+        return [Follow(*row) for row in rows]
 
     def pause(self, follow_id: int, reason: str) -> None:
         with self.db.transaction() as conn:
             conn.execute("UPDATE follows SET paused = ? WHERE id = ?", (reason, follow_id))
 
-    def new_stories(self, follow: Follow, limit: int = 500) -> list[NewStory]:
-        """Stories ingested after the follow's cursor, oldest first, with their lead passage."""
-        rows = self.db.connect().execute(
-            "SELECT a.id, a.title, a.url, a.published, a.source,"
-            " (SELECT p.text FROM passages p WHERE p.article_id = a.id ORDER BY p.ordinal LIMIT 1)"
-            " FROM articles a WHERE a.id > ? ORDER BY a.id LIMIT ?",
-            (follow.cursor, limit),
-        )
-        return [NewStory(r[0], Story(r[1], r[2], r[3], r[4]), _lead(r[5] or "")) for r in rows]
+    def news(self, follow: Follow, limit: int = 500) -> tuple[list[Headline], int]:
+        """The stories ingested since the follow's cursor that match its topic and its channel has
+        not been shown, oldest first; and the newest article id looked at (the cursor to move to
+        once they are dealt with)."""
+        fresh = self.articles.headlines_after(follow.cursor, limit)
+        if not fresh:
+            return [], follow.cursor
+        matching = self.search.matching(follow.topic, [(h.article_id, h.story.title) for h in fresh])
+        shown = self._shown(follow.channel_id, [h.article_id for h in fresh if h.article_id in matching])
+        return [h for h in fresh if h.article_id in matching and h.article_id not in shown], fresh[-1].article_id
 
-    def posted(self, channel_id: int, article_ids: list[int]) -> set[int]:
-        """Which of these stories a channel has already been shown."""
+    def _shown(self, channel_id: int, article_ids: list[int]) -> set[int]:
         if not article_ids:
             return set()
         marks = ",".join("?" * len(article_ids))
@@ -108,9 +120,31 @@ class FollowBook:
         )
         return {r[0] for r in rows}
 
-    def record_post(self, follow: Follow, article_id: int, message_id: int | None) -> None:
-        """A story's post was accepted: remember it for the channel and move the cursor to it, in
-        one transaction."""
+    def earlier_post(self, channel_id: int, article_id: int) -> int | None:
+        """The message id of this channel's post, in the last EVENT_HOURS, of the event this story
+        reports; None when the event is new to the channel."""
+        since = (datetime.now(UTC) - timedelta(hours=EVENT_HOURS)).isoformat(timespec="seconds")
+        recent = dict(
+            self.db.connect().execute(
+                "SELECT article_id, message_id FROM channel_posts WHERE channel_id = ? AND posted_at >= ?"
+                " AND message_id IS NOT NULL AND article_id <> ? ORDER BY posted_at DESC LIMIT 200",
+                (channel_id, since, article_id),
+            )
+        )
+        if not recent:
+            return None
+        vectors = self.articles.passage_vectors([article_id, *recent])
+        if article_id not in vectors:
+            return None
+        mine = story_vector(vectors.pop(article_id))
+        for earlier, passages in vectors.items():
+            if same_event(mine, story_vector(passages)):
+                return recent[earlier]
+        return None
+
+    def posted(self, follow: Follow, article_id: int, message_id: int | None) -> None:
+        """A story's post was accepted (or it joined the post of its event): remember it for the
+        channel and move the cursor to it, in one transaction."""
         stamp = now()
         with self.db.transaction() as conn:
             conn.execute(
@@ -124,16 +158,7 @@ class FollowBook:
                 (article_id, article_id, stamp, follow.id),
             )
 
-    def advance(self, follow: Follow, cursor: int) -> None:
+    def dealt_with(self, follow: Follow, cursor: int) -> None:
         """Move the cursor past stories dealt with without a post of their own."""
         with self.db.transaction() as conn:
             conn.execute("UPDATE follows SET cursor = ? WHERE id = ? AND cursor < ?", (cursor, follow.id, cursor))
-
-
-def _lead(text: str, most: int = 300) -> str:
-    """The first sentence of a passage (or its first `most` characters, cut at a word)."""
-    for end in (". ", "? ", "! "):
-        at = text.find(end)
-        if 0 < at < most:
-            return text[: at + 1]
-    return text if len(text) <= most else text[: text.rfind(" ", 0, most)] + "…"

@@ -18,10 +18,11 @@ from index.dates import as_of_moment
 from index.dedup import near_duplicate
 from index.embed import Embedder
 from index.errors import NewsbotError, NothingIndexedError
+from index.events import Event, group_events, story_vector
 from index.fetch import Fetcher, check_url
-from index.follows import Follow, FollowBook, NewStory
+from index.follows import Follow, Following
 from index.ingest import Ingester, Progress
-from index.models import Answer, Article, Citation, IngestReport, Story
+from index.models import Answer, Article, Citation, Headline, IngestReport, Story
 from index.poller import Poller, PollReport
 from index.reader import ExtractiveReader, Reader
 from index.registry import Source, SourceRegistry
@@ -31,8 +32,6 @@ from index.store import open_store
 from index.text import without_surrogates
 
 log = logging.getLogger(__name__)
-
-MAX_TOPIC_CHARS = 200
 
 
 class Library:
@@ -55,7 +54,6 @@ class Library:
         self.db, self.vectors = open_store(config)
         self.articles = ArticleStore(self.db, self.vectors)
         self.registry = SourceRegistry(self.db)
-        self.follow_book = FollowBook(self.db)
         self.embedder = embedder or Embedder(config.embedding_model, batch_size=config.embed_batch_size)
         self.chunker = chunker or Chunker(config.passage_words)
         self.search = HybridSearch(
@@ -65,6 +63,7 @@ class Library:
             SearchWeights(recency=config.recency, recency_days=config.recency_days),
         )
         self.reader: Reader = reader or _make_reader(config)
+        self.following = Following(self.db, self.articles, self.search, config.max_follows_per_guild)
         self.ingester = Ingester(config, self.db, self.articles, self.embedder, self.chunker)
         self._warm = threading.Lock()
         self._poll_lock = threading.Lock()
@@ -187,53 +186,51 @@ class Library:
             self._fetcher = Fetcher(self.config.fetch_limits)
         return self._fetcher
 
-    # -- follows: new stories about a topic, for a channel ------------------------------------
+    # -- follows and events: new stories about a topic for a channel, the day's top events --------
 
     def follow(self, guild_id: int, channel_id: int, topic: str, created_by: int) -> Follow:
-        """Start posting the new stories about `topic` in a guild's channel (from the next story
-        ingested on). At most `max_follows_per_guild` a guild."""
-        topic = " ".join(without_surrogates(topic or "").split())
-        if not topic:
-            raise NewsbotError("the topic is empty")
-        if len(topic) > MAX_TOPIC_CHARS:
-            raise NewsbotError(f"the topic is too long ({len(topic)} characters; at most {MAX_TOPIC_CHARS})")
-        self.db.ensure_writable()
-        return self.follow_book.add(guild_id, channel_id, topic, created_by, self.config.max_follows_per_guild)
+        """Post the new stories about `topic` in a guild's channel, from the next one ingested on; at
+        most `max_follows_per_guild` a guild. The application posts: `follow_news`, `follow_posted`."""
+        return self.following.add(guild_id, channel_id, topic, created_by)
 
     def unfollow(self, follow_id: int, guild_id: int | None = None) -> Follow:
-        """Stop a follow; with `guild_id`, only one of that guild's (a guild never sees another's)."""
-        follow = self.follow_book.get(follow_id)
-        if guild_id is not None and follow.guild_id != guild_id:
-            raise NewsbotError(f"no follow with id {follow_id} in this server; `/follows` shows the ids")
-        return self.follow_book.remove(follow_id)
+        return self.following.remove(follow_id, guild_id)
 
     def follows(self, guild_id: int | None = None) -> list[Follow]:
-        if guild_id is None:
-            return self.follow_book.all()
-        return self.follow_book.of_guild(guild_id) if self.db.exists else []
+        return self.following.all(guild_id)
 
-    def follow_news(self, follow: Follow, limit: int = 500) -> tuple[list[NewStory], int]:
-        """The stories ingested since the follow's cursor that match its topic and its channel has
-        not been shown, oldest first; and the newest article id looked at (the cursor to move to
-        once they are dealt with)."""
-        fresh = self.follow_book.new_stories(follow, limit)
-        if not fresh:
-            return [], follow.cursor
-        matching = self.search.matching(follow.topic, [(s.article_id, s.story.title) for s in fresh])
-        shown = self.follow_book.posted(follow.channel_id, [s.article_id for s in fresh if s.article_id in matching])
-        news = [s for s in fresh if s.article_id in matching and s.article_id not in shown]
-        return news, fresh[-1].article_id
+    def follow_news(self, follow: Follow, limit: int = 500) -> tuple[list[Headline], int]:
+        return self.following.news(follow, limit)
+
+    def earlier_post(self, channel_id: int, article_id: int) -> int | None:
+        return self.following.earlier_post(channel_id, article_id)
 
     def follow_posted(self, follow: Follow, article_id: int, message_id: int | None) -> None:
-        """Discord accepted a story's post: the channel has seen it, the cursor moves to it."""
-        self.follow_book.record_post(follow, article_id, message_id)
+        self.following.posted(follow, article_id, message_id)
 
     def follow_dealt_with(self, follow: Follow, cursor: int) -> None:
-        """Every story up to `cursor` was posted, summed up in a line, or did not match."""
-        self.follow_book.advance(follow, cursor)
+        self.following.dealt_with(follow, cursor)
 
     def pause_follow(self, follow_id: int, reason: str) -> None:
-        self.follow_book.pause(follow_id, reason)
+        self.following.pause(follow_id, reason)
+
+    def brief(self, hours: float = 24.0, topic: str | None = None, count: int = 10) -> list[Event]:
+        """The top events of the last `hours`: stories grouped by event, ranked by how many sources
+        carry each, then by recency; with a `topic`, only events a follow of it would be shown."""
+        if hours <= 0 or count < 1:
+            raise NewsbotError("the hours and the number of events must be positive")
+        since = (datetime.now(UTC) - timedelta(hours=hours)).isoformat(timespec="seconds")
+        stories = self.articles.headlines_since(since, limit=2000)
+        vectors = {
+            i: story_vector(v) for i, v in self.articles.passage_vectors([h.article_id for h in stories]).items()
+        }
+        events = group_events(stories, vectors)
+        if topic and topic.strip():
+            matching = self.search.matching(topic, [(h.article_id, h.story.title) for h in stories])
+            events = [e for e in events if any(h.article_id in matching for h in e.stories)]
+        events.sort(key=lambda e: e.newest, reverse=True)
+        events.sort(key=lambda e: -e.sources)  # stable: the newest first among as many sources
+        return events[:count]
 
     # -- reading -----------------------------------------------------------------------------
 

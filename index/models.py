@@ -42,6 +42,15 @@ class Story:
 
 
 @dataclass(frozen=True)
+class Headline:
+    """A story as a post or a line of a brief shows it: its headline, source and date, and lead."""
+
+    article_id: int
+    story: Story
+    lead: str  # its first sentence or so
+
+
+@dataclass(frozen=True)
 class Hit:
     """A passage returned by search, with its story and how it ranked."""
 

@@ -53,3 +53,12 @@ def stem(word: str) -> str:
 def content_terms(text: str) -> list[str]:
     """The stemmed content words of `text`, in order (repeats kept)."""
     return [stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+
+
+def lead_of(text: str, most: int = 300) -> str:
+    """The first sentence of a passage (or its first `most` characters, cut at a word)."""
+    for end in (". ", "? ", "! "):
+        at = text.find(end)
+        if 0 < at < most:
+            return text[: at + 1]
+    return text if len(text) <= most else text[: text.rfind(" ", 0, most)] + "…"

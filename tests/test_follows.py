@@ -3,27 +3,31 @@ real library; and the library's side of it (matching, the cursor, one post a sto
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
 import discord
 import pytest
 
 from bot.app import create_bot
 from bot.settings import Settings
 from index import Article, NewsbotError
-from tests.conftest import SAMPLE_NEWS
+from tests.conftest import ROOT, SAMPLE_NEWS
 
 pytestmark = pytest.mark.simcord(shard_count=1)
 
 VOLCANO = "volcano eruption in Iceland"
 
 
-def story(slug: str, title: str, text: str) -> Article:
-    return Article(
-        url=f"https://news.example.org/2026/11/{slug}",
-        title=title,
-        text=text,
-        published="2026-11-30T09:00:00+00:00",
-        source="Test Wire",
-    )
+# An hour before the tests run: the brief's window counts back from now.
+RECENT = (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="seconds")
+
+
+def story(slug: str, title: str, text: str, source: str = "Test Wire") -> Article:
+    return Article(url=f"https://news.example.org/{slug}", title=title, text=text, published=RECENT, source=source)
 
 
 ERUPTION = story(
@@ -37,6 +41,13 @@ LAVA_UPDATE = story(
     "Lava flow slows near Iceland's Blue Lagoon",
     "The lava from the Reykjanes eruption slowed on Tuesday, geologists at the Icelandic Met Office said, though"
     " the fissure near Grindavik was still active and volcanic gas drifted over the peninsula.",
+)
+SECOND_OUTLET = story(  # the same event as ERUPTION, in other words, from another outlet
+    "iceland-volcano-grindavik",
+    "Iceland volcano erupts again and Grindavik is evacuated",
+    "A new fissure opened north of Grindavik late on Sunday, sending lava across the Reykjanes peninsula for the"
+    " eleventh time in two years. Police cleared the last residents from the town overnight.",
+    source="Second Wire",
 )
 CUP_FINAL = story(
     "harbour-cup-final",
@@ -187,3 +198,65 @@ async def test_a_deleted_channel_pauses_its_follow_and_the_others_still_deliver(
     assert len(paused) == 1 and "deleted" in paused[0].paused
     listed = await editor.slash(channel, "follows")
     assert "paused" in listed.response.embeds[0].description
+
+
+async def test_a_second_outlets_story_of_the_same_event_joins_the_first_post(server, bot_library):
+    env, guild, channel, editor, reader = server
+    await editor.slash(channel, "follow", topic=VOLCANO)
+    bot_library.ingest_articles([ERUPTION])
+    await env.advance_time(61)
+    bot_library.ingest_articles([SECOND_OUTLET, LAVA_UPDATE])  # the same event, and a later one
+    await env.advance_time(61)
+    shown = posts(channel)
+    assert [m.embeds[0].title for m in shown] == [ERUPTION.title, LAVA_UPDATE.title]
+    also = {f.name: f.value for f in shown[0].embeds[0].fields}["Also reported by"]
+    assert "Second Wire" in also and SECOND_OUTLET.url in also
+
+
+async def test_a_post_accepted_but_not_recorded_is_posted_at_most_once_more(server, bot_library, tmp_path):
+    """The process dies between Discord's acceptance of a post and the commit of the cursor (here
+    the commit fails, as a kill -9 would leave it): after a restart that story is posted once more,
+    and no other story is lost or doubled."""
+    env, guild, channel, editor, reader = server
+    await editor.slash(channel, "follow", topic=VOLCANO)
+    bot_library.ingest_articles([ERUPTION, LAVA_UPDATE])
+    record = bot_library.follow_posted
+
+    def dies_after_the_post(*args, **kwargs):
+        raise RuntimeError("killed before the commit")
+
+    bot_library.follow_posted = dies_after_the_post
+    await env.advance_time(61)
+    assert [m.embeds[0].title for m in posts(channel)] == [ERUPTION.title]
+    bot_library.follow_posted = record
+    await env.restart_bot(create_bot(bot_settings(tmp_path), library=bot_library))
+    await env.advance_time(61)
+    await env.advance_time(61)
+    assert [m.embeds[0].title for m in posts(channel)] == [ERUPTION.title, ERUPTION.title, LAVA_UPDATE.title]
+
+
+def test_the_brief_counts_an_event_once_and_ranks_by_sources(bot_library):
+    bot_library.ingest_articles([CUP_FINAL, ERUPTION, LAVA_UPDATE, SECOND_OUTLET])
+    events = bot_library.brief(hours=24)
+    assert events[0].sources == 2 and {i.story.url for i in events[0].stories} == {ERUPTION.url, SECOND_OUTLET.url}
+    assert sorted(e.headline.story.title for e in events[1:]) == sorted([CUP_FINAL.title, LAVA_UPDATE.title])
+    assert [e.headline.story.title for e in bot_library.brief(hours=24, topic="cup final")] == [CUP_FINAL.title]
+    with pytest.raises(NewsbotError):
+        bot_library.brief(hours=0)
+
+
+def test_brief_and_follows_from_the_command_line(bot_library):
+    bot_library.ingest_articles([ERUPTION, SECOND_OUTLET])
+    bot_library.follow(1, 10, VOLCANO, created_by=7)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
+
+    def newsbot(*args: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "bot.cli", "--data-dir", str(bot_library.config.data_dir), *args]
+        return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+    brief = newsbot("brief", "--hours", "24", "--json")
+    assert brief.returncode == 0, brief.stderr
+    (event,) = json.loads(brief.stdout)
+    assert event["sources"] == 2 and event["lead"]
+    listed = newsbot("follows", "list")
+    assert listed.returncode == 0 and VOLCANO in listed.stdout and "last post never" in listed.stdout

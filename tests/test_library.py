@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from index import Library, LibraryConfig, NewsbotError, NothingIndexedError
+from index.schema import SQLITE_VERSION
 from index.search import SearchWeights, recency_gain
 from index.spans import sentence_around
 from index.text import lexical_query
@@ -239,7 +240,9 @@ def test_a_version_2_store_is_migrated_on_open(sample_library, make_library, bac
     latest = reopened.latest(6)
     assert len(latest) == 6 and latest == sample_library.latest(6)
     with sqlite3.connect(data_dir / "news.sqlite3") as conn:
-        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(SQLITE_VERSION),)
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert {"follows", "channel_posts"} <= tables  # what later versions added
         assert conn.execute(
             "SELECT count(*) FROM articles WHERE published_utc IS NULL AND published IS NOT NULL"
         ).fetchone() == (0,)

@@ -18,8 +18,9 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot.checks import is_operator, manages_channels
-from bot.embeds import follow_embed, follows_embed, safe
+from bot.embeds import follow_embed, follows_embed, safe, with_also
 from index.follows import Follow
+from index.models import Headline
 
 if TYPE_CHECKING:
     from bot.app import NewsBot
@@ -104,24 +105,42 @@ class FollowsCog(commands.Cog):
     async def _ready(self) -> None:
         await self.bot.wait_until_ready()
 
-    async def _deliver(self, follow: Follow, channel: discord.abc.Messageable) -> None:
+    async def _deliver(self, follow: Follow, channel: discord.TextChannel) -> None:
         library = self.bot.library
         news, newest = await asyncio.to_thread(library.follow_news, follow)
-        most = self.bot.settings.follow_max_posts
-        for item in news[:most]:
+        most, made = self.bot.settings.follow_max_posts, 0
+        for number, item in enumerate(news):
+            earlier = await asyncio.to_thread(library.earlier_post, follow.channel_id, item.article_id)
+            if earlier is not None and await self._join(channel, earlier, item):
+                await asyncio.to_thread(library.follow_posted, follow, item.article_id, earlier)
+                continue
+            if made == most:
+                line = f"and {len(news) - number} more about **{safe(follow.topic)}**: `/latest topic:{follow.topic}`"
+                if await self._post(follow, channel, content=line[:2000]) is None:
+                    return
+                break
             message = await self._post(follow, channel, embed=follow_embed(item, follow.topic, follow.id))
             if message is None:
                 return  # the cursor stays: this story and the rest come next pass (or the follow paused)
+            made += 1
             await asyncio.to_thread(library.follow_posted, follow, item.article_id, message.id)
-        if len(news) > most:
-            more = len(news) - most
-            line = f"and {more} more about **{safe(follow.topic)}**: `/latest topic:{follow.topic}`"
-            if await self._post(follow, channel, content=line[:2000]) is None:
-                return
         if newest > follow.cursor:
             await asyncio.to_thread(library.follow_dealt_with, follow, newest)
 
-    async def _post(self, follow: Follow, channel: discord.abc.Messageable, **message) -> discord.Message | None:
+    async def _join(self, channel: discord.TextChannel, message_id: int, item: Headline) -> bool:
+        """Add a story to the channel's post of its event ("Also reported by"); False when that post
+        is gone or cannot be edited (the story then gets a post of its own)."""
+        try:
+            message = await channel.fetch_message(message_id)
+            if not message.embeds:
+                return False
+            await message.edit(embed=with_also(message.embeds[0], item))
+        except discord.HTTPException as exc:
+            log.info("could not add a story to post %s (%s); posting it on its own", message_id, exc)
+            return False
+        return True
+
+    async def _post(self, follow: Follow, channel: discord.TextChannel, **message) -> discord.Message | None:
         try:
             return await channel.send(**message)
         except discord.NotFound:

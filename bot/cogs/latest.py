@@ -1,4 +1,4 @@
-"""`/latest [topic] [count]`: the newest stories, paginated."""
+"""`/latest [topic] [count]`: the newest stories, paginated; `/brief [hours] [topic]`: the top events."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.cooldown import Cooldown
-from bot.embeds import clip, safe, stories_embed
+from bot.embeds import brief_embed, clip, safe, stories_embed
 from index import Story
 
 if TYPE_CHECKING:
@@ -78,6 +78,21 @@ class LatestCog(commands.Cog):
             return
         view = StoryPages(stories, title, interaction.user.id)
         await interaction.followup.send(embed=view.embed(), view=view)
+
+    @app_commands.command(name="brief", description="The top events of the last hours, one line each")
+    @app_commands.describe(hours="how far back (default 24)", topic="only events about this")
+    async def brief(
+        self,
+        interaction: discord.Interaction,
+        hours: app_commands.Range[int, 1, 168] = 24,
+        topic: str | None = None,
+    ) -> None:
+        if message := self.cooldown.check(interaction.user.id):
+            await interaction.response.send_message(message, ephemeral=True)
+            return
+        await interaction.response.defer(thinking=True)
+        events = await asyncio.to_thread(self.bot.library.brief, float(hours), topic)
+        await interaction.followup.send(embed=brief_embed(events, hours, topic))
 
 
 async def setup(bot: NewsBot) -> None:
