@@ -1,8 +1,8 @@
 """Events: the stories that report one happening (several outlets, rewrites, updates), grouped so a
 channel gets one post per event and a brief one line per event.
 
-Two stories report the same event when their vectors (the mean of a story's passage vectors) are
-at least EVENT_SIMILARITY apart in cosine and they appeared within EVENT_HOURS of each other; an
+Two stories report the same event when the cosine of their vectors (the mean of a story's passage
+vectors) is at least EVENT_SIMILARITY and they appeared within EVENT_HOURS of each other; an
 event is a chain of such pairs. `benchmarks/events.py` on 6 weeks of 2024 (two stories linked from
 the same quiz question as the same event, 125k pairs): precision / recall of "same event" 0.81 /
 0.28 at 0.60, 0.86 / 0.23 at 0.65, 0.88 / 0.17 at 0.70; the first passage alone (headline and

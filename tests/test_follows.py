@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import discord
@@ -15,6 +16,7 @@ import pytest
 from bot.app import create_bot
 from bot.settings import Settings
 from index import Article, NewsbotError
+from index.sources import article_from_record
 from tests.conftest import ROOT, SAMPLE_NEWS
 
 pytestmark = pytest.mark.simcord(shard_count=1)
@@ -88,10 +90,33 @@ def posts(channel) -> list[discord.Message]:
     return [m for m in channel.history() if m.author.bot and m.embeds]
 
 
-# -- the library's side -------------------------------------------------------------------------
+# -- the library's side, on both backends ---------------------------------------------------------
 
 
-def test_a_follow_sees_only_new_matching_stories_and_each_once(bot_library):
+@pytest.fixture(params=["sqlite", "postgres"])
+def library_at(request, embedder, reader, chunker, tmp_path):
+    """A function making a library over one store (SQLite files in the folder given, or one fresh
+    PostgreSQL database), with the sample news in it."""
+    from index import Library, LibraryConfig
+
+    url = request.getfixturevalue("postgres").new_database() if request.param == "postgres" else None
+
+    def make(folder, fresh: bool = True, **options):
+        library = Library(
+            LibraryConfig(data_dir=folder, database_url=url, **options),
+            embedder=embedder,
+            reader=reader,
+            chunker=chunker,
+        )
+        if fresh:
+            library.ingest([SAMPLE_NEWS])
+        return library
+
+    return make
+
+
+def test_a_follow_sees_only_new_matching_stories_and_each_once(library_at, tmp_path):
+    bot_library = library_at(tmp_path / "seen")
     follow = bot_library.follow(1, 10, VOLCANO, created_by=7)
     assert bot_library.follow_news(follow)[0] == []  # the news already indexed is not posted
     bot_library.ingest_articles([ERUPTION, CUP_FINAL, LAVA_UPDATE])
@@ -108,9 +133,8 @@ def test_a_follow_sees_only_new_matching_stories_and_each_once(bot_library):
     assert all(item.article_id != news[0].article_id for item in bot_library.follow_news(twin)[0])
 
 
-def test_follows_belong_to_their_guild_and_are_limited(make_library, tmp_path):
-    library = make_library(tmp_path / "limits", max_follows_per_guild=2)
-    library.ingest([SAMPLE_NEWS])
+def test_follows_belong_to_their_guild_and_are_limited(library_at, tmp_path):
+    library = library_at(tmp_path / "limits", max_follows_per_guild=2)
     first = library.follow(1, 10, "baseball", created_by=7)
     library.follow(1, 11, "Japan", created_by=7)
     with pytest.raises(NewsbotError, match="already has 2 follows"):
@@ -124,14 +148,13 @@ def test_follows_belong_to_their_guild_and_are_limited(make_library, tmp_path):
     assert [f.topic for f in library.follows(1)] == ["Japan"]
 
 
-def test_follows_survive_a_new_library_over_the_same_store(make_library, tmp_path):
-    library = make_library(tmp_path / "kept")
-    library.ingest([SAMPLE_NEWS])
+def test_follows_survive_a_new_library_over_the_same_store(library_at, tmp_path):
+    library = library_at(tmp_path / "kept")
     follow = library.follow(1, 10, VOLCANO, created_by=7)
     library.ingest_articles([ERUPTION])
     item = library.follow_news(follow)[0][0]
     library.follow_posted(follow, item.article_id, 5)
-    reopened = make_library(tmp_path / "kept")
+    reopened = library_at(tmp_path / "kept", fresh=False)
     (kept,) = reopened.follows()
     assert (kept.topic, kept.cursor) == (VOLCANO, item.article_id)
     assert reopened.follow_news(kept)[0] == []
@@ -235,7 +258,51 @@ async def test_a_post_accepted_but_not_recorded_is_posted_at_most_once_more(serv
     assert [m.embeds[0].title for m in posts(channel)] == [ERUPTION.title, ERUPTION.title, LAVA_UPDATE.title]
 
 
-def test_the_brief_counts_an_event_once_and_ranks_by_sources(bot_library):
+@pytest.mark.parametrize("dies_in", ["follow_news", "follow_dealt_with"])
+async def test_a_crash_anywhere_else_reposts_nothing(server, bot_library, tmp_path, dies_in):
+    """Dying before anything is posted, or after every post was recorded: after a restart each
+    story is posted exactly once."""
+    env, guild, channel, editor, reader = server
+    await editor.slash(channel, "follow", topic=VOLCANO)
+    bot_library.ingest_articles([ERUPTION, LAVA_UPDATE])
+    survives = getattr(bot_library, dies_in)
+
+    def dies(*args, **kwargs):
+        raise RuntimeError(f"killed in {dies_in}")
+
+    setattr(bot_library, dies_in, dies)
+    await env.advance_time(61)
+    setattr(bot_library, dies_in, survives)
+    await env.restart_bot(create_bot(bot_settings(tmp_path), library=bot_library))
+    await env.advance_time(61)
+    await env.advance_time(61)
+    assert [m.embeds[0].title for m in posts(channel)] == [ERUPTION.title, LAVA_UPDATE.title]
+
+
+def brief_day() -> list[Article]:
+    """12 stories of one day in our own words: 3 events told by 3 outlets each, and 3 stories alone."""
+    lines = (ROOT / "tests" / "fixtures" / "brief_day.jsonl").read_text(encoding="utf-8").splitlines()
+    return [replace(article_from_record(json.loads(line)), published=RECENT) for line in lines]
+
+
+async def test_brief_gives_one_line_an_event_the_three_source_events_first(server, bot_library):
+    env, guild, channel, editor, reader = server
+    bot_library.ingest_articles(brief_day())
+    events = bot_library.brief(hours=24)
+    assert [e.sources for e in events] == [3, 3, 3, 1, 1, 1]
+    assert {frozenset(i.story.source for i in e.stories) for e in events[:3]} == {
+        frozenset({"Calder Post", "Coastal Daily", "North Wire"})
+    }
+    result = await reader.slash(channel, "brief")
+    shown = result.followups[-1] if result.followups else result.response
+    lines = (shown.embeds[0].description or "").split("\n")
+    numbered = [line for line in lines if line[:2] in {f"{n}." for n in range(1, 10)}]
+    assert len(numbered) == 6 and all("3 sources" in line for line in numbered[:3])
+    assert all("1 source" in line for line in numbered[3:])
+
+
+def test_the_brief_counts_an_event_once_and_ranks_by_sources(library_at, tmp_path):
+    bot_library = library_at(tmp_path / "brief")
     bot_library.ingest_articles([CUP_FINAL, ERUPTION, LAVA_UPDATE, SECOND_OUTLET])
     events = bot_library.brief(hours=24)
     assert events[0].sources == 2 and {i.story.url for i in events[0].stories} == {ERUPTION.url, SECOND_OUTLET.url}
@@ -246,7 +313,7 @@ def test_the_brief_counts_an_event_once_and_ranks_by_sources(bot_library):
 
 
 def test_brief_and_follows_from_the_command_line(bot_library):
-    bot_library.ingest_articles([ERUPTION, SECOND_OUTLET])
+    bot_library.ingest_articles(brief_day())
     bot_library.follow(1, 10, VOLCANO, created_by=7)
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
 
@@ -256,7 +323,10 @@ def test_brief_and_follows_from_the_command_line(bot_library):
 
     brief = newsbot("brief", "--hours", "24", "--json")
     assert brief.returncode == 0, brief.stderr
-    (event,) = json.loads(brief.stdout)
-    assert event["sources"] == 2 and event["lead"]
+    events = json.loads(brief.stdout)
+    assert [e["sources"] for e in events] == [3, 3, 3, 1, 1, 1] and all(e["lead"] for e in events)
+    text = newsbot("brief")
+    headlines = [line for line in text.stdout.splitlines() if line[:3].strip().rstrip(".").isdigit()]
+    assert len(headlines) == 6 and all("(3 sources" in line for line in headlines[:3])
     listed = newsbot("follows", "list")
     assert listed.returncode == 0 and VOLCANO in listed.stdout and "last post never" in listed.stdout
