@@ -233,6 +233,7 @@ class ArticleStore:
             self.db.forget_terms(conn, passage_ids)
             conn.execute(f"DELETE FROM passages WHERE article_id IN ({marks})", old)
             conn.execute(f"DELETE FROM articles WHERE id IN ({marks})", old)
+            conn.execute(f"DELETE FROM channel_posts WHERE article_id IN ({marks})", old)
             generation = self.db.bump(conn, now(), self.embedding_model or "", None)
             self.db.log_vector_changes(conn, generation, passage_ids, [])
         dimension = int(self.db.meta("dimension") or 1)

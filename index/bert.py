@@ -56,7 +56,8 @@ class _Embeddings(nn.Module):
         positions = self.position_ids[:, : input_ids.shape[1]]
         embeddings = self.word_embeddings(input_ids) + self.token_type_embeddings(token_type_ids)
         embeddings = embeddings + self.position_embeddings(positions)
-        return self.dropout(self.LayerNorm(embeddings))
+        embeddings = self.LayerNorm(embeddings)
+        return self.dropout(embeddings) if self.training else embeddings  # reading: no module call
 
 
 class _SelfAttention(nn.Module):
@@ -98,7 +99,8 @@ class _Output(nn.Module):
         self.dropout = nn.Dropout(shape.hidden_dropout_prob)
 
     def forward(self, hidden: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
-        return self.LayerNorm(self.dropout(self.dense(hidden)) + residual)
+        hidden = self.dense(hidden)
+        return self.LayerNorm((self.dropout(hidden) if self.training else hidden) + residual)
 
 
 class _Attention(nn.Module):

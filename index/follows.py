@@ -105,6 +105,13 @@ class Following:
         once they are dealt with)."""
         fresh = self.articles.headlines_after(follow.cursor, limit)
         if not fresh:
+            # SQLite numbers a new article one past the largest id left: when retention removed the
+            # newest-numbered story, that id comes back, and the cursor must step back to meet it.
+            newest = self.db.connect().execute("SELECT coalesce(max(id), 0) FROM articles").fetchone()[0]
+            if newest < follow.cursor:
+                with self.db.transaction() as conn:
+                    conn.execute("UPDATE follows SET cursor = ? WHERE id = ?", (newest, follow.id))
+                return [], newest
             return [], follow.cursor
         matching = self.search.matching(follow.topic, [(h.article_id, h.story.title) for h in fresh])
         shown = self._shown(follow.channel_id, [h.article_id for h in fresh if h.article_id in matching])

@@ -330,3 +330,35 @@ def test_brief_and_follows_from_the_command_line(bot_library):
     assert len(headlines) == 6 and all("(3 sources" in line for line in headlines[:3])
     listed = newsbot("follows", "list")
     assert listed.returncode == 0 and VOLCANO in listed.stdout and "last post never" in listed.stdout
+
+
+async def test_a_lost_permission_pauses_one_follow_and_a_discord_hiccup_is_retried(server, bot_library):
+    env, guild, channel, editor, reader = server
+    muted = guild.create_text_channel("muted")
+    await editor.slash(muted, "follow", topic=VOLCANO)
+    await editor.slash(channel, "follow", topic=VOLCANO)
+    env.inject_error("POST", f"/channels/{muted.id}/messages", status=403, code=50013, message="Missing Permissions")
+    env.inject_error("POST", f"/channels/{channel.id}/messages", status=500)  # once: Discord's own trouble
+    bot_library.ingest_articles([ERUPTION])
+    await env.advance_time(61)
+    assert posts(channel) == [] and posts(muted) == []
+    by_channel = {f.channel_id: f for f in bot_library.follows(guild.id)}
+    assert "no longer post" in by_channel[muted.id].paused and by_channel[channel.id].paused is None
+    await env.advance_time(61)  # the hiccup is over: the story comes now, once
+    await env.advance_time(61)
+    assert [m.embeds[0].title for m in posts(channel)] == [ERUPTION.title] and posts(muted) == []
+
+
+def test_a_follow_still_sees_new_stories_after_retention_removed_the_newest_numbered_one(library_at, tmp_path):
+    library = library_at(tmp_path / "retained")
+    follow = library.follow(1, 10, VOLCANO, created_by=7)
+    archive = replace(ERUPTION, url="https://news.example.org/archive/2019-eruption", published="2019-12-18")
+    library.ingest_articles([archive])  # an old story, ingested last: the largest id
+    (old,) = library.follow_news(follow)[0]
+    library.follow_posted(follow, old.article_id, 1)
+    assert library.remove_old(days=365) >= 1
+    follow = library.follows()[0]
+    assert library.follow_news(follow)[0] == []
+    library.ingest_articles([ERUPTION])  # SQLite may give it the removed story's id
+    follow = library.follows()[0]
+    assert [item.story.url for item in library.follow_news(follow)[0]] == [ERUPTION.url]
