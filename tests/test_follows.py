@@ -362,3 +362,22 @@ def test_a_follow_still_sees_new_stories_after_retention_removed_the_newest_numb
     library.ingest_articles([ERUPTION])  # SQLite may give it the removed story's id
     follow = library.follows()[0]
     assert [item.story.url for item in library.follow_news(follow)[0]] == [ERUPTION.url]
+
+
+async def test_past_the_most_posts_a_pass_the_rest_is_one_line(server, bot_library):
+    env, guild, channel, editor, reader = server
+    env.bot.settings.follow_max_posts = 1
+    await editor.slash(channel, "follow", topic=VOLCANO)
+    flights = story(
+        "keflavik-flights",
+        "Flights keep landing at Keflavik despite the volcano eruption in Iceland",
+        "Airlines kept flying into Keflavik airport on Monday, saying the ash from the eruption was drifting"
+        " away from the flight paths.",
+    )
+    bot_library.ingest_articles([ERUPTION, LAVA_UPDATE, flights])
+    await env.advance_time(61)
+    assert [m.embeds[0].title for m in posts(channel)] == [ERUPTION.title]
+    lines = [m.content for m in channel.history() if m.author.bot and not m.embeds and "more about" in m.content]
+    assert len(lines) == 1 and lines[0].startswith("and 2 more about") and "/latest topic:" in lines[0]
+    await env.advance_time(61)
+    assert len(posts(channel)) == 1  # summed up once, not posted later

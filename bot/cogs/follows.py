@@ -115,7 +115,8 @@ class FollowsCog(commands.Cog):
                 await asyncio.to_thread(library.follow_posted, follow, item.article_id, earlier)
                 continue
             if made == most:
-                line = f"and {len(news) - number} more about **{safe(follow.topic)}**: `/latest topic:{follow.topic}`"
+                command = f"/latest topic:{follow.topic}".replace("`", "'")
+                line = f"and {len(news) - number} more about **{safe(follow.topic)}**: `{command}`"
                 if await self._post(follow, channel, content=line[:2000]) is None:
                     return
                 break
