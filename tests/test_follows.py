@@ -381,3 +381,26 @@ async def test_past_the_most_posts_a_pass_the_rest_is_one_line(server, bot_libra
     assert len(lines) == 1 and lines[0].startswith("and 2 more about") and "/latest topic:" in lines[0]
     await env.advance_time(61)
     assert len(posts(channel)) == 1  # summed up once, not posted later
+
+
+@pytest.mark.simcord(shard_count=2)
+async def test_each_process_delivers_the_follows_of_its_own_shards_only(simcord_env, bot_library, tmp_path):
+    env = simcord_env
+    guilds = []
+    while len({(g.id >> 22) % 2 for g in guilds}) < 2:  # a guild on each of the two shards
+        guilds.append(env.create_guild())
+        await env.advance_time(0.001)
+    mine = next(g for g in guilds if (g.id >> 22) % 2 == 0)
+    theirs = next(g for g in guilds if (g.id >> 22) % 2 == 1)
+    here, there = mine.create_text_channel("news"), theirs.create_text_channel("news")
+    bot_library.follow(mine.id, here.id, VOLCANO, created_by=1)
+    bot_library.follow(theirs.id, there.id, VOLCANO, created_by=1)  # made through the other process
+    shard_zero = Settings(
+        data_dir=tmp_path / "followdata", shard_ids=[0], shard_count=2, follow_seconds=60, _env_file=None
+    )
+    await env.restart_bot(create_bot(shard_zero, library=bot_library))
+    bot_library.ingest_articles([ERUPTION])
+    await env.advance_time(61)
+    assert [m.embeds[0].title for m in posts(here)] == [ERUPTION.title]
+    assert posts(there) == []  # the process holding shard 1 delivers that one
+    assert all(f.paused is None for f in bot_library.follows())
