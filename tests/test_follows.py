@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import replace
@@ -404,3 +405,33 @@ async def test_each_process_delivers_the_follows_of_its_own_shards_only(simcord_
     assert [m.embeds[0].title for m in posts(here)] == [ERUPTION.title]
     assert posts(there) == []  # the process holding shard 1 delivers that one
     assert all(f.paused is None for f in bot_library.follows())
+
+
+@pytest.mark.parametrize(("moment", "shown_again"), [("die-after-post", 1), ("die-after-commit", 0)])
+def test_a_delivery_process_killed_mid_delivery_reposts_at_most_the_story_in_flight(
+    make_library, tmp_path, moment, shown_again
+):
+    """A real SIGKILL: killed between Discord's acceptance of a post and its commit, that one story is
+    posted again after a restart; killed after the commit, nothing is; no story is lost."""
+    folder = tmp_path / "killed"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
+
+    def bot_process(mode: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "tests.follow_process", str(folder), mode]
+        return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+    library = make_library(folder)
+    library.ingest([SAMPLE_NEWS])
+    setup = bot_process("setup")
+    assert setup.returncode == 0, setup.stderr
+    library.ingest_articles([ERUPTION, LAVA_UPDATE])
+    killed = bot_process(moment)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    posted_first = [line for line in killed.stdout.splitlines() if line.startswith("POSTED")]
+    assert len(posted_first) == 1  # one post accepted by Discord, then the kill
+    restarted = bot_process("deliver")
+    assert restarted.returncode == 0, restarted.stderr
+    channels = {line for line in (setup.stdout + killed.stdout + restarted.stdout).splitlines() if "CHANNEL" in line}
+    assert len(channels) == 1  # each run built the same server
+    shown = [line.removeprefix("SHOWN ") for line in restarted.stdout.splitlines() if line.startswith("SHOWN")]
+    assert shown == [ERUPTION.title] * shown_again + [LAVA_UPDATE.title]
