@@ -32,6 +32,31 @@ SQLITE_ADDED_COLUMNS = {
     ],
 }
 
+# Follows: a guild's channel that receives new stories about a topic (bot/cogs/follows.py). The
+# cursor is the newest article id a follow has dealt with; a story is posted once a channel. Written
+# once, with each dialect's key and integer types filled in.
+_FOLLOWS = """
+CREATE TABLE IF NOT EXISTS follows (
+    id {key},
+    guild_id {integer} NOT NULL,
+    channel_id {integer} NOT NULL,
+    topic TEXT NOT NULL,
+    created_by {integer} NOT NULL,
+    created_at TEXT NOT NULL,
+    cursor {integer} NOT NULL DEFAULT 0,
+    last_delivery_at TEXT,
+    paused TEXT
+);
+CREATE INDEX IF NOT EXISTS follows_by_guild ON follows (guild_id);
+CREATE TABLE IF NOT EXISTS channel_posts (
+    channel_id {integer} NOT NULL,
+    article_id {integer} NOT NULL,
+    message_id {integer},
+    posted_at TEXT NOT NULL,
+    PRIMARY KEY (channel_id, article_id)
+);
+"""
+
 SQLITE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles (
@@ -67,31 +92,10 @@ CREATE TABLE IF NOT EXISTS feed_entries (
     signature TEXT NOT NULL,
     outcome TEXT NOT NULL
 );
--- Follows: a guild's channel that receives new stories about a topic (bot/cogs/follows.py). The
--- cursor is the newest article id a follow has dealt with; a story is posted once a channel.
-CREATE TABLE IF NOT EXISTS follows (
-    id INTEGER PRIMARY KEY,
-    guild_id INTEGER NOT NULL,
-    channel_id INTEGER NOT NULL,
-    topic TEXT NOT NULL,
-    created_by INTEGER NOT NULL,
-    created_at TEXT NOT NULL,
-    cursor INTEGER NOT NULL DEFAULT 0,
-    last_delivery_at TEXT,
-    paused TEXT
-);
-CREATE INDEX IF NOT EXISTS follows_by_guild ON follows (guild_id);
-CREATE TABLE IF NOT EXISTS channel_posts (
-    channel_id INTEGER NOT NULL,
-    article_id INTEGER NOT NULL,
-    message_id INTEGER,
-    posted_at TEXT NOT NULL,
-    PRIMARY KEY (channel_id, article_id)
-);
-CREATE VIRTUAL TABLE IF NOT EXISTS passage_terms USING fts5 (
+{follows}CREATE VIRTUAL TABLE IF NOT EXISTS passage_terms USING fts5 (
     title, body, tokenize = 'porter unicode61 remove_diacritics 2'
 );
-"""
+""".replace("{follows}", _FOLLOWS.format(key="INTEGER PRIMARY KEY", integer="INTEGER").lstrip())
 
 
 # 2: follows and the stories posted to channels.
@@ -155,33 +159,12 @@ CREATE TABLE IF NOT EXISTS feed_entries (
     signature TEXT NOT NULL,
     outcome TEXT NOT NULL
 );
--- Follows: a guild's channel that receives new stories about a topic (bot/cogs/follows.py). The
--- cursor is the newest article id a follow has dealt with; a story is posted once a channel.
-CREATE TABLE IF NOT EXISTS follows (
-    id BIGSERIAL PRIMARY KEY,
-    guild_id BIGINT NOT NULL,
-    channel_id BIGINT NOT NULL,
-    topic TEXT NOT NULL,
-    created_by BIGINT NOT NULL,
-    created_at TEXT NOT NULL,
-    cursor BIGINT NOT NULL DEFAULT 0,
-    last_delivery_at TEXT,
-    paused TEXT
-);
-CREATE INDEX IF NOT EXISTS follows_by_guild ON follows (guild_id);
-CREATE TABLE IF NOT EXISTS channel_posts (
-    channel_id BIGINT NOT NULL,
-    article_id BIGINT NOT NULL,
-    message_id BIGINT,
-    posted_at TEXT NOT NULL,
-    PRIMARY KEY (channel_id, article_id)
-);
-CREATE TABLE IF NOT EXISTS vector_log (
+{follows}CREATE TABLE IF NOT EXISTS vector_log (
     generation BIGINT PRIMARY KEY,
     removed BYTEA NOT NULL,
     added BYTEA NOT NULL,
     everything BOOLEAN NOT NULL DEFAULT FALSE
 );
-"""
+""".replace("{follows}", _FOLLOWS.format(key="BIGSERIAL PRIMARY KEY", integer="BIGINT").lstrip())
 # Later versions append (version, statements) here; each runs once, in order, under the schema lock.
 POSTGRES_MIGRATIONS: list[tuple[int, str]] = []
