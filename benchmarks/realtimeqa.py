@@ -266,9 +266,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--reader-model", help="a Hugging Face QA model instead of the bundled reader")
     parser.add_argument("--passages", type=int, default=READ_PASSAGES, help="top passages the reader reads")
+    parser.add_argument(
+        "--float32", action="store_true", help="the reader's feed-forward layers in float32 (as before 2026-11-30)"
+    )
     args = parser.parse_args()
 
-    reader = ExtractiveReader(args.reader_model, passages=args.passages)
+    reader = ExtractiveReader(args.reader_model, passages=args.passages, bfloat16=not args.float32)
     models = {"embedder": Embedder(), "reader": reader, "chunker": Chunker()}
     for year in args.year or ["2024", "2025"]:
         _, questions = load(year)

@@ -43,6 +43,7 @@ from index.articles import PreparedArticle, content_hash  # noqa: E402
 from index.dedup import fingerprint  # noqa: E402
 from index.ingest import passage_input  # noqa: E402
 from index.models import Passage  # noqa: E402
+from index.reader import ExtractiveReader  # noqa: E402
 from index.sources import article_from_record  # noqa: E402
 from index.vectors import IndexPolicy, VectorIndex  # noqa: E402
 
@@ -194,9 +195,15 @@ def bench_ingest(library: Library, articles: list[Article]) -> dict:
 
 
 def bench_ask(library: Library, questions: list[str], count: int) -> dict:
+    """Question latency as shipped; beside it, each question asked again with the reader's
+    feed-forward layers in float32 (`reading_float32_ms`), interleaved so host drift hits both."""
+    shipped = library.reader
+    float32 = ExtractiveReader(bfloat16=False) if getattr(shipped, "bfloat16", False) else None
+    if float32 is not None:
+        float32.warm_up()
     library.ask(DEMO)  # warm
     asked = (questions * (count // max(len(questions), 1) + 1))[:count]
-    totals, cpu, stages = [], [], {}
+    totals, cpu, stages, float32_reading = [], [], {}, []
     for question in asked:
         timings: dict[str, float] = {}
         t0, c0 = time.perf_counter(), time.process_time()
@@ -205,7 +212,15 @@ def bench_ask(library: Library, questions: list[str], count: int) -> dict:
         cpu.append((time.process_time() - c0) * 1000)
         for stage, seconds in timings.items():
             stages.setdefault(stage, []).append(seconds * 1000)
-    return {
+        if float32 is not None:
+            library.reader = float32
+            try:
+                timings = {}
+                library.ask(question, timings)
+                float32_reading.append(timings["reading"] * 1000)
+            finally:
+                library.reader = shipped
+    result = {
         "ask_ms": summary(totals),
         # CPU time of all this process's threads per question: steady while a shared host's wall
         # clock drifts (another tenant's load shows in ask_ms, not here), so it tells code from host.
@@ -213,6 +228,12 @@ def bench_ask(library: Library, questions: list[str], count: int) -> dict:
         "stage_ms_p50": {stage: statistics.median(values) for stage, values in stages.items()},
         "stage_ms_p95": {stage: summary(values)["p95"] for stage, values in stages.items()},
     }
+    if float32_reading:
+        result["reading_float32_ms"] = summary(float32_reading)
+        result["reading_bfloat16_to_float32"] = statistics.median(stages["reading"]) / statistics.median(
+            float32_reading
+        )
+    return result
 
 
 def footprint(library: Library) -> dict:

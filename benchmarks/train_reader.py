@@ -55,11 +55,11 @@ from index.reader import WEIGHTS_FILE as WEIGHTS  # noqa: E402
 from index.reader_model import (  # noqa: E402
     FROZEN,
     ReaderNet,
+    as_shipped,  # noqa: E402
     best_spans,
     build_net,
     encode_pairs,
     load_trained,
-    quantize_attention,  # noqa: E402
 )
 
 # -- the network's trained part: what training changes, and how it is saved ------------------------
@@ -463,7 +463,7 @@ def main() -> None:
         "--evaluate", type=Path, help="only validate these weights, on every held-out SQuAD question (--squad-valid 0)"
     )
     parser.add_argument(
-        "--as-shipped", action="store_true", help="with --evaluate: quantized as the product reads (int8 attention)"
+        "--as-shipped", action="store_true", help="with --evaluate: read as the product reads (reader_model.as_shipped)"
     )
     args = parser.parse_args()
     if args.threads:
@@ -499,7 +499,7 @@ def main() -> None:
     if args.evaluate:
         load_trained(net, args.evaluate)
         if args.as_shipped:
-            net = quantize_attention(net.eval())
+            net = as_shipped(net.eval())
         result = validate(net, tokenizer, squad_valid, news_valid, args.device, args.max_length)
         answerable = sum(1 for e in squad_valid if e["answers"])
         print(

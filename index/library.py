@@ -313,5 +313,8 @@ class Library:
 
 def _make_reader(config: LibraryConfig) -> Reader:
     return ExtractiveReader(
-        config.reader_model or None, threshold=config.answer_threshold, passages=config.reader_passages
+        config.reader_model or None,
+        threshold=config.answer_threshold,
+        passages=config.reader_passages,
+        bfloat16=config.reader_bfloat16,
     )

@@ -116,6 +116,7 @@ class ExtractiveReader:
         calibration: Calibration | None = None,
         prior: SpanPrior | None = None,
         quantize: bool = True,
+        bfloat16: bool = True,
         one_window_at_a_time: bool = True,
         max_answer_tokens: int = MAX_ANSWER_TOKENS,
         weights: Path = WEIGHTS_FILE,
@@ -129,7 +130,9 @@ class ExtractiveReader:
         `threshold`: None takes the calibration's; `prior`: None the calibration's span prior (for
         a named model, none).
 
-        `quantize`: int8 attention layers (as shipped and calibrated). `one_window_at_a_time`: read
+        `quantize`: int8 attention layers (as shipped and calibrated); with `bfloat16`, the
+        feed-forward layers in bfloat16 where the CPU has bfloat16 instructions
+        (`reader_model.as_shipped`). `one_window_at_a_time`: read
         each window alone, unpadded; with int8 layers a batch changes how each passage is read
         (`reader_model.run_windows`)."""
         self.model = model
@@ -137,6 +140,7 @@ class ExtractiveReader:
         self.passages = passages
         self.max_answer_tokens = max_answer_tokens
         self.quantize = quantize
+        self.bfloat16 = bfloat16
         self.one_window_at_a_time = one_window_at_a_time
         if calibration is None:
             calibration = Calibration.load() if model is None else Calibration()
@@ -153,7 +157,7 @@ class ExtractiveReader:
         with self._lock:
             if self._net is not None:
                 return
-            from index.reader_model import HubNet, hub_model, load_net, quantize_attention  # torch: loaded here
+            from index.reader_model import HubNet, as_shipped, hub_model, load_net  # torch: loaded here
 
             try:
                 if self.model is None:
@@ -167,9 +171,9 @@ class ExtractiveReader:
                 with warnings.catch_warnings():  # torch announces a future API change on every call
                     warnings.filterwarnings("ignore", message=".*quantiz.*deprecated", category=UserWarning)
                     if isinstance(net, HubNet):
-                        net.model = quantize_attention(net.model)
+                        net.model = as_shipped(net.model, self.bfloat16)
                     else:
-                        net = quantize_attention(net)
+                        net = as_shipped(net, self.bfloat16)
             self._net, self._tokenizer = net.eval(), tokenizer
 
     def answer(self, question: str, hits: Sequence[Hit], reading: Reading | None = None) -> Answer:

@@ -84,13 +84,64 @@ def test_a_passage_reads_the_same_whatever_else_is_read_beside_it(reader):
 
 
 def test_only_the_attention_layers_run_in_int8(reader):
-    """Every linear layer in int8 cost 3.5 EM on held-out SQuAD; the feed-forward layers stay float."""
+    """Every linear layer in int8 cost 3.5 EM on held-out SQuAD; the feed-forward layers stay
+    floating point: bfloat16 where the CPU multiplies it in hardware, float32 elsewhere."""
     import torch
+
+    from index.reader_model import BFloat16Linear, has_bfloat16
 
     layers = dict(reader._net.named_modules())
     assert isinstance(layers["bert.encoder.layer.0.attention.self.query"], torch.ao.nn.quantized.dynamic.Linear)
-    assert type(layers["bert.encoder.layer.0.intermediate.dense"]) is torch.nn.Linear
-    assert type(layers["bert.encoder.layer.0.output.dense"]) is torch.nn.Linear
+    assert isinstance(layers["bert.encoder.layer.0.attention.output.dense"], torch.ao.nn.quantized.dynamic.Linear)
+    feed_forward = BFloat16Linear if has_bfloat16() else torch.nn.Linear
+    for layer in range(6):
+        assert type(layers[f"bert.encoder.layer.{layer}.intermediate.dense"]) is feed_forward
+        assert type(layers[f"bert.encoder.layer.{layer}.output.dense"]) is feed_forward
+    assert type(layers["span"]) is torch.nn.Linear and type(layers["relevance"]) is torch.nn.Linear
+
+
+def test_the_feed_forward_layers_stay_float32_when_asked():
+    """NEWSBOT_READER_BFLOAT16=false: the reading as calibrated before bfloat16 (and on any CPU)."""
+    import torch
+
+    reader = ExtractiveReader(bfloat16=False)
+    reader.warm_up()
+    layers = dict(reader._net.named_modules())
+    assert type(layers["bert.encoder.layer.5.intermediate.dense"]) is torch.nn.Linear
+    assert isinstance(layers["bert.encoder.layer.5.attention.self.key"], torch.ao.nn.quantized.dynamic.Linear)
+
+
+def test_a_bfloat16_layer_computes_what_the_float_one_does_to_bfloat16s_precision():
+    import torch
+
+    from index.reader_model import BFloat16Linear, feed_forward_in_bfloat16
+
+    torch.manual_seed(0)
+    linear = torch.nn.Linear(384, 1536)
+    hidden = torch.randn(7, 384) * torch.tensor([30.0] + [1.0] * 383)  # an outlier feature, as BERT's have
+    with torch.inference_mode():
+        exact, rounded = linear(hidden), BFloat16Linear(linear)(hidden)
+    assert rounded.dtype == torch.float32 and rounded.shape == exact.shape
+    # bfloat16 keeps 8 significant bits: each product is off by at most ~2**-8 of its size.
+    bound = 2 * 2**-8 * (hidden.abs() @ linear.weight.abs().T)
+    assert bool(((rounded - exact).abs() <= bound + 1e-6).all())
+    assert not torch.equal(rounded, exact)  # it did round
+
+    class Block(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.attention = torch.nn.Module()
+            self.attention.output = torch.nn.Module()
+            self.attention.output.dense = torch.nn.Linear(4, 4)
+            self.intermediate = torch.nn.Module()
+            self.intermediate.dense = torch.nn.Linear(4, 8)
+            self.output = torch.nn.Module()
+            self.output.dense = torch.nn.Linear(8, 4)
+            self.span = torch.nn.Linear(4, 2)
+
+    block = feed_forward_in_bfloat16(Block())
+    assert type(block.intermediate.dense) is BFloat16Linear and type(block.output.dense) is BFloat16Linear
+    assert type(block.attention.output.dense) is torch.nn.Linear and type(block.span) is torch.nn.Linear
 
 
 def scripted_reader(reader, prior: SpanPrior, starts: dict[str, float], ends: dict[str, float]) -> ExtractiveReader:
