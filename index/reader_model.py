@@ -219,8 +219,8 @@ def quantize_attention(net):
 def has_bfloat16() -> bool:
     """Whether this CPU multiplies bfloat16 matrices in hardware (AVX-512 BF16 or AMX): without it
     a bfloat16 product is emulated and slower than float32's."""
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    try:  # private probes (torch.cpu): oneDNN's own check also says yes to AVX-512 without BF16
+        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
     except (AttributeError, RuntimeError):
         return False
 
