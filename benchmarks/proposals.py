@@ -9,7 +9,7 @@ like. The sets are never 2025:
   plain questions, and SQuAD 2.0's unanswerable ones.
 `squad-report`, the other half of those titles, is read the same way for `squad_news.py`'s report
 and never for a choice.
-A cache is keyed by the reader's weights and the set, so new weights read again.
+A cache is keyed by the reader's weights, passages and precision and the set, so a new reading reads again.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from index.chunk import Chunker  # noqa: E402
 from index.dates import as_of_moment  # noqa: E402
 from index.embed import Embedder  # noqa: E402
 from index.reader import Calibration, ExtractiveReader  # noqa: E402
+from index.reader_model import has_bfloat16  # noqa: E402
 
 CACHE = ROOT / "benchmarks" / "cache"
 SETS = ("news", "squad")  # what tuning and calibration read
@@ -35,8 +36,10 @@ REPORT_SETS = ("squad-report",)  # what `squad_news.py` reports on: never tuned 
 
 
 def reader_key(reader: ExtractiveReader) -> str:
+    """The weights, the passages read, and the feed-forward layers' precision: what the spans depend on."""
     digest = hashlib.sha256(Path(reader.weights).read_bytes()).hexdigest()[:12]
-    return f"{digest}-p{reader.passages}"
+    precision = "-bf16" if reader.bfloat16 and has_bfloat16() else ""
+    return f"{digest}-p{reader.passages}{precision}"
 
 
 def proposals(name: str, reader: ExtractiveReader | None = None, models: dict | None = None) -> list[dict]:
