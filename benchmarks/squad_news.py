@@ -2,13 +2,14 @@
 
     python benchmarks/squad_news.py [--half report|calibration] [--threshold T]
 
-Each paragraph of the 12 titles `train_reader.py` holds out of training becomes an article (the
-title its headline), one library per half; every question of those paragraphs is asked through the
+Each paragraph of the SQuAD titles `train_reader.squad_split` keeps out of training becomes an
+article (the title its headline), one library per part; every question of those paragraphs is asked through the
 library's own search and reader (the network's reading of each is cached by `proposals.py` under
 the weights' digest; the first run reads, about 15 minutes a half): the answerable ones (right =
 the answer given equals a gold answer after SQuAD normalisation, never an overlap) and SQuAD 2.0's
-unanswerable ones (right = an abstention). The titles are split in two fixed halves: `calibration` is what
-`calibrate_reader.py` fits on, `report` is what the README's numbers come from. Prints, at the
+unanswerable ones (right = an abstention). The parts never share a title: `calibration` is what
+`calibrate_reader.py` fits on, `report` (SQuAD dev's 24 odd-indexed titles) is what the README's
+numbers come from. Prints, at the
 shipped threshold (or `--threshold`): how often an answer given is exactly right, the share of
 answerable questions answered, the share of unanswerable ones abstained, and reliability by
 confidence. A benchmark, not a test. Needs ../shared/data/squad/.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import re
 import sys
 from pathlib import Path
@@ -28,27 +30,28 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.realtimeqa import normalise_answer, reliability  # noqa: E402
-from benchmarks.train_reader import SPLIT_SEED, squad_examples  # noqa: E402
+from benchmarks.train_reader import SPLIT_SEED, squad_split  # noqa: E402
 from index import Library, LibraryConfig  # noqa: E402
 from index.models import Article  # noqa: E402
 from index.reader import ExtractiveReader  # noqa: E402
 
 HALVES = ("calibration", "report")
+CALIBRATION_SAMPLE = 1500  # answerable questions of the held-back training titles read for calibration
 
 
 def held_out(half: str) -> tuple[list[Article], list[dict]]:
-    """The articles (one a paragraph) and questions of one half of the held-out titles."""
-    _, valid = squad_examples(SPLIT_SEED)
-    titles = sorted({e["title"] for e in valid})
-    chosen = set(titles) if half == "all" else set(titles[HALVES.index(half) :: 2])
+    """The articles (one a paragraph) and questions of one part of SQuAD (`train_reader.squad_split`):
+    `report`, the 24 odd-indexed dev titles, every question; `calibration`, its 6 dev titles' every
+    question (with the SQuAD 2.0 unanswerable ones) and `CALIBRATION_SAMPLE` of the answerable
+    questions of its 30 held-back training titles (every paragraph of those titles is an article)."""
+    part = squad_split()[half]
+    dev = [e for e in part if not e["id"].startswith("train/")]
+    train = [e for e in part if e["id"].startswith("train/")]
+    chosen = dev + random.Random(SPLIT_SEED).sample(train, min(CALIBRATION_SAMPLE, len(train)))
     paragraphs: dict[tuple[str, str], int] = {}
-    questions = []
-    for example in valid:
-        if example["title"] not in chosen:
-            continue
-        key = (example["title"], example["text"])
-        paragraphs.setdefault(key, len(paragraphs))
-        questions.append({"question": example["question"], "answers": example["answers"], "title": example["title"]})
+    for example in part:
+        paragraphs.setdefault((example["title"], example["text"]), len(paragraphs))
+    questions = [{"question": e["question"], "answers": e["answers"], "title": e["title"]} for e in chosen]
     articles = [
         Article(
             url=f"https://squad.example/{slug(title)}/{number}",
@@ -66,7 +69,7 @@ def slug(title: str) -> str:
 
 
 def half_library(half: str, articles: list[Article], cache: Path, models: dict) -> Library:
-    library = Library(LibraryConfig(data_dir=cache / half), **models)
+    library = Library(LibraryConfig(data_dir=cache / f"{half}-by-title"), **models)
     if library.stats()["articles"] < len(articles):
         library.ingest_articles(articles)
     return library

@@ -193,7 +193,13 @@ def squad_split() -> dict[str, list[dict]]:
             part = "calibration"
         else:
             part = "train"
-        example = {"question": qa["question"], "title": title, "text": context, "answers": qa["answers"]}
+        example = {
+            "id": qa["id"],
+            "question": qa["question"],
+            "title": title,
+            "text": context,
+            "answers": qa["answers"],
+        }
         if qa["answers"]:
             answer = qa["answers"][0]
             example["start"] = answer_start(context, answer, qa["question"])

@@ -262,14 +262,11 @@ class ExtractiveReader:
             start, end, relevance = run_windows(self._net, windows, one_by_one=self.one_window_at_a_time)
         weights = term_weights(question, hits)
         asked = set(content_terms(question)) | {w.lower() for w in WORDS.findall(question)}
-        newest = max((m for m in (published_moment(h.story.published) for h in hits) if m), default=None)
         spans: list[Span] = []
         for row in range(len(windows.passage)):
             hit = hits[windows.passage[row]]
             rel = float(relevance[row]) if relevance is not None else 0.0
             null = float(start[row, 0] + end[row, 0])
-            moment = published_moment(hit.story.published)
-            weeks = (newest - moment).total_seconds() / 604800 if newest and moment else 0.0
             for guess in best_spans(start, end, windows, row, top=SPANS_PER_WINDOW, max_tokens=self.max_answer_tokens):
                 a, b = trim(hit.text, guess.start, guess.end)
                 if b > a and "\n" not in hit.text[a:b]:  # an answer never runs across paragraphs
@@ -285,7 +282,6 @@ class ExtractiveReader:
                             margin=guess.score - null,
                             overlap=overlap_share(weights, sentence),
                             echo=bool(words) and words <= asked,
-                            weeks_old=weeks,
                         )
                     )
         return spans
@@ -308,7 +304,30 @@ class ExtractiveReader:
                 - prior.long_answer * extra_words
                 + prior.overlap * span.overlap
                 - prior.echo * span.echo
-                - stale * min(span.weeks_old, prior.stale_weeks)
             )
             valued.append(replace(span, start=start, value=value))
+        if stale and valued:
+            valued = staled(valued, stale, prior.stale_weeks)
         return pool(valued) if valued else Reading(None, {})
+
+
+def staled(spans: list[Span], per_week: float, most_weeks: float) -> list[Span]:
+    """Spans less `per_week` for every week (up to `most_weeks`) their story is older than the newest
+    story that competes for the answer: one that holds a span the network rates above "no answer"
+    in its passage and worth at least the best span less the most staleness can take (so that the
+    prior could change which answer wins). When the news changed, the latest report wins; a newer
+    story with nothing to say on the question (a volcano story among the readings of a vote)
+    counts against nothing."""
+    top = max(span.value for span in spans)
+    floor = top - per_week * most_weeks
+    moments = {span.story_key: published_moment(span.hit.story.published) for span in spans}
+    competing = [moments[s.story_key] for s in spans if s.margin > 0 and s.value >= floor and moments[s.story_key]]
+    newest = max(competing, default=None)
+    if newest is None:
+        return spans
+    out = []
+    for span in spans:
+        moment = moments[span.story_key]
+        weeks = max(0.0, (newest - moment).total_seconds() / 604800) if moment else 0.0
+        out.append(replace(span, value=span.value - per_week * min(weeks, most_weeks)) if weeks else span)
+    return out

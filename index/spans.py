@@ -73,8 +73,9 @@ class SpanPrior:
     # Loses `echo` when every word of the span is a word of the question (it names what is asked
     # about, not the answer).
     echo: float = 0.0
-    # Loses `staleness` for every week its story is older than the newest story read, up to
-    # `stale_weeks`: when the news changed, the latest report wins, unless the question names a time.
+    # Loses `staleness` for every week its story is older than the newest story that competes for
+    # the answer (`reader.staled`), up to `stale_weeks`: when the news changed, the latest report
+    # wins, unless the question names a time.
     staleness: float = 0.0
     stale_weeks: float = 4.0
     # "Mayor Petra Holm", "the architect Noor Haddad" -> the name alone.
@@ -93,7 +94,6 @@ class Span:
     margin: float = 0.0  # the span's start + end score over "no answer" in its passage
     overlap: float = 0.0  # idf-weighted share of the question's content words in the span's sentence
     echo: bool = False  # the span only repeats words of the question
-    weeks_old: float = 0.0  # how much older its story is than the newest story read
 
     @property
     def text(self) -> str:

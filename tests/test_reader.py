@@ -308,3 +308,30 @@ def test_the_sentence_that_holds_the_question_words_wins_within_a_story(reader):
     for prior, expected in [(SpanPrior(), "Anna Smith"), (SpanPrior(overlap=8.0), "Green Works")]:
         scripted = scripted_reader(reader, prior, {"anna": 10.0, "green": 9.5}, {"smith": 10.0, "works": 10.0})
         assert scripted.reading("Who made the turbines?", dam).best.text == expected
+
+
+def dated(text: str, url: str, published: str) -> Hit:
+    return Hit(1, text, Story("News", url, published, "wire"), 1.0, 0)
+
+
+def test_a_newer_story_counts_against_an_answer_only_when_it_competes_for_it(reader):
+    """The staleness prior: an unrelated new story (a volcano) leaves an older answer's value alone;
+    a newer story that gives a competing answer lowers it by the weeks between them."""
+    prior = SpanPrior(staleness=0.25, stale_weeks=4.0)
+    scripted = ExtractiveReader(calibration=reader.calibration, quantize=False, prior=prior)
+    vote = dated("Takaichi spoke with Trump.", "https://x.test/vote", "2025-10-01")
+    volcano = dated("Mount Serak erupted.", "https://x.test/volcano", "2025-10-29")
+    rival = dated("Takaichi spoke with Lee.", "https://x.test/rival", "2025-10-15")
+    question = "Who did Takaichi speak with on the phone?"
+    trump = Span(vote, 20, 25, 0.0, 2.0, margin=3.0)
+    alone = scripted.weigh(question, [trump])
+    with_volcano = scripted.weigh(question, [trump, Span(volcano, 0, 11, 0.0, -3.0, margin=-2.0)])
+    assert with_volcano.best.text == "Trump" and with_volcano.best.value == alone.best.value
+    with_rival = scripted.weigh(question, [trump, Span(rival, 20, 23, 0.0, 1.5, margin=3.0)])
+    trump_after = next(c for c in with_rival.candidates if c.text == "Trump")
+    assert math.isclose(trump_after.best.value, alone.best.value - 0.25 * 2)  # two weeks older than its rival
+    # a question that names a time is never staled
+    named = scripted.weigh(
+        "Who did Takaichi speak with in October?", [trump, Span(rival, 20, 23, 0.0, 1.5, margin=3.0)]
+    )
+    assert next(c for c in named.candidates if c.text == "Trump").best.value == alone.best.value
