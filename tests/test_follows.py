@@ -436,3 +436,32 @@ def test_a_delivery_process_killed_mid_delivery_reposts_at_most_the_story_in_fli
     assert len(channels) == 1  # each run built the same server
     shown = [line.removeprefix("SHOWN ") for line in restarted.stdout.splitlines() if line.startswith("SHOWN")]
     assert shown == [ERUPTION.title] * shown_again + [LAVA_UPDATE.title]
+
+
+async def test_a_failed_pass_never_ends_delivery_and_status_shows_it(server, bot_library):
+    """One `database is locked` from the library's follow list (or the database down for a pass):
+    that pass fails, is shown in /status, and the next pass delivers as if nothing happened."""
+    import sqlite3
+
+    env, guild, channel, editor, reader = server
+    await editor.slash(channel, "follow", topic=VOLCANO)
+    operators = guild.create_role("Newsbot operators")
+    env.bot.settings.admin_role_ids.append(operators.id)
+    operator = guild.add_member(env.create_user("operator"), roles=[operators])
+    listing = bot_library.follows
+
+    def locked(*args, **kwargs):
+        raise sqlite3.OperationalError("database is locked")
+
+    bot_library.follows = locked
+    bot_library.ingest_articles([ERUPTION])
+    await env.advance_time(61)
+    assert posts(channel) == []
+    status = await operator.slash(channel, "status")
+    delivery = {f.name: f.value for f in status.response.embeds[0].fields}["Follow delivery"]
+    assert delivery.startswith("failing (OperationalError)") and "locked" not in delivery
+    bot_library.follows = listing
+    await env.advance_time(61)
+    assert [m.embeds[0].title for m in posts(channel)] == [ERUPTION.title]
+    status = await operator.slash(channel, "status")
+    assert {f.name: f.value for f in status.response.embeds[0].fields}["Follow delivery"].startswith("ok")

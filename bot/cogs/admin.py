@@ -186,9 +186,22 @@ class AdminCog(commands.Cog):
         embed.add_field(name="Model", value=safe(stats["configured_model"]))
         embed.add_field(name="Uptime", value=_duration(self.bot.uptime()))
         embed.add_field(name="Sources", value=f"{stats['sources']} ({stats['failing_sources']} failing)")
+        follows = self.bot.get_cog("FollowsCog")
+        if follows is not None:
+            embed.add_field(name="Follow delivery", value=delivery_text(follows.health), inline=False)
         if self.job is not None and self.job.running:
             embed.add_field(name="Reindex", value=progress_text(self.job), inline=False)
         await interaction.response.send_message(embed=embed, ephemeral=True)
+
+
+def delivery_text(health) -> str:
+    """The follow loop's health in one line (never the error's text: it can name a server)."""
+    if health.failing:
+        since = f", last good pass {timestamp(health.last_ok.isoformat(), 'R')}" if health.last_ok else ""
+        return f"failing ({health.error}) {timestamp(health.last_failed.isoformat(), 'R')}{since}; retried every pass"
+    if health.last_ok is None:
+        return "no pass yet"
+    return f"ok, last pass {timestamp(health.last_ok.isoformat(), 'R')}"
 
 
 def source_line(source) -> str:

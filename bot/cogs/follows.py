@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import discord
@@ -28,9 +30,24 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class DeliveryHealth:
+    """How follow delivery is doing: when a pass last went through, when one last failed and how
+    (the error's kind only: its text can hold server details)."""
+
+    last_ok: datetime | None
+    last_failed: datetime | None
+    error: str | None
+
+    @property
+    def failing(self) -> bool:
+        return self.last_failed is not None and (self.last_ok is None or self.last_failed > self.last_ok)
+
+
 class FollowsCog(commands.Cog):
     def __init__(self, bot: NewsBot) -> None:
         self.bot = bot
+        self.health = DeliveryHealth(None, None, None)
 
     async def cog_load(self) -> None:
         self.deliver.change_interval(seconds=self.bot.settings.follow_seconds)
@@ -87,16 +104,26 @@ class FollowsCog(commands.Cog):
     @tasks.loop(seconds=60)
     async def deliver(self) -> None:
         """One pass over the follows of the guilds this process holds; one follow's trouble never
-        stops the others."""
+        stops the others, and no error ends the loop: a pass that fails (the store locked, the
+        database down) is logged, shown by `/status`, and the next pass tries again."""
+        try:
+            await self._pass()
+        except Exception as exc:
+            log.exception("a follow delivery pass failed; trying again next pass")
+            self.health = DeliveryHealth(self.health.last_ok, datetime.now(UTC), type(exc).__name__)
+        else:
+            self.health = DeliveryHealth(datetime.now(UTC), None, None)
+
+    async def _pass(self) -> None:
         for follow in await asyncio.to_thread(self.bot.library.follows):
             guild = self.bot.get_guild(follow.guild_id)
             if follow.paused or guild is None:  # another process's shard, or a server the bot left
                 continue
-            channel = guild.get_channel(follow.channel_id)
-            if channel is None:
-                await self._pause(follow, "its channel was deleted")
-                continue
             try:
+                channel = guild.get_channel(follow.channel_id)
+                if channel is None:
+                    await self._pause(follow, "its channel was deleted")
+                    continue
                 await self._deliver(follow, channel)
             except Exception:
                 log.exception("delivering follow %s failed; trying again next pass", follow.id)
