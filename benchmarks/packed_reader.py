@@ -13,10 +13,11 @@ there). Nothing else: the run needs
 torch, numpy and safetensors, not the MiniLM package, the tokenizer or the shared data.
 
 `train` reads the pack, trains for `--epochs` (fewer where `--minutes` would be overrun: over steps
-20-120 it measures its pace and shortens the schedule so warm-up and decay still complete), with
-bfloat16 autocast (`--bfloat16`, on by default on CUDA), and writes the trained part in float16
-as two shards of at most 11 MB (`reader-1.safetensors`, `reader-2.safetensors`) to `--out`: at the
-end and every `--save-minutes`. `--init WEIGHTS` starts from trained weights instead of MiniLM.
+300-600 it measures its pace and shortens the schedule so warm-up and decay still complete), with
+bfloat16 autocast (`--bfloat16`, on by default on CUDA and on a CPU with bfloat16 instructions),
+and writes the trained part in float16 as two shards of at most 11 MB (`reader-1.safetensors`,
+`reader-2.safetensors`) to `--out`: at the end and every `--save-minutes`. `--init WEIGHTS` starts
+from trained weights instead of MiniLM.
 
 `join` makes one weights file (what `train_reader.py --evaluate` and the product read) of the shards.
 """
@@ -39,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from index.bert import Bert, BertShape  # noqa: E402
-from index.reader_model import FROZEN, ReaderNet  # noqa: E402
+from index.reader_model import FROZEN, ReaderNet, has_bfloat16  # noqa: E402
 
 PACK = ROOT / ".reader-pack"
 SHARDS = ("reader-1.safetensors", "reader-2.safetensors")
@@ -289,7 +290,7 @@ def train(args: argparse.Namespace) -> None:
     random.seed(args.seed)
     torch.manual_seed(args.seed)
     device = args.device
-    bfloat16 = args.bfloat16 if args.bfloat16 is not None else device.startswith("cuda")
+    bfloat16 = args.bfloat16 if args.bfloat16 is not None else device.startswith("cuda") or has_bfloat16()
     if args.threads:
         torch.set_num_threads(args.threads)
     started = time.time()

@@ -59,6 +59,7 @@ from index.reader_model import (  # noqa: E402
     best_spans,
     build_net,
     encode_pairs,
+    has_bfloat16,
     load_trained,
 )
 
@@ -517,6 +518,12 @@ def main() -> None:
         action="store_true",
         help="every other step ranks whole news questions' windows against each other (softmax over relevance)",
     )
+    parser.add_argument(
+        "--bfloat16",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="bfloat16 autocast (default: on CUDA, and on a CPU with bfloat16 instructions)",
+    )
     parser.add_argument("--init", type=Path, help="start from these reader weights (a second round) instead of MiniLM")
     parser.add_argument("--export", action="store_true", help="write the best checkpoint to index/weights and stop")
     parser.add_argument(
@@ -531,6 +538,7 @@ def main() -> None:
         "--as-shipped", action="store_true", help="with --evaluate: read as the product reads (reader_model.as_shipped)"
     )
     args = parser.parse_args()
+    bfloat16 = args.bfloat16 if args.bfloat16 is not None else args.device.startswith("cuda") or has_bfloat16()
     if args.threads:
         torch.set_num_threads(args.threads)
     args.work.mkdir(parents=True, exist_ok=True)
@@ -648,10 +656,11 @@ def main() -> None:
     while step < args.steps:
         indices, ranking = next_batch(step)
         ids, mask, types, start_gold, end_gold, blocked = collate(features, indices, args.device)
-        start, end, relevance = net(ids, mask, types)
-        start = start.masked_fill(blocked, -1e4)
-        end = end.masked_fill(blocked, -1e4)
-        loss = (ce(start, start_gold) + ce(end, end_gold)) / 2 + bce(relevance, (start_gold > 0).float())
+        with torch.autocast(device_type=args.device.split(":")[0], dtype=torch.bfloat16, enabled=bfloat16):
+            start, end, relevance = net(ids, mask, types)
+        start = start.float().masked_fill(blocked, -1e4)
+        end = end.float().masked_fill(blocked, -1e4)
+        loss = (ce(start, start_gold) + ce(end, end_gold)) / 2 + bce(relevance.float(), (start_gold > 0).float())
         if ranking:
             loss = loss + listwise_loss(relevance, features, indices)
         loss.backward()
