@@ -12,8 +12,10 @@ from index.models import IngestReport
 from index.registry import Source
 
 # C0 and C1 control characters but newline and tab: ESC sequences in an article must not clear the
-# screen or retitle the terminal of the operator reading it.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# screen or retitle the terminal of the operator reading it. And the bidirectional controls
+# (U+202A-U+202E, U+2066-U+2069, the marks U+200E, U+200F, U+061C): a right-to-left override in a
+# headline would show the rest of the line, and the lines after it, reversed.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 
 
 def printable(text: str) -> str:

@@ -60,8 +60,11 @@ def as_of_moment(value: str | date | datetime | None) -> datetime | None:
     try:
         if len(text) == 10:
             return as_of_moment(date.fromisoformat(text))
-        return as_of_moment(datetime.fromisoformat(text.replace("Z", "+00:00")))
-    except ValueError:
+        moment = as_of_moment(datetime.fromisoformat(text.replace("Z", "+00:00")))
+        moment.astimezone(UTC)  # a moment that exists in its own zone but not in UTC (year 1 at +14:00)
+        return moment
+    except (ValueError, OverflowError):
         raise NewsbotError(
             f"cannot read {text[:40]!r} as a moment: give a date (2026-03-06) or an ISO datetime (2026-03-06T18:00)"
+            " between the years 1 and 9999"
         ) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Iterable
@@ -33,6 +34,9 @@ from index.text import without_surrogates
 
 log = logging.getLogger(__name__)
 
+
+MOST_LISTED = 1000  # stories or events one `latest` or `brief` lists
+LONGEST_BRIEF_HOURS = 24 * 365 * 100  # a brief reaching further back reads everything anyway
 
 class Library:
     """One news library over one data folder (or one PostgreSQL database). Thread-safe: many `ask`s
@@ -217,9 +221,11 @@ class Library:
     def brief(self, hours: float = 24.0, topic: str | None = None, count: int = 10) -> list[Event]:
         """The top events of the last `hours`: stories grouped by event, ranked by how many sources
         carry each, then by recency; with a `topic`, only events a follow of it would be shown."""
-        if hours <= 0 or count < 1:
-            raise NewsbotError("the hours and the number of events must be positive")
-        since = (datetime.now(UTC) - timedelta(hours=hours)).isoformat(timespec="seconds")
+        if not math.isfinite(hours) or hours <= 0 or count < 1:
+            raise NewsbotError("the hours and the number of events must be positive numbers")
+        if count > MOST_LISTED:
+            raise NewsbotError(f"at most {MOST_LISTED:,} events at a time")
+        since = (datetime.now(UTC) - timedelta(hours=min(hours, LONGEST_BRIEF_HOURS))).isoformat(timespec="seconds")
         stories = self.articles.headlines_since(since, limit=2000)
         vectors = {
             i: story_vector(v) for i, v in self.articles.passage_vectors([h.article_id for h in stories]).items()
@@ -294,6 +300,8 @@ class Library:
         (embedding similarity, so "baseball" finds the World Series)."""
         if count < 1:
             raise NewsbotError("the number of stories must be at least 1")
+        if count > MOST_LISTED:
+            raise NewsbotError(f"at most {MOST_LISTED:,} stories at a time")
         topic = " ".join(without_surrogates(topic).split()) if topic else ""
         if not topic:
             return self.articles.latest(count)

@@ -100,6 +100,10 @@ def test_status_json(data_dir):
         (("ask", "why " * 25_000), "the question is too long"),
         (("ingest", "/nonexistent/news.jsonl"), "no such file or folder"),
         (("ask",), "give either a question or --batch"),
+        (("ask", "--as-of", "0001-01-01T00:00+14:00", "who won?"), "between the years 1 and 9999"),
+        (("brief", "--hours", "nan"), "must be positive numbers"),
+        (("latest", "-n", "100000000000000000000"), "at most 1,000 stories"),
+        (("brief", "-n", "5000"), "at most 1,000 events"),
     ],
 )
 def test_bad_input_one_line_error_no_traceback(data_dir, args, message):
@@ -139,7 +143,7 @@ def test_invalid_setting_is_named(tmp_path):
 
 
 def test_terminal_escapes_in_articles_are_never_printed(tmp_path):
-    escapes = "\x1b]0;pwned\x07\x1b[2J\x9b31m"
+    escapes = "\x1b]0;pwned\x07\x1b[2J\x9b31m\u202e\u2067"
     news = write_jsonl(
         tmp_path / "esc.jsonl",
         [
@@ -157,7 +161,9 @@ def test_terminal_escapes_in_articles_are_never_printed(tmp_path):
         result = newsbot(*args, data_dir=data)
         assert result.returncode == 0, result.stderr
         assert "Harbour" in result.stdout or "Friday" in result.stdout
-        assert not any(c in result.stdout for c in "\x1b\x07\x9b"), args
+        assert not any(c in result.stdout for c in "\x1b\x07\x9b\u202e\u2067"), args
+    result = newsbot("brief", "--hours", "1e12", data_dir=data)  # back to the start of time: one line, no overflow
+    assert result.returncode == 0 and "Harbour" in result.stdout and "\u202e" not in result.stdout
 
 
 def test_latest_topic_without_a_match_says_so(data_dir):
