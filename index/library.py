@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 MOST_LISTED = 1000  # stories or events one `latest` or `brief` lists
 LONGEST_BRIEF_HOURS = 24 * 365 * 100  # a brief reaching further back reads everything anyway
 
+
 class Library:
     """One news library over one data folder (or one PostgreSQL database). Thread-safe: many `ask`s
     may run while one write does; several processes may share the library."""
