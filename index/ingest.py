@@ -8,12 +8,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
 from index.articles import ArticleStore, PreparedArticle, content_hash
 from index.chunk import Chunker
 from index.config import LibraryConfig
+from index.dates import published_moment
 from index.dedup import fingerprint
 from index.embed import Embedder
 from index.errors import NothingIndexedError
@@ -21,6 +23,7 @@ from index.models import Article, IngestReport, Passage
 from index.store import Store
 
 Progress = Callable[[int, int | None], None]  # (done so far, total if known)
+FUTURE_SKEW = timedelta(days=1)  # how far ahead of its ingest a story's date is still believed (time zones, clocks)
 
 
 class Ingester:
@@ -104,8 +107,10 @@ class Ingester:
         report.passages += summary.passages
 
     def _capped(self, article: Article, report: IngestReport) -> Article:
-        """The article, its headline cut at a word before `max_title_chars` and its text at a
-        paragraph or sentence end before `max_article_chars`, each with a warning."""
+        """The article, its headline cut at a word before `max_title_chars`, its text at a
+        paragraph or sentence end before `max_article_chars`, and a date more than `FUTURE_SKEW`
+        ahead of now (a story from 2099 would head `latest` and every brief for ever) replaced by
+        the day it is ingested, each with a warning."""
         most = self.config.max_title_chars
         if len(article.title) > most:
             cut = article.title[: most - 1]
@@ -115,6 +120,14 @@ class Ingester:
                 f" {len(cut):,} (max_title_chars is {most:,})"
             )
             article = replace(article, title=cut.rstrip() + "…")
+        moment = published_moment(article.published)
+        if moment is not None and moment > datetime.now(UTC) + FUTURE_SKEW:
+            today = datetime.now(UTC).date().isoformat()
+            report.warnings.append(
+                f"{article.url[:200]}: dated {article.published}, more than a day after it was ingested; dated"
+                f" {today}, the day it was ingested, instead"
+            )
+            article = replace(article, published=today)
         limit = self.config.max_article_chars
         if len(article.text) <= limit:
             return article

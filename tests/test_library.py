@@ -186,6 +186,33 @@ def test_a_huge_headline_is_cut_with_a_warning_and_the_story_stays_answerable(ma
     assert len(answer.evidence[0].story.title) <= 300
 
 
+def test_a_story_dated_in_the_future_is_dated_when_ingested_and_never_pinned_first(sample_library, tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    soon = (datetime.now(UTC) + timedelta(hours=6)).isoformat(timespec="seconds")  # a time zone ahead: believed
+    records = [
+        {
+            "url": "https://x.test/2099",
+            "title": "Harbour opens in 2099",
+            "text": "The harbour opened.",
+            "published": "2099-01-01",
+        },
+        {"url": "https://x.test/soon", "title": "Ferry timetable", "text": "Ferries run hourly.", "published": soon},
+    ]
+    report = sample_library.ingest([write_jsonl(tmp_path / "future.jsonl", records)])
+    assert report.added == 2
+    today = datetime.now(UTC).date().isoformat()
+    assert report.warnings == [
+        f"https://x.test/2099: dated 2099-01-01, more than a day after it was ingested; dated {today}, the day it"
+        " was ingested, instead"
+    ]
+    newest = sample_library.latest(3)
+    assert newest[0].title == "Ferry timetable" and newest[0].published == soon
+    assert [s.published for s in newest if s.title == "Harbour opens in 2099"] == [today]
+    again = sample_library.ingest([write_jsonl(tmp_path / "future.jsonl", records)])
+    assert again.unchanged == 2  # the same story read again the same day changes nothing
+
+
 def test_fingerprint_memory_is_bounded_by_a_prefix():
     from index.dedup import FINGERPRINT_CHARS, fingerprint
 
