@@ -11,6 +11,7 @@ from bot.parser import build_parser
 from bot.settings import in_setting_terms, load_settings
 from bot.terminal import quiet_libraries, say
 from index import NewsbotError
+from index.text import hide_credentials
 
 log = logging.getLogger("newsbot")
 
@@ -25,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
         quiet_libraries()
         return COMMANDS[args.command](args, settings)
     except NewsbotError as exc:
-        say(f"newsbot: error: {in_setting_terms(str(exc))}", file=sys.stderr)
+        say(f"newsbot: error: {hide_credentials(in_setting_terms(str(exc)))}", file=sys.stderr)
         return 1
     except sqlite3.DatabaseError as exc:  # a damaged file: say what and what to do, not a traceback
         folder = getattr(args, "data_dir", None) or "the data folder"

@@ -167,12 +167,12 @@ def cmd_sources(args, settings: Settings) -> int:
             except NewsbotError as exc:
                 raise NewsbotError(f"{exc}; not added (`--no-check` adds it anyway)") from None
         source = library.add_source(location, args.name, args.interval)
-        say(f"added source {source.id} ({source.kind}): {source.name} {source.location}")
+        say(f"added source {source.id} ({source.kind}): {source.name} {source.shown().location}")
     elif args.action == "remove":
         source = library.remove_source(args.source_id)
         say(f"removed source {source.id}: {source.name}")
     elif args.json:
-        say(json.dumps([dataclasses.asdict(s) for s in library.sources()], ensure_ascii=False))
+        say(json.dumps([dataclasses.asdict(s.shown()) for s in library.sources()], ensure_ascii=False))
     elif not (sources := library.sources()):
         say("no sources yet; add one with `newsbot sources add URL`")
     else:

@@ -103,6 +103,7 @@ def status_lines(stats: dict) -> list[str]:
 
 
 def source_lines(source: Source) -> list[str]:
+    source = source.shown()
     health = "ok" if not source.failing else f"FAILING x{source.failures}: {source.last_error}"
     return [
         f"{source.id:>4}  {source.kind:<4}  {source.name}  {source.location}",

@@ -22,6 +22,7 @@ from index.fetch import Fetcher
 from index.models import Article, IngestReport
 from index.registry import Source, SourceRegistry
 from index.sources import read_articles
+from index.text import hide_credentials
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +130,7 @@ class Poller:
                         f"{count} {'entry' if count == 1 else 'entries'} failed, first: {entry_problems[0]}"
                     )
             except Exception as exc:  # one broken source (or a bug it triggers) never stops the pass
-                message = _describe(exc)
+                message = hide_credentials(_describe(exc))
                 log.debug("source %s (%s) failed", source.id, source.location, exc_info=True)
                 report.failures.append(f"source {source.id} ({source.name}): {message}")
                 report.outcomes.append(f"source {source.id} ({source.name}): FAILED: {message}")

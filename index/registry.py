@@ -3,11 +3,12 @@ already handled: the poller's own tables."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from index.database import now
 from index.errors import NewsbotError
 from index.store import Store
+from index.text import hide_credentials
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,14 @@ class Source:
     def failing(self) -> bool:
         return self.failures > 0
 
+    def shown(self) -> Source:
+        """The source as it may be shown to anyone: credentials in its URL and last error masked."""
+        return replace(
+            self,
+            location=hide_credentials(self.location),
+            last_error=hide_credentials(self.last_error) if self.last_error else self.last_error,
+        )
+
 
 class SourceRegistry:
     def __init__(self, db: Store) -> None:
@@ -49,7 +58,7 @@ class SourceRegistry:
                 (location, name, kind, interval_minutes, now()),
             ).fetchone()[0]
         except self.db.IntegrityError:
-            raise NewsbotError(f"{location} is already a source") from None
+            raise NewsbotError(f"{hide_credentials(location)} is already a source") from None
         return self.get(source_id)
 
     def get(self, source_id: int) -> Source:

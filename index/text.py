@@ -62,3 +62,17 @@ def lead_of(text: str, most: int = 300) -> str:
         if 0 < at < most:
             return text[: at + 1]
     return text if len(text) <= most else text[: text.rfind(" ", 0, most)] + "…"
+
+
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/@\s:]*):([^/@\s]+)@")
+_SECRET_PARAMETER = re.compile(
+    r"(?i)([?&;](?:api[_-]?key|apikey|key|token|access[_-]?token|auth|secret|client[_-]?secret|password|passwd|pwd"
+    r"|sig|signature)=)[^&#\s\"']+"
+)
+
+
+def hide_credentials(text: str) -> str:
+    """`text` with the credentials of any URL in it masked: a password in `user:pass@` and the values
+    of query parameters that carry keys (`?apikey=`, `token=`, `sig=`...). For what is shown or
+    stored as a message; fetching keeps the URL as given."""
+    return _SECRET_PARAMETER.sub(r"\1***", _USERINFO.sub(r"\1\2:***@", text))

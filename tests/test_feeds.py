@@ -246,3 +246,29 @@ def test_poll_budget_leaves_the_rest_for_the_next_pass(make_library, tmp_path, s
     assert report.sources == 1 and report.postponed == 1 and "1 sources left for the next pass" in report.line()
     assert library.registry.get(herald.id).last_polled_at is None  # still due
     assert [s.id for s in library.sources() if s.next_poll_at <= time.time()] == [herald.id]
+
+
+def test_feed_credentials_are_masked_in_everything_shown_and_kept_for_fetching(server, tmp_path):
+    """A source URL with `user:pass@` or `?apikey=`: `sources add`, `poll`'s failure line, `sources
+    list` and its JSON show it masked; the feed is still read with the credentials."""
+    from tests.test_cli import newsbot
+
+    env = {"NEWSBOT_FETCH_ALLOWED_HOSTS": "127.0.0.1,localhost"}
+    data = tmp_path / "secret-feeds"
+    host = server.base.split("://", 1)[1]
+    keyed = f"http://{host}/rss.xml?apikey=s3cr3tkey&lang=en"
+    added = newsbot("sources", "add", keyed, "--name", "keyed", data_dir=data, env_extra=env)
+    assert added.returncode == 0 and "apikey=***&lang=en" in added.stdout
+    hidden = f"http://reader:hunter2pass@{host}/missing.xml?token=t0ken"
+    newsbot("sources", "add", hidden, "--name", "gone", "--no-check", data_dir=data, env_extra=env)
+    polled = newsbot("poll", data_dir=data, env_extra=env)
+    assert "source 1 (keyed): 3 new" in polled.stdout  # fetched with the real key
+    assert "source 2 (gone): FAILED: " in polled.stdout
+    refused = newsbot("sources", "add", hidden, "--name", "again", "--no-check", data_dir=data, env_extra=env)
+    assert refused.returncode == 1 and "already a source" in refused.stderr
+    listed = newsbot("sources", "list", data_dir=data, env_extra=env)
+    as_json = newsbot("sources", "list", "--json", data_dir=data, env_extra=env)
+    shown = "\n".join(r.stdout + r.stderr for r in (added, polled, refused, listed, as_json))
+    for secret in ("s3cr3tkey", "hunter2pass", "t0ken"):
+        assert secret not in shown
+    assert "reader:***@" in listed.stdout and json.loads(as_json.stdout)[1]["location"].endswith("token=***")

@@ -205,6 +205,7 @@ def delivery_text(health) -> str:
 
 
 def source_line(source) -> str:
+    source = source.shown()
     health = "ok" if not source.failing else f"failing ×{source.failures}: {clip(source.last_error or '', 200)}"
     polled = f", last read {timestamp(source.last_polled_at, 'R')}" if source.last_polled_at else ""
     return (
