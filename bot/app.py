@@ -13,7 +13,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.checks import NotAdmin, NotChannelManager
-from bot.embeds import REBUILDING, error_text, notice
+from bot.embeds import REBUILDING, SOMETHING_WRONG, error_text, notice
 from bot.settings import Settings
 from index import Library, NewsbotError
 from index.errors import ModelChangedError
@@ -84,7 +84,7 @@ class NewsBot(commands.AutoShardedBot):
             message = error_text(error.original)
         else:
             log.error("command %s failed", interaction.command and interaction.command.name, exc_info=error)
-            message = "Something went wrong on my side; the error has been logged."
+            message = SOMETHING_WRONG
         await reply_privately(interaction, message)
 
     def uptime(self) -> float:

@@ -5,6 +5,7 @@ Article text is escaped (no Markdown, no mentions) and every field is cut to Dis
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,9 +15,12 @@ import discord
 
 from bot.settings import in_setting_terms
 from index import Answer, Story
+from index.errors import OperatorError
 from index.events import Event
 from index.follows import Follow
 from index.models import Headline
+
+log = logging.getLogger(__name__)
 
 TITLE_LIMIT = 256
 DESCRIPTION_LIMIT = 4096
@@ -199,6 +203,7 @@ def stories_embed(stories: list[Story], title: str, page: int = 0, pages: int = 
 
 # What chat users see while the index waits for `newsbot reindex` (the details go to the log).
 REBUILDING = "The news index is being rebuilt; try again later."
+SOMETHING_WRONG = "Something went wrong on my side; the error has been logged."
 
 
 @dataclass(frozen=True)
@@ -216,6 +221,9 @@ class Reply:
 def error_text(error: Exception | str) -> str:
     """A library error as one sentence for chat: capitalised, ending with a full stop, the library's
     parameters named as the settings an operator changes, cut to Discord's limit."""
+    if isinstance(error, OperatorError):  # names a path or a database address: the logs get that
+        log.warning("told a member %r: %s", error.chat, error)
+        return notice(error.chat)
     text = str(error).strip()
     text = text[:1].upper() + text[1:]
     return notice(text if text.endswith((".", "!", "?")) else text + ".")

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from index.errors import NewsbotError
+from index.errors import NewsbotError, NotWritableError
 from index.schema import SQLITE_ADDED_COLUMNS, SQLITE_SCHEMA, SQLITE_VERSION
 
 DB_NAME = "news.sqlite3"
@@ -189,7 +189,7 @@ class Database(GenerationStore):
 
     def ensure_writable(self) -> None:
         if self.data_dir.exists() and not os.access(self.data_dir, os.W_OK | os.X_OK):
-            raise NewsbotError(
+            raise NotWritableError(
                 f"data dir {self.data_dir} is not writable (a read-only folder can be read, not changed:"
                 " `ask`, `latest` and `status` work there)"
             )
@@ -197,7 +197,7 @@ class Database(GenerationStore):
             try:
                 self.data_dir.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise NewsbotError(f"cannot create data dir {self.data_dir}: {exc.strerror}") from exc
+                raise NotWritableError(f"cannot create data dir {self.data_dir}: {exc.strerror}") from exc
 
     def checkpoint(self) -> None:
         """Fold the write-ahead log into the database file (sizes on disk then reflect the data)."""

@@ -20,3 +20,21 @@ class ModelChangedError(NewsbotError):
             " run `newsbot reindex` first"
         )
         self.stored, self.configured = stored, configured
+
+
+class OperatorError(NewsbotError):
+    """A problem on the library's own machine (its database, its folder). The message names server
+    details (paths, a database address) for the operator's terminal and logs; `chat` is what a
+    member of a Discord server is told instead."""
+
+    chat = "The news library is unavailable right now; please try again in a few minutes."
+
+
+class StoreUnavailableError(OperatorError):
+    """The news database cannot be reached (PostgreSQL down, say)."""
+
+
+class NotWritableError(OperatorError):
+    """The library's folder or database cannot be written."""
+
+    chat = "The news library cannot be changed right now; an operator needs to look at the bot's logs."

@@ -18,7 +18,7 @@ from index.config import LibraryConfig
 from index.dates import as_of_moment
 from index.dedup import near_duplicate
 from index.embed import Embedder
-from index.errors import NewsbotError, NothingIndexedError
+from index.errors import NewsbotError, NothingIndexedError, StoreUnavailableError
 from index.events import Event, group_events, story_vector
 from index.fetch import Fetcher, check_url
 from index.follows import Follow, Following
@@ -90,8 +90,11 @@ class Library:
         meanwhile."""
         with self._warm, ThreadPoolExecutor(2, thread_name_prefix="newsbot-load") as loader:
             loads = [loader.submit(self.embedder.warm_up), loader.submit(self.reader.warm_up)]
-            if self.articles.has_passages():
-                self.vectors.current()
+            try:
+                if self.articles.has_passages():
+                    self.vectors.current()
+            except StoreUnavailableError as exc:  # the database away for now: vectors load on first use
+                log.warning("the vector index is not loaded yet: %s", exc)
             for load in loads:
                 load.result()
 

@@ -20,7 +20,7 @@ from urllib.parse import quote
 import numpy as np
 
 from index.database import GenerationStore
-from index.errors import NewsbotError
+from index.errors import NewsbotError, StoreUnavailableError
 from index.schema import POSTGRES_MIGRATIONS, POSTGRES_SCHEMA, POSTGRES_VERSION
 
 _WRITE_LOCK = 0x6E657773  # advisory lock keys ("news", "newt"): writers take turns; migrations run once
@@ -102,6 +102,13 @@ class PostgresDatabase(GenerationStore):
                 "a database_url needs psycopg: pip install 'psycopg[binary]' (or newsbot[postgres])"
             ) from None
         self._psycopg = psycopg
+        url = url.strip()
+        scheme = url.split("://", 1)[0].lower() if "://" in url else None
+        if scheme is not None and scheme not in ("postgresql", "postgres"):
+            raise NewsbotError(
+                f"database_url must be a postgresql:// URL (or libpq's key=value form), not a {scheme}:// one:"
+                f" {redacted(url)}"
+            )
         self.url = url
         self._local = threading.local()
         self._write_lock = threading.Lock()
@@ -123,7 +130,10 @@ class PostgresDatabase(GenerationStore):
             return self._psycopg.connect(self.url, autocommit=True, connect_timeout=10)
         except self._psycopg.OperationalError as exc:
             reason = scrubbed(" ".join(str(exc).split()), self.url)[:300]
-            raise NewsbotError(f"cannot connect to the news database {self.location}: {reason}") from None
+            raise StoreUnavailableError(f"cannot connect to the news database {self.location}: {reason}") from None
+        except self._psycopg.Error as exc:  # a connection string psycopg cannot read: its text quotes it
+            reason = scrubbed(" ".join(str(exc).split()), self.url)[:300]
+            raise NewsbotError(f"cannot read database_url {self.location}: {reason}") from None
 
     def connect(self) -> PgConnection:
         conn = getattr(self._local, "conn", None)

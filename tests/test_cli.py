@@ -355,3 +355,19 @@ def test_commands_load_only_what_they_need(data_dir):
     assert heavy_modules("status") == []
     assert heavy_modules("latest", "-n", "3") == []
     assert heavy_modules("ask", DEMO_QUESTION, "--json") == ["torch", "transformers"]  # its tokenizer
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("postgresql+psycopg://u:secretpw@127.0.0.1:9/db", "must be a postgresql:// URL"),
+        (" postgresql://u:secretpw@127.0.0.1:9/db", "cannot connect to the news database"),
+        ("postgresql://u:secret%zzpw@127.0.0.1:9/db", "cannot read NEWSBOT_DATABASE_URL"),
+        ("mysql://u:secretpw@127.0.0.1/db", "not a mysql:// one"),
+    ],
+)
+def test_a_database_url_psycopg_cannot_use_is_one_line_without_its_password(tmp_path, url, message):
+    result = newsbot("status", data_dir=tmp_path / "data", env_extra={"NEWSBOT_DATABASE_URL": url})
+    assert result.returncode == 1 and message in result.stderr
+    assert "secret" not in result.stderr + result.stdout and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -12,7 +12,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.cooldown import Cooldown
-from bot.embeds import REBUILDING, Reply, answer_embed, error_text
+from bot.embeds import REBUILDING, SOMETHING_WRONG, Reply, answer_embed, error_text
 from index import NewsbotError
 from index.errors import ModelChangedError, NothingIndexedError
 
@@ -40,6 +40,9 @@ class AskCog(commands.Cog):
             return Reply(REBUILDING)
         except NewsbotError as exc:
             return Reply(error_text(exc))
+        except Exception:  # a damaged store, a bug: the same one sentence for /ask and a mention
+            log.exception("answering %r failed", question[:200])
+            return Reply(SOMETHING_WRONG)
         return Reply(embed=answer_embed(answer))
 
     @app_commands.command(name="ask", description="Ask a question about the news")
