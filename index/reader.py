@@ -182,7 +182,7 @@ class ExtractiveReader:
         with up to CANDIDATES unconfirmed answers."""
         if reading is None:
             reading = self.reading(question, hits)
-        closest = closest_stories(hits)
+        closest = closest_stories(hits, reading.candidates)
         confidence = self.calibration.confidence(reading.features) if reading.best else 0.0
         best = reading.best
         if best is None or confidence < self.threshold:

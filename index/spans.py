@@ -46,10 +46,13 @@ def sentence_around(text: str, start: int, end: int) -> tuple[str, int]:
     return text[begin:].strip(), begin
 
 
-def closest_stories(hits: Sequence[Hit], count: int = 3) -> list[Story]:
+def closest_stories(hits: Sequence[Hit], candidates: Sequence = (), count: int = 3) -> list[Story]:
+    """The stories an abstention points to: first those the reader valued most (the story of each
+    candidate answer's spans, strongest span first), then the rest in search order."""
+    valued = sorted((span for candidate in candidates for span in candidate.spans), key=lambda span: -span.value)
     stories: dict[str, Story] = {}
-    for hit in hits:
-        stories.setdefault(hit.story.url, hit.story)
+    for story in [span.hit.story for span in valued] + [hit.story for hit in hits]:
+        stories.setdefault(story.url, story)
         if len(stories) == count:
             break
     return list(stories.values())

@@ -335,3 +335,20 @@ def test_a_newer_story_counts_against_an_answer_only_when_it_competes_for_it(rea
         "Who did Takaichi speak with in October?", [trump, Span(rival, 20, 23, 0.0, 1.5, margin=3.0)]
     )
     assert next(c for c in named.candidates if c.text == "Trump").best.value == alone.best.value
+
+
+def test_an_abstention_points_first_to_the_stories_the_reader_valued_most():
+    """The Louvre story the reader rated highest was left out of "Closest stories" when three other
+    stories ranked above it in search."""
+    from index.spans import closest_stories
+
+    hits = [hit(f"Story {n} text.", title=f"Story {n}", url=f"https://x.test/{n}", passage_id=n) for n in range(5)]
+    louvre = Span(hits[4], 0, 5, 1.5, 1.0)
+    pope = Span(hits[1], 0, 5, -2.0, -1.0)
+    reading = pool([louvre, pope])
+    assert [s.url for s in closest_stories(hits, reading.candidates)] == [
+        "https://x.test/4",
+        "https://x.test/1",
+        "https://x.test/0",
+    ]
+    assert [s.url for s in closest_stories(hits)] == ["https://x.test/0", "https://x.test/1", "https://x.test/2"]
