@@ -27,7 +27,12 @@ USER_AGENT = "newsbot/0.1 (a Discord news bot; polls feeds politely)"
 
 
 class FetchError(NewsbotError):
-    """A URL could not be fetched; the message says why in one line."""
+    """A URL could not be fetched; the message says why in one line. `retry_after`: seconds the
+    server asked us to wait (a 429 or 5xx with Retry-After, or the host's backoff still running)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -285,7 +290,7 @@ class Fetcher:
             host, address = resolve_url(url, self.limits.allowed_hosts)
             wait = self.backoff.wait_for(host)
             if wait:
-                raise FetchError(f"{host} asked us to back off; next try in {wait:.0f} s")
+                raise FetchError(f"{host} asked us to back off; next try in {wait:.0f} s", retry_after=wait)
             self._guard.pins[host] = address
             with self._client.stream("GET", url, headers=headers) as response:
                 if response.status_code == 304:
@@ -299,7 +304,9 @@ class Fetcher:
                     continue
                 if response.status_code == 429 or response.status_code >= 500:
                     delay = self.backoff.penalise(host, retry_after_seconds(response.headers.get("retry-after")))
-                    raise FetchError(f"{url}: HTTP {response.status_code}; backing off {host} for {delay:.0f} s")
+                    raise FetchError(
+                        f"{url}: HTTP {response.status_code}; backing off {host} for {delay:.0f} s", retry_after=delay
+                    )
                 if response.status_code >= 400:
                     raise FetchError(f"{url}: HTTP {response.status_code}")
                 body = self._read_body(response, url, deadline)

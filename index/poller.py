@@ -134,7 +134,11 @@ class Poller:
                 log.debug("source %s (%s) failed", source.id, source.location, exc_info=True)
                 report.failures.append(f"source {source.id} ({source.name}): {message}")
                 report.outcomes.append(f"source {source.id} ({source.name}): FAILED: {message}")
-                self.registry.record_poll(source.id, error=message, next_poll_at=self._next(source, failed=True))
+                next_poll_at = self._next(source, failed=True)
+                retry_after = getattr(exc, "retry_after", None)
+                if retry_after:  # the server's own word, kept for the next process too (`poll --due`)
+                    next_poll_at = max(next_poll_at, time.time() + retry_after)
+                self.registry.record_poll(source.id, error=message, next_poll_at=next_poll_at)
             else:
                 report.outcomes.append(f"source {source.id} ({source.name}): {report.counts_since(before)}")
                 self.registry.record_poll(

@@ -272,3 +272,19 @@ def test_feed_credentials_are_masked_in_everything_shown_and_kept_for_fetching(s
     for secret in ("s3cr3tkey", "hunter2pass", "t0ken"):
         assert secret not in shown
     assert "reader:***@" in listed.stdout and json.loads(as_json.stdout)[1]["location"].endswith("token=***")
+
+
+def test_retry_after_is_remembered_by_the_next_process(make_library, tmp_path, server):
+    """A 503 with Retry-After: 120 on a source polled every 30 s: the source's next poll is put off
+    at least 120 s in the store, so another process's `poll --due` does not ask again minutes later."""
+    folder = tmp_path / "retry"
+    first = make_library(folder, fetch_limits=TEST_LIMITS)
+    source = first.add_source(f"{server.base}/articles/broken.html", "busy", interval_minutes=0.5)
+    before = time.time()
+    report = first.poll(only_due=False)
+    assert len(report.failures) == 1 and "HTTP 503" in report.failures[0]
+    assert first.registry.get(source.id).next_poll_at >= before + 120
+    asked = Handler.hits.get("/articles/broken.html", 0)
+    later = make_library(folder, fetch_limits=TEST_LIMITS)  # a new process: a fresh in-memory backoff
+    assert later.poll(only_due=True).sources == 0
+    assert Handler.hits.get("/articles/broken.html", 0) == asked
