@@ -350,7 +350,7 @@ def train(args: argparse.Namespace) -> None:
                 if fits < plan["total"]:
                     print(f"{pace * 1000:.0f} ms a step: the plan cut from {plan['total']:,} to {fits:,}", flush=True)
                     plan["total"] = fits
-            if step % args.report_every == 0 or step == plan["total"]:
+            if args.report_every and (step % args.report_every == 0 or step == plan["total"]):
                 seen = watch(net, watched, device, bfloat16)
                 rate = (time.time() - began) / step
                 shown = running if running is not None else float(loss.detach())
@@ -366,7 +366,12 @@ def train(args: argparse.Namespace) -> None:
                 last_save = time.time()
         epoch += 1
     save_shards(net, args.out, {**meta, "step": str(step), "final": "yes"})
-    print(f"done: {step:,} steps ({step / per_epoch:.2f} epochs) in {(time.time() - began) / 60:.1f} min", flush=True)
+    spent = time.time() - began
+    print(
+        f"done: {step:,} steps ({step / per_epoch:.2f} epochs) in {spent / 60:.1f} min, "
+        f"{1000 * spent / max(step, 1):,.0f} s per 1,000 steps",
+        flush=True,
+    )
 
 
 # -- join (here) ----------------------------------------------------------------------------------
@@ -409,7 +414,7 @@ def main(argv: list[str] | None = None) -> None:
     training.add_argument("--seed", type=int, default=13)
     training.add_argument("--bfloat16", action=argparse.BooleanOptionalAction, default=None)
     training.add_argument("--threads", type=int, default=0)
-    training.add_argument("--report-every", type=int, default=500)
+    training.add_argument("--report-every", type=int, default=500, help="steps between watched scores (0: never)")
     training.add_argument("--save-minutes", type=float, default=2.0)
     joining = commands.add_parser("join", help="one weights file of a run's shards (here)")
     joining.add_argument("folder", type=Path)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.jobs import poll_forever
@@ -22,7 +24,7 @@ from bot.render import (
 from bot.settings import Settings, in_setting_terms
 from bot.terminal import loading, progress_bar, say
 from index import Library, NewsbotError
-from index.dates import as_of_moment
+from index.dates import as_of_moment, published_moment
 
 
 def cmd_ingest(args, settings: Settings) -> int:
@@ -113,6 +115,22 @@ def cmd_latest(args, settings: Settings) -> int:
     return 0
 
 
+def older_stories_hint(library: Library, hours: float) -> str:
+    """For an empty brief: how many stories lie outside its window, and the --hours that reaches the newest."""
+    newest = library.latest(1)
+    moment = published_moment(newest[0].published) if newest else None
+    if moment is None:
+        return ""
+    behind = (datetime.now(UTC) - moment).total_seconds() / 3600
+    if behind <= hours:
+        return ""
+    count = library.stats()["articles"]
+    return (
+        f"{count:,} {'story is' if count == 1 else 'stories are'} older; the newest is from"
+        f" {newest[0].published[:10]}: widen the window with --hours {math.ceil(behind)}"
+    )
+
+
 def cmd_brief(args, settings: Settings) -> int:
     library = Library(settings.library_config())
     events = library.brief(args.hours, args.topic, args.n)
@@ -120,6 +138,8 @@ def cmd_brief(args, settings: Settings) -> int:
         say(json.dumps([event_record(event) for event in events], ensure_ascii=False))
     elif not events:
         say(f"no stories in the last {args.hours:g} hours" + (f" about {args.topic!r}" if args.topic else ""))
+        if hint := older_stories_hint(library, args.hours):
+            say(hint)
     else:
         for number, event in enumerate(events, start=1):
             say(event_lines(number, event))

@@ -26,6 +26,16 @@ from index.errors import NewsbotError
 USER_AGENT = "newsbot/0.1 (a Discord news bot; polls feeds politely)"
 
 
+_HTTP_ERRORS = {  # httpx's error names, said in words
+    "RemoteProtocolError": "the server broke off or answered in a way HTTP does not allow",
+    "ReadError": "the connection broke while reading",
+    "WriteError": "the connection broke while sending the request",
+    "TooManyRedirects": "too many redirects",
+    "UnsupportedProtocol": "not an http(s) address",
+    "LocalProtocolError": "the request could not be sent",
+}
+
+
 class FetchError(NewsbotError):
     """A URL could not be fetched; the message says why in one line. `retry_after`: seconds the
     server asked us to wait (a 429 or 5xx with Retry-After, or the host's backoff still running)."""
@@ -274,8 +284,10 @@ class Fetcher:
             if time.monotonic() >= deadline - 0.05:
                 raise FetchError(f"{url}: too slow (over {self.limits.total_seconds:.0f} s)") from None
             raise FetchError(f"{url}: timed out") from None
+        except httpx.ConnectError:
+            raise FetchError(f"{url}: the server refused or did not answer the connection") from None
         except httpx.HTTPError as exc:
-            raise FetchError(f"{url}: {type(exc).__name__}") from None
+            raise FetchError(f"{url}: {_HTTP_ERRORS.get(type(exc).__name__, type(exc).__name__)}") from None
         finally:
             self._guard.deadline = None
             self._guard.pins.clear()

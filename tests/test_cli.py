@@ -371,3 +371,14 @@ def test_a_database_url_psycopg_cannot_use_is_one_line_without_its_password(tmp_
     assert result.returncode == 1 and message in result.stderr
     assert "secret" not in result.stderr + result.stdout and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_an_empty_brief_says_how_far_back_the_news_is(data_dir):
+    result = newsbot("brief", data_dir=data_dir)
+    assert result.returncode == 0
+    empty, hint = result.stdout.strip().splitlines()
+    assert empty == "no stories in the last 24 hours"
+    hours = int(re.search(r"--hours (\d+)$", hint).group(1))
+    assert hint.startswith("6 stories are older; the newest is from ")
+    widened = newsbot("brief", "--hours", str(hours + 1), data_dir=data_dir)  # seconds passed since
+    assert widened.returncode == 0 and widened.stdout.startswith(" 1. ")

@@ -288,3 +288,13 @@ def test_retry_after_is_remembered_by_the_next_process(make_library, tmp_path, s
     later = make_library(folder, fetch_limits=TEST_LIMITS)  # a new process: a fresh in-memory backoff
     assert later.poll(only_due=True).sources == 0
     assert Handler.hits.get("/articles/broken.html", 0) == asked
+
+
+def test_a_refused_connection_is_said_in_words():
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(FetchError, match="the server refused or did not answer the connection"):
+        Fetcher(TEST_LIMITS).get(f"http://127.0.0.1:{port}/rss.xml")
