@@ -15,11 +15,12 @@ from index.registry import Source
 # screen or retitle the terminal of the operator reading it. And the bidirectional controls
 # (U+202A-U+202E, U+2066-U+2069, the marks U+200E, U+200F, U+061C): a right-to-left override in a
 # headline would show the rest of the line, and the lines after it, reversed.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\ue000\ue001]")
 
 
 def printable(text: str) -> str:
-    """Text safe to write to a terminal: control characters removed."""
+    """Text safe to write to a terminal: control characters removed (and the highlight marks, which
+    only `highlight` may put in)."""
     return _CONTROL.sub("", text)
 
 
@@ -29,9 +30,14 @@ def story_line(story: Story) -> str:
     return f"{date}  {story.title or story.url}{source}\n            {story.url}"
 
 
-def highlight(quote: str, start: int, end: int, mark: str = "**") -> str:
+# The answer inside its quote, between these two private-use characters: `bot.terminal.say` makes
+# them bold on a terminal that shows it and drops them elsewhere (article text never carries them).
+BOLD, PLAIN = "\ue000", "\ue001"
+
+
+def highlight(quote: str, start: int, end: int) -> str:
     if 0 <= start < end <= len(quote):
-        return f"{quote[:start]}{mark}{quote[start:end]}{mark}{quote[end:]}"
+        quote = f"{quote[:start]}{BOLD}{quote[start:end]}{PLAIN}{quote[end:]}"
     return quote
 
 

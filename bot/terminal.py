@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
-from bot.render import printable
+from bot.render import BOLD, PLAIN, printable
 
 
 def say(text: str = "", file=None, flush: bool = False) -> None:
-    """print(), with control characters from article text stripped (see `printable`)."""
-    print(printable(str(text)), file=file or sys.stdout, flush=flush)
+    """print(), with control characters from article text stripped (see `printable`) and the answer
+    `highlight` marked in bold where the output is a terminal that shows it (plain elsewhere)."""
+    out = file or sys.stdout
+    parts = re.split(f"([{BOLD}{PLAIN}])", str(text))
+    if len(parts) > 1:
+        bold = _shows_bold(out)
+        codes = {BOLD: "\x1b[1m" if bold else "", PLAIN: "\x1b[0m" if bold else ""}
+        text = "".join(codes[part] if part in codes else printable(part) for part in parts)
+    else:
+        text = printable(parts[0])
+    print(text, file=out, flush=flush)
+
+
+def _shows_bold(out) -> bool:
+    import os
+
+    return out.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM", "") not in ("", "dumb")
 
 
 def quiet_libraries() -> None:

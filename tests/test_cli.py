@@ -54,7 +54,33 @@ def test_ask_plain_text(data_dir):
     result = newsbot("ask", DEMO_QUESTION, data_dir=data_dir)
     lines = result.stdout.splitlines()
     assert lines[0] == "Yoshihiko Noda"
-    assert "**Yoshihiko Noda**" in result.stdout and "2025-10-21" in result.stdout
+    assert "beat opposition leader Yoshihiko Noda in" in result.stdout and "2025-10-21" in result.stdout
+    assert "**" not in result.stdout and "\x1b" not in result.stdout  # piped: plain text, no marks
+
+
+def test_the_answer_is_bold_in_its_quote_on_a_terminal_that_shows_it(monkeypatch):
+    import io
+
+    from bot.render import highlight
+    from bot.terminal import say
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    quote = highlight("Takaichi beat \x1b[2JYoshihiko Noda.", 18, 32)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    for out, expected in [
+        (Terminal(), "Takaichi beat [2J\x1b[1mYoshihiko Noda\x1b[0m."),
+        (io.StringIO(), "Takaichi beat [2JYoshihiko Noda."),
+    ]:
+        say(quote, file=out)
+        assert out.getvalue() == expected + "\n"
+    monkeypatch.setenv("NO_COLOR", "1")
+    plain = Terminal()
+    say(quote, file=plain)
+    assert "\x1b" not in plain.getvalue()
 
 
 def test_batch_keeps_order_and_ids_and_reports_bad_lines(data_dir, tmp_path):
