@@ -11,6 +11,7 @@ import contextlib
 import fcntl
 import os
 import re
+import shutil
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -24,6 +25,8 @@ DB_NAME = "news.sqlite3"
 
 _TABLES = set(re.findall(r"CREATE (?:VIRTUAL )?TABLE IF NOT EXISTS (\w+)", SQLITE_SCHEMA))
 
+
+FULL_BELOW = 1 << 20  # free bytes under which the disk counts as full: read without creating files
 
 class StoreBusyError(NewsbotError):
     """Another process held the store's write lock for longer than we wait."""
@@ -81,8 +84,18 @@ class Database(GenerationStore):
 
     @property
     def read_only(self) -> bool:
-        """An existing store in a folder this process cannot write (a read-only mount, a backup)."""
-        return self.db_path.exists() and not os.access(self.data_dir, os.W_OK | os.X_OK)
+        """An existing store in a folder this process cannot write (a read-only mount, a backup), or
+        on a full disk: read without creating a file (SQLite's -shm and -wal need room)."""
+        if not self.db_path.exists():
+            return False
+        return not os.access(self.data_dir, os.W_OK | os.X_OK) or self.disk_full
+
+    @property
+    def disk_full(self) -> bool:
+        try:
+            return shutil.disk_usage(self.data_dir).free < FULL_BELOW
+        except OSError:
+            return False
 
     def _open_read_only(self) -> sqlite3.Connection:
         """A connection that never writes: SQLite's own read-only mode where it can (it reads a -wal
@@ -188,6 +201,12 @@ class Database(GenerationStore):
             conn.close()
 
     def ensure_writable(self) -> None:
+        if self.data_dir.exists() and self.disk_full:
+            free = shutil.disk_usage(self.data_dir).free
+            raise NotWritableError(
+                f"the disk holding {self.data_dir} is full ({free / 2**20:.1f} MiB free): free some space, then try"
+                " again (reading still works)"
+            )
         if self.data_dir.exists() and not os.access(self.data_dir, os.W_OK | os.X_OK):
             raise NotWritableError(
                 f"data dir {self.data_dir} is not writable (a read-only folder can be read, not changed:"
