@@ -186,7 +186,7 @@ def cmd_sources(args, settings: Settings) -> int:
                 library.probe_source(location)
             except NewsbotError as exc:
                 raise NewsbotError(f"{exc}; not added (`--no-check` adds it anyway)") from None
-        source = library.add_source(location, args.name, args.interval)
+        source = library.add_source(location, args.name, args.interval, resolve=not args.no_check)
         say(f"added source {source.id} ({source.kind}): {source.name} {source.shown().location}")
     elif args.action == "remove":
         source = library.remove_source(args.source_id)

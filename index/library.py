@@ -20,7 +20,7 @@ from index.dedup import near_duplicate
 from index.embed import Embedder
 from index.errors import NewsbotError, NothingIndexedError, StoreUnavailableError
 from index.events import Event, group_events, story_vector
-from index.fetch import Fetcher, check_url
+from index.fetch import Fetcher, FetchError, check_url
 from index.follows import Follow, Following
 from index.ingest import Ingester, Progress
 from index.models import Answer, Article, Citation, Headline, IngestReport, Story
@@ -122,10 +122,17 @@ class Library:
     # -- configured sources ----------------------------------------------------------------
 
     def add_source(
-        self, location: str, name: str | None = None, interval_minutes: float | None = None, *, web_only: bool = False
+        self,
+        location: str,
+        name: str | None = None,
+        interval_minutes: float | None = None,
+        *,
+        web_only: bool = False,
+        resolve: bool = True,
     ) -> Source:
         """Remember a feed, an article URL, or a JSONL file or folder to ingest from. `web_only`
-        (chat commands) accepts http(s) URLs only: a path would read files on the bot's machine."""
+        (chat commands) accepts http(s) URLs only: a path would read files on the bot's machine.
+        `resolve=False` adds a URL whose host does not resolve yet (every fetch checks it again)."""
         location = location.strip()
         if web_only and not location.lower().startswith(("http://", "https://")):
             raise NewsbotError(
@@ -135,7 +142,11 @@ class Library:
         if interval_minutes is not None and interval_minutes <= 0:
             raise NewsbotError("the poll interval must be positive")
         if "://" in location:
-            check_url(location, self.config.fetch_limits.allowed_hosts)
+            try:
+                check_url(location, self.config.fetch_limits.allowed_hosts)
+            except FetchError as exc:
+                if resolve or not str(exc).startswith("cannot resolve"):
+                    raise
             kind, default_name = "web", location.split("://", 1)[1].split("/", 1)[0]
         else:
             path = Path(location).expanduser()

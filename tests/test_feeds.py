@@ -298,3 +298,15 @@ def test_a_refused_connection_is_said_in_words():
         port = probe.getsockname()[1]
     with pytest.raises(FetchError, match="the server refused or did not answer the connection"):
         Fetcher(TEST_LIMITS).get(f"http://127.0.0.1:{port}/rss.xml")
+
+
+def test_no_check_adds_a_source_whose_host_does_not_resolve_yet(tmp_path):
+    from tests.test_cli import newsbot
+
+    data = tmp_path / "unresolved"
+    checked = newsbot("sources", "add", "https://no-such-host.invalid/feed.xml", data_dir=data)
+    assert checked.returncode == 1 and "`--no-check` adds it anyway" in checked.stderr
+    added = newsbot("sources", "add", "https://no-such-host.invalid/feed.xml", "--no-check", data_dir=data)
+    assert added.returncode == 0 and "added source 1 (web)" in added.stdout
+    private = newsbot("sources", "add", "http://127.0.0.1/feed.xml", "--no-check", data_dir=data)
+    assert private.returncode == 1 and "non-public address" in private.stderr  # still refused
