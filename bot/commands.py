@@ -181,13 +181,15 @@ def cmd_sources(args, settings: Settings) -> int:
     library = Library(settings.library_config())
     if args.action == "add":
         location = args.location.strip()
+        found = ""
         if "://" in location and not args.no_check:  # read it once, so a typo or a dead feed is said now
             try:
-                library.probe_source(location)
+                found = library.probe_source(location)
             except NewsbotError as exc:
                 raise NewsbotError(f"{exc}; not added (`--no-check` adds it anyway)") from None
         source = library.add_source(location, args.name, args.interval, resolve=not args.no_check)
-        say(f"added source {source.id} ({source.kind}): {source.name} {source.shown().location}")
+        said = f"added source {source.id} ({source.kind}): {source.name} {source.shown().location}"
+        say(said + (f": {found}" if found else ""))
     elif args.action == "remove":
         source = library.remove_source(args.source_id)
         say(f"removed source {source.id}: {source.name}")

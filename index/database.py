@@ -28,6 +28,7 @@ _TABLES = set(re.findall(r"CREATE (?:VIRTUAL )?TABLE IF NOT EXISTS (\w+)", SQLIT
 
 FULL_BELOW = 1 << 20  # free bytes under which the disk counts as full: read without creating files
 
+
 class StoreBusyError(NewsbotError):
     """Another process held the store's write lock for longer than we wait."""
 

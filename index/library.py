@@ -24,7 +24,7 @@ from index.fetch import Fetcher, FetchError, check_url
 from index.follows import Follow, Following
 from index.ingest import Ingester, Progress
 from index.models import Answer, Article, Citation, Headline, IngestReport, Story
-from index.poller import Poller, PollReport
+from index.poller import Poller, PollReport, read_page
 from index.reader import ExtractiveReader, Reader
 from index.registry import Source, SourceRegistry
 from index.search import HybridSearch, SearchWeights
@@ -156,11 +156,16 @@ class Library:
         self.db.ensure_writable()
         return self.registry.add(location, (name or default_name).strip(), kind, interval_minutes)
 
-    def probe_source(self, url: str) -> None:
-        """Read a web source once, so a typo or a dead feed is said before it is added; raises
-        NewsbotError with the reason."""
-        check_url(url.strip(), self.config.fetch_limits.allowed_hosts)
-        self.fetcher.get(url.strip())
+    def probe_source(self, url: str) -> str:
+        """Read a web source once, so a typo, a dead feed or a page that is neither a feed nor an
+        article is said before it is added: what was found ("a feed of 12 entries", "an article:
+        HEADLINE"); raises NewsbotError with the reason."""
+        url = url.strip()
+        check_url(url, self.config.fetch_limits.allowed_hosts)
+        entries, article = read_page(self.fetcher.get(url), url, "", self.config.max_entries_per_poll)
+        if article is not None:
+            return f"an article: {article.title[:100]}"
+        return f"a feed of {len(entries)} {'entry' if len(entries) == 1 else 'entries'}"
 
     def remove_source(self, source_id: int) -> Source:
         return self.registry.remove(source_id)

@@ -75,6 +75,23 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:500]
 
 
+def read_page(fetched, location: str, name: str, max_entries: int) -> tuple[list[FeedEntry], Article | None]:
+    """What a fetched source holds: a feed's entries, or (not a feed but an HTML page) one article;
+    FeedError when it is neither."""
+    try:
+        return parse_feed(fetched.body, fetched.url, max_entries)[1], None
+    except FeedError:
+        looks_html = "html" in fetched.content_type.lower() or fetched.body.lstrip()[:15].lower().startswith(
+            (b"<!doctype html", b"<html")
+        )
+        if not looks_html:
+            raise
+        article = extract_article(fetched.body, canonical_url(fetched.url), name)
+        if article is None:
+            raise FeedError(f"{location} is neither a feed nor a readable article") from None
+        return [], article
+
+
 class Poller:
     def __init__(
         self,
@@ -174,18 +191,8 @@ class Poller:
         if fetched.not_modified:  # the feed says nothing changed: every entry it had stays as it was
             report.unchanged += min(self.registry.feed_entry_count(source.id), self.max_entries)
             return fetched.etag, fetched.last_modified
-        try:
-            _, entries = parse_feed(fetched.body, fetched.url, self.max_entries)
-        except FeedError:
-            looks_html = "html" in fetched.content_type.lower() or fetched.body.lstrip()[:15].lower().startswith(
-                (b"<!doctype html", b"<html")
-            )
-            if not looks_html:
-                raise
-            # Not a feed but a page: a single-article source.
-            article = extract_article(fetched.body, canonical_url(fetched.url), source.name)
-            if article is None:
-                raise FeedError(f"{source.location} is neither a feed nor a readable article") from None
+        entries, article = read_page(fetched, source.location, source.name, self.max_entries)
+        if article is not None:  # not a feed but a page: a single-article source
             self._store([article], source, report, {})
             return fetched.etag, fetched.last_modified
         articles, signatures = [], {}

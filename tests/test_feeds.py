@@ -179,6 +179,9 @@ def test_cli_sources_and_poll(server, tmp_path):
     data = tmp_path / "cli-feeds"
     added = newsbot("sources", "add", f"{server.base}/rss.xml", "--name", "herald", data_dir=data, env_extra=env)
     assert added.returncode == 0 and "added source 1 (web): herald" in added.stdout
+    assert added.stdout.strip().endswith(": a feed of 3 entries")  # what was found, said at add time
+    page = newsbot("sources", "add", f"{server.base}/not-a-feed", data_dir=data, env_extra=env)
+    assert page.returncode == 1 and "neither a feed nor a readable article" in page.stderr
     polled = newsbot("poll", data_dir=data, env_extra=env)
     assert polled.returncode == 0, polled.stderr
     assert polled.stdout.splitlines() == [
