@@ -8,17 +8,34 @@ from pathlib import Path
 from bot.settings import DEFAULT_DATA_DIR
 
 
+class CommandLine(argparse.ArgumentParser):
+    """argparse with its errors on one line, naming where the help is; an unquoted question gets a
+    hint to quote it."""
+
+    def parse_args(self, args=None, namespace=None):
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            hint = ""
+            if getattr(parsed, "command", None) == "ask":
+                hint = '; put the question in quotes: newsbot ask "who won the vote?"'
+            self.error(f"unrecognized arguments: {' '.join(extras)}{hint}")
+        return parsed
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     # --data-dir is accepted before or after the command; SUPPRESS keeps a later parser from
     # resetting what an earlier one read.
-    common = argparse.ArgumentParser(add_help=False)
+    common = CommandLine(add_help=False)
     common.add_argument(
         "--data-dir",
         type=Path,
         default=argparse.SUPPRESS,
         help=f"the news library's folder (default: NEWSBOT_DATA_DIR, else {DEFAULT_DATA_DIR})",
     )
-    parser = argparse.ArgumentParser(
+    parser = CommandLine(
         prog="newsbot",
         description="Answer questions about the news, with the article's own words as proof.",
         epilog="Settings come from NEWSBOT_* environment variables or a .env file in this folder"

@@ -408,3 +408,13 @@ def test_an_empty_brief_says_how_far_back_the_news_is(data_dir):
     assert hint.startswith("6 stories are older; the newest is from ")
     widened = newsbot("brief", "--hours", str(hours + 1), data_dir=data_dir)  # seconds passed since
     assert widened.returncode == 0 and widened.stdout.startswith(" 1. ")
+
+
+def test_command_line_mistakes_are_one_line_and_an_unquoted_question_is_told_to_quote(tmp_path):
+    unquoted = newsbot("ask", "who", "won", "the", "vote", data_dir=tmp_path / "d")
+    assert unquoted.returncode == 2 and len(unquoted.stderr.strip().splitlines()) == 1
+    assert 'put the question in quotes: newsbot ask "who won the vote?"' in unquoted.stderr
+    wrong = newsbot("latest", "-n", "x", data_dir=tmp_path / "d")
+    assert wrong.returncode == 2 and wrong.stderr.strip().splitlines() == [
+        "newsbot latest: error: argument -n: invalid int value: 'x' (see `newsbot latest --help`)"
+    ]
