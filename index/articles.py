@@ -43,6 +43,7 @@ class PreparedArticle:
 class WriteSummary:
     added: int = 0
     updated: int = 0
+    unchanged: int = 0  # written meanwhile by another process, the same as this one: left alone
     passages: int = 0
     vector_seconds: float = 0.0  # of the write, the time spent updating and saving the FAISS copy
 
@@ -93,7 +94,7 @@ class ArticleStore:
         """Insert or replace articles (by URL) with their passages, as one atomic step.
         Call inside `writing()`."""
         stamp = now()
-        added = updated = passages = 0
+        added = updated = unchanged = passages = 0
         removed_ids: list[int] = []
         new_ids: list[int] = []
         new_vectors: list[np.ndarray] = []
@@ -102,7 +103,10 @@ class ArticleStore:
             self.check_model(model_name, conn)
             for item in batch:
                 article = item.article
-                row = conn.execute("SELECT id FROM articles WHERE url = ?", (article.url,)).fetchone()
+                row = conn.execute("SELECT id, content_hash FROM articles WHERE url = ?", (article.url,)).fetchone()
+                if row and row[1] == item.digest:  # another ingest wrote the same article while this one embedded
+                    unchanged += 1
+                    continue
                 values = (
                     article.title,
                     article.text,
@@ -153,12 +157,14 @@ class ArticleStore:
                     new_vectors.append(vector)
                     dimension = len(vector)
                     passages += 1
+            if not (added or updated):  # every article already there, as is: nothing changes
+                return WriteSummary(unchanged=unchanged)
             generation = self.db.bump(conn, stamp, model_name, dimension)
             self.db.log_vector_changes(conn, generation, removed_ids, new_ids)
         started = time.perf_counter()
         vectors = np.vstack(new_vectors) if new_vectors else np.zeros((0, dimension or 1), np.float32)
         self.vectors.apply_changes(generation, np.array(removed_ids), np.array(new_ids), vectors)
-        return WriteSummary(added, updated, passages, time.perf_counter() - started)
+        return WriteSummary(added, updated, unchanged, passages, time.perf_counter() - started)
 
     def passages_to_embed(self) -> list[tuple[int, str, str]]:
         """(passage id, article title, passage text) for every passage, for a reindex."""

@@ -104,6 +104,7 @@ class Ingester:
         report.timed("vectors", summary.vector_seconds)
         report.added += summary.added
         report.updated += summary.updated
+        report.unchanged += summary.unchanged
         report.passages += summary.passages
 
     def _capped(self, article: Article, report: IngestReport) -> Article:

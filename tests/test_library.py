@@ -315,3 +315,15 @@ def test_the_recency_gain_fades_with_age_and_ignores_what_it_cannot_date():
     assert recency_gain(None, asked, weights) == 0.0
     assert recency_gain("not a date", asked, weights) == 0.0
     assert recency_gain("2025-03-08", asked, SearchWeights(recency=0.0)) == 0.0
+
+
+def test_an_article_another_ingest_wrote_meanwhile_counts_as_unchanged(make_library, tmp_path):
+    """Two ingests of one file at once: both read the store before either wrote, so both plan to write
+    all six; the second to reach the write lock finds them there, the same, and changes nothing."""
+    library = make_library(tmp_path / "twice")
+    assert library.ingest([SAMPLE_NEWS]).added == 6
+    generation = library.db.connect().execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
+    library.articles.article_digests = lambda urls: {}  # as the second process saw the store
+    again = library.ingest([SAMPLE_NEWS])
+    assert (again.added, again.updated, again.unchanged) == (0, 0, 6)
+    assert library.db.connect().execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0] == generation
