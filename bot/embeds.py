@@ -260,6 +260,8 @@ def with_also(embed: discord.Embed, item: Headline) -> discord.Embed:
     fields = [f for f in embed.fields if f.name == ALSO]
     if not fields:
         return embed.add_field(name=ALSO, value=link, inline=False)
+    if link in fields[0].value:  # named already: an edit made before a crash kept it from being recorded
+        return embed
     at = embed.fields.index(fields[0])
     value = fields[0].value + ", " + link
     return embed.set_field_at(

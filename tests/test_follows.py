@@ -465,3 +465,28 @@ async def test_a_failed_pass_never_ends_delivery_and_status_shows_it(server, bot
     assert [m.embeds[0].title for m in posts(channel)] == [ERUPTION.title]
     status = await operator.slash(channel, "status")
     assert {f.name: f.value for f in status.response.embeds[0].fields}["Follow delivery"].startswith("ok")
+
+
+async def test_also_reported_by_names_a_source_once_whatever_crashes_between_edit_and_record(
+    server, bot_library, tmp_path
+):
+    env, guild, channel, editor, reader = server
+    await editor.slash(channel, "follow", topic=VOLCANO)
+    bot_library.ingest_articles([ERUPTION])
+    await env.advance_time(61)
+    record = bot_library.follow_posted
+
+    def dies_after_the_edit(*args, **kwargs):
+        raise RuntimeError("killed before the commit")
+
+    bot_library.follow_posted = dies_after_the_edit
+    bot_library.ingest_articles([SECOND_OUTLET])
+    await env.advance_time(61)  # the post is edited, the edit not recorded
+    bot_library.follow_posted = record
+    await env.restart_bot(create_bot(bot_settings(tmp_path), library=bot_library))
+    await env.advance_time(61)
+    await env.advance_time(61)
+    shown = posts(channel)
+    assert [m.embeds[0].title for m in shown] == [ERUPTION.title]
+    also = {f.name: f.value for f in shown[0].embeds[0].fields}["Also reported by"]
+    assert also.count("Second Wire") == 1 and also.count(SECOND_OUTLET.url) == 1

@@ -162,7 +162,10 @@ class FollowsCog(commands.Cog):
             message = await channel.fetch_message(message_id)
             if not message.embeds:
                 return False
-            await message.edit(embed=with_also(message.embeds[0], item))
+            before = message.embeds[0].to_dict()
+            joined = with_also(message.embeds[0].copy(), item)
+            if joined.to_dict() != before:  # unchanged: the story was named there before a crash
+                await message.edit(embed=joined)
         except discord.HTTPException as exc:
             log.info("could not add a story to post %s (%s); posting it on its own", message_id, exc)
             return False
