@@ -273,7 +273,12 @@ def follows_embed(follows: list[Follow], guild_name: str) -> discord.Embed:
     lines = []
     for follow in follows:
         delivered = timestamp(follow.last_delivery_at, "R") if follow.last_delivery_at else "nothing posted yet"
-        state = f" — **paused**: {safe(clip(follow.paused, 200))}" if follow.paused else ""
+        state = (
+            f" — **paused**: {safe(clip(follow.paused, 200))}; it resumes by itself once I can post in that"
+            " channel again"
+            if follow.paused
+            else ""
+        )
         lines.append(
             f"`{follow.id}` **{safe(clip(follow.topic, 100))}** in <#{follow.channel_id}>, by <@{follow.created_by}>;"
             f" last post {delivered}{state}"

@@ -60,7 +60,16 @@ class Following:
         with self.db.transaction() as conn:
             count = conn.execute("SELECT count(*) FROM follows WHERE guild_id = ?", (guild_id,)).fetchone()[0]
             if count >= self.most_per_guild:
-                raise NewsbotError(f"this server already has {count} follows, the most allowed; remove one first")
+                paused = [
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT id FROM follows WHERE guild_id = ? AND paused IS NOT NULL ORDER BY id", (guild_id,)
+                    )
+                ]
+                which = f" ({len(paused)} paused: {', '.join(map(str, paused[:10]))})" if paused else ""
+                raise NewsbotError(
+                    f"this server already has {count} follows{which}, the most allowed; remove one first"
+                )
             newest = conn.execute("SELECT coalesce(max(id), 0) FROM articles").fetchone()[0]
             follow_id = conn.execute(
                 "INSERT INTO follows (guild_id, channel_id, topic, created_by, created_at, cursor)"
@@ -98,6 +107,11 @@ class Following:
     def pause(self, follow_id: int, reason: str) -> None:
         with self.db.transaction() as conn:
             conn.execute("UPDATE follows SET paused = ? WHERE id = ?", (reason, follow_id))
+
+    def resume(self, follow_id: int) -> None:
+        """Deliver a paused follow again (its cursor stays: what came meanwhile is posted next pass)."""
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE follows SET paused = NULL WHERE id = ?", (follow_id,))
 
     def news(self, follow: Follow, limit: int = 500) -> tuple[list[Headline], int]:
         """The stories ingested since the follow's cursor that match its topic and its channel has

@@ -238,6 +238,9 @@ class Library:
     def pause_follow(self, follow_id: int, reason: str) -> None:
         self.following.pause(follow_id, reason)
 
+    def resume_follow(self, follow_id: int) -> None:
+        self.following.resume(follow_id)
+
     def brief(self, hours: float = 24.0, topic: str | None = None, count: int = 10) -> list[Event]:
         """The top events of the last `hours`: stories grouped by event, ranked by how many sources
         carry each, then by recency; with a `topic`, only events a follow of it would be shown."""

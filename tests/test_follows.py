@@ -141,6 +141,11 @@ def test_follows_belong_to_their_guild_and_are_limited(library_at, tmp_path):
     library.follow(1, 11, "Japan", created_by=7)
     with pytest.raises(NewsbotError, match="already has 2 follows"):
         library.follow(1, 12, "weather", created_by=7)
+    library.pause_follow(first.id, "its channel was deleted")
+    with pytest.raises(NewsbotError, match=rf"already has 2 follows \(1 paused: {first.id}\)"):
+        library.follow(1, 12, "weather", created_by=7)  # the message says which are paused
+    library.resume_follow(first.id)
+    assert library.follows(1)[0].paused is None
     library.follow(2, 20, "weather", created_by=8)  # another guild has its own allowance
     with pytest.raises(NewsbotError, match="no follow with id"):
         library.unfollow(first.id, guild_id=2)
@@ -334,7 +339,9 @@ def test_brief_and_follows_from_the_command_line(bot_library):
     assert listed.returncode == 0 and VOLCANO in listed.stdout and "last post never" in listed.stdout
 
 
-async def test_a_lost_permission_pauses_one_follow_and_a_discord_hiccup_is_retried(server, bot_library):
+async def test_a_lost_permission_pauses_one_follow_until_it_is_back_and_a_discord_hiccup_is_retried(
+    server, bot_library
+):
     env, guild, channel, editor, reader = server
     muted = guild.create_text_channel("muted")
     await editor.slash(muted, "follow", topic=VOLCANO)
@@ -346,9 +353,13 @@ async def test_a_lost_permission_pauses_one_follow_and_a_discord_hiccup_is_retri
     assert posts(channel) == [] and posts(muted) == []
     by_channel = {f.channel_id: f for f in bot_library.follows(guild.id)}
     assert "no longer post" in by_channel[muted.id].paused and by_channel[channel.id].paused is None
-    await env.advance_time(61)  # the hiccup is over: the story comes now, once
+    listed = await editor.slash(muted, "follows")
+    assert "resumes by itself once I can post in that channel again" in listed.response.embeds[0].description
+    await env.advance_time(61)  # the hiccup is over: the story comes now, once; and I may post in muted again
     await env.advance_time(61)
-    assert [m.embeds[0].title for m in posts(channel)] == [ERUPTION.title] and posts(muted) == []
+    assert [m.embeds[0].title for m in posts(channel)] == [ERUPTION.title]
+    assert [m.embeds[0].title for m in posts(muted)] == [ERUPTION.title]  # resumed where it stopped
+    assert all(f.paused is None for f in bot_library.follows(guild.id))
 
 
 def test_a_follow_still_sees_new_stories_after_retention_removed_the_newest_numbered_one(library_at, tmp_path):

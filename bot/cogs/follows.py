@@ -30,6 +30,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def can_post(channel) -> bool:
+    """Whether a follow's posts can go to this channel now: it exists and I may send embeds there."""
+    if not isinstance(channel, discord.TextChannel):
+        return False
+    mine = channel.permissions_for(channel.guild.me)
+    return mine.send_messages and mine.embed_links
+
+
 @dataclass(frozen=True)
 class DeliveryHealth:
     """How follow delivery is doing: when a pass last went through, when one last failed and how
@@ -117,10 +125,15 @@ class FollowsCog(commands.Cog):
     async def _pass(self) -> None:
         for follow in await asyncio.to_thread(self.bot.library.follows):
             guild = self.bot.get_guild(follow.guild_id)
-            if follow.paused or guild is None:  # another process's shard, or a server the bot left
+            if guild is None:  # another process's shard, or a server the bot left
                 continue
             try:
                 channel = guild.get_channel(follow.channel_id)
+                if follow.paused:
+                    if not can_post(channel):
+                        continue
+                    log.info("follow %s resumed: I can post in channel %s again", follow.id, follow.channel_id)
+                    await asyncio.to_thread(self.bot.library.resume_follow, follow.id)
                 if channel is None:
                     await self._pause(follow, "its channel was deleted")
                     continue
