@@ -115,3 +115,31 @@ def test_the_listwise_loss_rewards_ranking_the_answer_first_within_each_question
     assert float(listwise_loss(scores, both, [0, 1, 2, 3, 4])) == pytest.approx(expected)
     shifted = scores + torch.tensor([0.0, 0.0, 0.0, 9.0, 9.0])
     assert float(listwise_loss(shifted, both, [0, 1, 2, 3, 4])) == pytest.approx(expected)
+
+
+def test_an_answer_that_occurs_twice_is_labelled_where_the_questions_words_are():
+    from benchmarks.train_reader import answer_start
+
+    context = (
+        "In 1990 the museum opened its west wing to visitors. Many years of building followed. "
+        + "Filler words keep the two sentences apart. " * 6
+        + "The east wing, designed by Ines Roth, opened in 1990 as well, after a fire."
+    )
+    east = context.index("1990", context.index("east wing"))
+    assert answer_start(context, "1990", "When did the east wing designed by Ines Roth open?") == east
+    assert answer_start(context, "1990", "When did the museum open its west wing?") == context.index("1990")
+    assert answer_start(context, "1871", "When?") == -1
+
+
+def test_squad_parts_never_share_a_title_and_report_is_the_odd_dev_titles():
+    from benchmarks.train_reader import DATA, squad_split
+
+    if not (DATA / "squad" / "squad-train.jsonl.gz").exists():
+        pytest.skip("SQuAD is not in ../shared/data/squad/")
+    parts = squad_split()
+    titles = {name: {e["title"] for e in part} for name, part in parts.items()}
+    assert not titles["train"] & titles["report"] and not titles["train"] & titles["calibration"]
+    assert not titles["report"] & titles["calibration"] and len(titles["report"]) == 24
+    for example in parts["train"][:2000]:
+        if example["answers"]:
+            assert example["text"][example["start"] :].startswith(example["answer"])
