@@ -9,6 +9,7 @@ what just happened, so among passages that match about as well, newer stories ra
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -79,6 +80,8 @@ def with_recency(
     return sorted(rescored, key=lambda item: (-item[1], item[0]))
 
 
+TOPICS_KEPT = 4096  # follow topics whose vectors a process keeps
+
 class HybridSearch:
     """Finds passages for a question, and stories about a topic, in the articles and their vectors."""
 
@@ -93,6 +96,22 @@ class HybridSearch:
         self.vectors = vectors
         self.embedder = embedder
         self.weights = weights or SearchWeights()
+        self._topics: dict[tuple[str, str], object] = {}
+        self._topics_lock = threading.Lock()
+
+    def topic_vector(self, topic: str):
+        """A followed topic's vector, embedded once per process and model: a delivery pass over many
+        follows embeds only topics it has not seen (the most recent TOPICS_KEPT are kept)."""
+        key = (self.embedder.model_name, topic)
+        with self._topics_lock:
+            vector = self._topics.pop(key, None)
+        if vector is None:
+            vector = self.embedder.encode_question(topic)
+        with self._topics_lock:
+            self._topics[key] = vector  # newest last
+            while len(self._topics) > TOPICS_KEPT:
+                self._topics.pop(next(iter(self._topics)))
+        return vector
 
     def articles_about(self, topic: str) -> set[int]:
         """Ids of the articles that name `topic` or have a passage about it (embedding similarity,
@@ -113,7 +132,7 @@ class HybridSearch:
         rest = [article_id for article_id, _ in stories if article_id not in named]
         if not rest:
             return named
-        vector = self.embedder.encode_question(topic)
+        vector = self.topic_vector(topic)
         close = {
             article_id
             for article_id, vectors in self.articles.passage_vectors(rest).items()

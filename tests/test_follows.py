@@ -501,3 +501,17 @@ async def test_also_reported_by_names_a_source_once_whatever_crashes_between_edi
     assert [m.embeds[0].title for m in shown] == [ERUPTION.title]
     also = {f.name: f.value for f in shown[0].embeds[0].fields}["Also reported by"]
     assert also.count("Second Wire") == 1 and also.count(SECOND_OUTLET.url) == 1
+
+
+def test_a_follows_topic_is_embedded_once_however_many_passes(make_library, tmp_path, monkeypatch):
+    library = make_library(tmp_path / "once")
+    library.ingest([SAMPLE_NEWS])
+    follow = library.follow(1, 10, VOLCANO, created_by=7)
+    embedder = library.search.embedder
+    asked = []
+    encode = embedder.encode_question
+    monkeypatch.setattr(embedder, "encode_question", lambda text: asked.append(text) or encode(text))
+    for story in (ERUPTION, LAVA_UPDATE, CUP_FINAL):
+        library.ingest_articles([story])
+        library.follow_news(follow)
+    assert asked.count(VOLCANO) == 1
