@@ -157,9 +157,8 @@ class Library:
         return self.registry.add(location, (name or default_name).strip(), kind, interval_minutes)
 
     def probe_source(self, url: str) -> str:
-        """Read a web source once, so a typo, a dead feed or a page that is neither a feed nor an
-        article is said before it is added: what was found ("a feed of 12 entries", "an article:
-        HEADLINE"); raises NewsbotError with the reason."""
+        """Read a web source once, before it is added: what was found ("a feed of 12 entries", "an
+        article: HEADLINE"); NewsbotError for a typo, a dead feed, a page that is neither."""
         url = url.strip()
         check_url(url, self.config.fetch_limits.allowed_hosts)
         entries, article = read_page(self.fetcher.get(url), url, "", self.config.max_entries_per_poll)

@@ -82,6 +82,7 @@ def with_recency(
 
 TOPICS_KEPT = 4096  # follow topics whose vectors a process keeps
 
+
 class HybridSearch:
     """Finds passages for a question, and stories about a topic, in the articles and their vectors."""
 
