@@ -29,7 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.realtimeqa import normalise_answer, reliability  # noqa: E402
+from benchmarks.realtimeqa import f1, normalise_answer, reliability  # noqa: E402
 from benchmarks.train_reader import SPLIT_SEED, squad_split  # noqa: E402
 from index import Library, LibraryConfig  # noqa: E402
 from index.models import Article  # noqa: E402
@@ -128,6 +128,9 @@ def summary(rows: list[dict], threshold: float) -> dict[str, float]:
         "answered": 100 * len(given) / len(answerable) if answerable else 0.0,
         "abstained_unanswerable": 100 * (1 - len(wrongly) / len(unanswerable)) if unanswerable else 0.0,
         "always_em": 100 * sum(r["guess_em"] for r in answerable) / len(answerable) if answerable else 0.0,
+        "always_f1": 100 * sum(max(f1(r["guess"], g) for g in r["gold"]) for r in answerable) / len(answerable)
+        if answerable
+        else 0.0,
         "offered": 100 * sum(offered(r) for r in answerable) / len(answerable) if answerable else 0.0,
         "precision_answerable": 100 * sum(r["guess_em"] for r in given) / len(given) if given else 0.0,
     }
@@ -159,7 +162,7 @@ def main() -> None:
     print(f"SQuAD held-out titles as news, half {args.half!r}: {titles} titles, threshold {threshold:.3f}")
     print(
         f"  {result['answerable']} answerable: answered {result['answered']:.1f}%, best span exactly right "
-        f"{result['always_em']:.1f}% (always answering)"
+        f"{result['always_em']:.1f}%, F1 {result['always_f1']:.1f} (always answering)"
     )
     print(
         f"  answers given exactly right (unanswerable ones answered count as wrong): {result['precision']:.1f}%"
