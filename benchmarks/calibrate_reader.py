@@ -76,8 +76,8 @@ def rows_for(records: list[dict], reader: ExtractiveReader) -> list[dict]:
     return rows
 
 
-def matrix(rows: list[dict]) -> np.ndarray:
-    return np.array([[1.0, *(r["features"].get(name, 0.0) for name in FEATURES)] for r in rows])
+def matrix(rows: list[dict], calibration: Calibration) -> np.ndarray:
+    return np.array([[1.0, *(calibration.read(r["features"], name) for name in FEATURES)] for r in rows])
 
 
 def main() -> None:
@@ -88,6 +88,15 @@ def main() -> None:
     parser.add_argument("--staleness", type=float, default=0.0)
     parser.add_argument("--bare-names", action="store_true")
     parser.add_argument("--l2", type=float, default=1.0)
+    parser.add_argument(
+        "--squash", default="", help="features read on a log scale, comma-separated (e.g. top,span,relevance,margin)"
+    )
+    parser.add_argument(
+        "--unanswerable-share",
+        type=float,
+        default=0.0,
+        help="the share of the SQuAD side's weight the unanswerable questions carry (0: as they come)",
+    )
     parser.add_argument("--out", type=Path, default=CALIBRATION_FILE)
     args = parser.parse_args()
 
@@ -95,13 +104,19 @@ def main() -> None:
     reader = ExtractiveReader(calibration=Calibration(), prior=prior)
     rows = rows_for([r for name in SETS for r in proposals(name)], reader)
     kinds = np.array([r["kind"] for r in rows])
-    x, y = matrix(rows), np.array([r["right"] for r in rows])
+    squashed = tuple(args.squash.split(",")) if args.squash else ()
+    x, y = matrix(rows, Calibration(squashed=squashed)), np.array([r["right"] for r in rows])
     # news on one side, the SQuAD questions (plain and unanswerable, as they come) on the other
     sides = np.where(kinds == "news", "news", "squad")
     weight = np.array([len(rows) / (2 * np.sum(sides == side)) for side in sides])
+    if args.unanswerable_share:  # the unanswerable ones weigh this share of the SQuAD side
+        squad = sides == "squad"
+        for kind, share in (("unanswerable", args.unanswerable_share), ("plain", 1 - args.unanswerable_share)):
+            inside = kinds == kind
+            weight[inside] = share * weight[squad].sum() / inside.sum()
     w = fit_logistic(x, y, l2=args.l2, weight=weight)
     weights = {name: float(v) for name, v in zip(FEATURES, w[1:], strict=True)}
-    calibration = Calibration(float(w[0]), weights, 0.5, prior)
+    calibration = Calibration(float(w[0]), weights, 0.5, prior, squashed=squashed)
     confidence = np.array([calibration.confidence(r["features"]) for r in rows])
     threshold = max(threshold_for(confidence[sides == s], y[sides == s], args.precision) for s in ("news", "squad"))
     print("weights: " + ", ".join(f"{k} {v:+.3f}" for k, v in [("bias", w[0]), *weights.items()]))
@@ -121,7 +136,8 @@ def main() -> None:
                 "weights": weights,
                 "threshold": round(threshold, 4),
                 "prior": asdict(prior),
-                "fitted_on": "RealTime QA 2024 held-out weeks (news), SQuAD held-out titles' calibration half as "
+                "squashed": list(squashed),
+                "fitted_on": "RealTime QA 2024 held-out weeks (news), SQuAD calibration titles (squad_split) as "
                 f"news (plain, unanswerable): {', '.join(f'{k} {int(np.sum(kinds == k))}' for k in KINDS)}",
                 "precision_wanted": args.precision,
                 "passages": READ_PASSAGES,

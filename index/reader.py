@@ -80,6 +80,10 @@ class Calibration:
     # Below the threshold, answers at least this likely are offered as unconfirmed candidates; below
     # it they are noise (a question the news does not touch still gets a "best" span).
     candidate_floor: float = 0.1
+    # Features read on a log scale (sign(x) * ln(1 + |x|)) before the weights: the network's scores
+    # run far higher on encyclopaedia paragraphs like its training data than on news, and a linear
+    # weight fitted on both rates every news answer as if it were a weak encyclopaedia one.
+    squashed: tuple[str, ...] = ()
 
     @classmethod
     def load(cls, path: Path = CALIBRATION_FILE) -> Calibration:
@@ -92,11 +96,16 @@ class Calibration:
             data["threshold"],
             SpanPrior(**data.get("prior", {})),
             data.get("candidate_floor", cls.candidate_floor),
+            tuple(data.get("squashed", ())),
         )
 
     def confidence(self, features: dict[str, float]) -> float:
-        z = self.bias + sum(w * features.get(name, 0.0) for name, w in self.weights.items())
+        z = self.bias + sum(w * self.read(features, name) for name, w in self.weights.items())
         return 1.0 / (1.0 + math.exp(-max(min(z, 30.0), -30.0)))
+
+    def read(self, features: dict[str, float], name: str) -> float:
+        value = features.get(name, 0.0)
+        return math.copysign(math.log1p(abs(value)), value) if name in self.squashed else value
 
 
 class ExtractiveReader:
