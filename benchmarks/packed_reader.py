@@ -184,7 +184,6 @@ class Windows:
         lengths = arrays["lengths"].astype(np.int64)
         self.count, width = len(lengths), int(lengths.max())
         ids = np.zeros((self.count, width), dtype=np.int64)
-        ends = np.cumsum(lengths)
         flat = arrays["ids"].astype(np.int64)
         positions = np.arange(width)
         mask = positions[None, :] < lengths[:, None]
@@ -192,7 +191,8 @@ class Windows:
         types = (positions[None, :] >= arrays["second"][:, None]) & mask
         blocked = ~((positions[None, :] >= arrays["context"][:, :1]) & (positions[None, :] < arrays["context"][:, 1:]))
         blocked[:, 0] = False  # [CLS] stands for "no answer here"
-        assert ends[-1] == len(flat)
+        if lengths.sum() != len(flat):
+            raise ValueError(f"{path}: the windows' lengths do not add up to their tokens")
         self.lengths = lengths
         self.ids = torch.from_numpy(ids).to(device)
         self.mask = torch.from_numpy(mask.astype(np.int64)).to(device)
@@ -237,11 +237,8 @@ def packed_net(folder: Path, init: Path | None) -> ReaderNet:
     state = {k: v.float() for k, v in load_file(str(folder / "embeddings.safetensors")).items()}
     state.update(from_int8_rows(load_file(str(init or folder / "minilm.safetensors"))))
     missing, unexpected = net.load_state_dict(state, strict=False)
-    if (
-        unexpected
-        or any(not k.startswith(("span.", "relevance.")) for k in missing if init is None)
-        or (init is not None and missing)
-    ):
+    heads = ("span.", "relevance.")  # new heads start untrained from MiniLM; trained weights carry them
+    if unexpected or any(init is not None or not k.startswith(heads) for k in missing):
         raise ValueError(f"the pack does not fit the network: missing {missing[:3]}, unexpected {unexpected[:3]}")
     for name, parameter in net.named_parameters():
         if name.startswith(FROZEN):

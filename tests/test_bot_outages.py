@@ -26,7 +26,7 @@ def settings(tmp_path) -> Settings:
 
 
 @pytest.fixture
-def library(request, embedder, reader, chunker, tmp_path):
+def library(embedder, reader, chunker, tmp_path):
     return Library(
         LibraryConfig(data_dir=tmp_path / "outage", database_url=DOWN),
         embedder=embedder,
