@@ -1,94 +1,131 @@
-"""How close a story must be to a follow's topic to be posted (`index/search.py` FOLLOW_SIMILARITY).
+"""Follow delivery at scale: the library's work in one delivery pass over 1,000 follows (40
+servers x 25) when 50 new stories have come, on a SQLite library of 100k passages.
 
-    python benchmarks/follows.py [--cache benchmarks/cache/realtimeqa]
+    python benchmarks/follows.py [--cache benchmarks/cache/realtimeqa] [--passages 100000]
+                                 [--follows 1000] [--stories 50] [--folder DIR]
 
-On the cached RealTime QA 2024 weeks (training years only; `benchmarks/realtimeqa.py --year 2024
---weeks 6` builds them): each quiz question stands for a topic someone follows ("NFL player Damar
-Hamlin suffered an on-field medical emergency..."), its own linked articles are the stories that
-follow should post, every other story of that week is one it should not. A story's closeness is
-its passages' best cosine with the topic, as `HybridSearch.matching` computes it (a headline that
-names every topic word matches outright; shown apart). Prints precision, recall and F1 of "should
-post" at each cut-off, and the cut-off with the best F1. Needs ../shared/data/realtimeqa/.
+The library is assembled from the realtimeqa benchmark's cached weekly indexes
+(`python benchmarks/realtimeqa.py` builds them), their passages and vectors written through the
+store's own write path; where the cache holds fewer than --passages, its stories are written again
+under other addresses until it does. The follows' topics are the short topics of
+`benchmarks/data/topic_set.json` and each of them joined with a place ("wildfires in Spain"), so
+each server's 25 differ. The 50 new stories are cached stories not yet in the library, written the
+same way (ingesting is not part of a pass).
+
+A pass does what `bot/cogs/follows.py` asks of the library: the news of every follow at once, then
+for each story to post the channel's earlier post of its event and the record of the post, and
+each follow's cursor moved. Prints the seconds of the pass with 50 new stories, and of the next
+pass (nothing new), and how many posts the pass made.
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
-import sqlite3
 import sys
+import tempfile
+import time
+from dataclasses import replace
 from pathlib import Path
-
-import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from index.embed import Embedder  # noqa: E402
-from index.text import content_terms  # noqa: E402
+from speed import CACHE, cached_articles  # noqa: E402
 
-REALTIMEQA = ROOT.parent / "shared" / "data" / "realtimeqa"
+from index import Library, LibraryConfig  # noqa: E402
+from index.articles import PreparedArticle, content_hash  # noqa: E402
+from index.dedup import fingerprint  # noqa: E402
+
+PLACES = ["Spain", "Japan", "Brazil", "Kenya", "Canada", "India", "Texas", "Australia", "Germany", "Mexico"]
 
 
-def week_stories(db: Path) -> dict[str, tuple[str, np.ndarray]]:
-    """url -> (headline, passage vectors) of one cached week index."""
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    stories: dict[str, tuple[str, list[np.ndarray]]] = {}
-    for url, title, blob in conn.execute(
-        "SELECT a.url, a.title, p.vector FROM passages p JOIN articles a ON a.id = p.article_id"
-    ):
-        stories.setdefault(url, (title, []))[1].append(np.frombuffer(blob, dtype=np.float32))
-    conn.close()
-    return {url: (title, np.vstack(vectors)) for url, (title, vectors) in stories.items()}
+def topics(count: int) -> list[str]:
+    topic_set = json.loads((ROOT / "benchmarks" / "data" / "topic_set.json").read_text(encoding="utf-8"))
+    short = [entry["topic"] for entry in topic_set["topics"]]
+    found = list(short)
+    for place in PLACES:
+        found += [f"{topic} in {place}" for topic in short]
+    return found[:count]
+
+
+def write(library: Library, stories: list[tuple]) -> None:
+    model = library.embedder.model_name
+    batch = [PreparedArticle(a, p, v, content_hash(a), fingerprint(a.text)) for a, p, v in stories]
+    with library.db.writing():
+        library.articles.write(batch, model)
+
+
+def assemble(library: Library, source: list[tuple], passages: int) -> int:
+    """Write `source` stories, again and again under other addresses, until `passages`."""
+    written, copy, batch = 0, 0, []
+    while written < passages:
+        for article, article_passages, vectors in source:
+            url = article.url if copy == 0 else f"{article.url}#copy-{copy}"
+            batch.append((replace(article, url=url), article_passages, vectors))
+            written += len(article_passages)
+            if len(batch) >= 500 or written >= passages:
+                write(library, batch)
+                batch = []
+            if written >= passages:
+                break
+        copy += 1
+    return written
+
+
+def delivery_pass(library: Library, follows: list) -> tuple[float, int]:
+    """The library's side of one pass (`bot/cogs/follows.py`); seconds and posts made."""
+    started, posts = time.perf_counter(), 0
+    news = library.follow_news(follows)
+    for follow in follows:
+        items, newest = news[follow.id]
+        for item in items:
+            earlier = library.earlier_post(follow.channel_id, item.article_id)
+            posts += earlier is None
+            library.follow_posted(follow, item.article_id, earlier if earlier is not None else 10**9 + posts)
+        if newest > follow.cursor:
+            library.follow_dealt_with(follow, newest)
+    return time.perf_counter() - started, posts
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cache", type=Path, default=ROOT / "benchmarks" / "cache" / "realtimeqa")
+    parser.add_argument("--cache", type=Path, default=CACHE)
+    parser.add_argument("--passages", type=int, default=100_000)
+    parser.add_argument("--follows", type=int, default=1000)
+    parser.add_argument("--stories", type=int, default=50)
+    parser.add_argument("--folder", type=Path, help="where the library is built (default: a temporary folder)")
     args = parser.parse_args()
-    questions_file = REALTIMEQA / "2024" / "questions.jsonl.gz"
-    if not questions_file.exists():
-        print(f"skipped: {questions_file} not found (the shared RealTime QA data)")
+    import speed
+
+    speed.CACHE = args.cache
+    source = list(cached_articles(10**9))
+    if len(source) <= args.stories:
+        print(f"skipped: no cached weekly indexes under {args.cache} (run benchmarks/realtimeqa.py first)")
         return 0
-    urls = {}
-    with gzip.open(REALTIMEQA / "2024" / "articles.jsonl.gz", "rt", encoding="utf-8") as lines:
-        for line in lines:
-            record = json.loads(line)
-            urls[record["id"]] = record["url"]
-    with gzip.open(questions_file, "rt", encoding="utf-8") as lines:
-        questions = [json.loads(line) for line in lines]
-    embedder = Embedder()
-    scores: list[tuple[float, bool, bool]] = []  # (closeness, headline names the topic, should post)
-    weeks = sorted((args.cache / "2024").glob("*/news.sqlite3"))
-    if not weeks:
-        print(f"skipped: no cached 2024 weeks under {args.cache} (run benchmarks/realtimeqa.py --year 2024 --weeks 6)")
-        return 0
-    for db in weeks:
-        stories = week_stories(db)
-        week = db.parent.name
-        for question in (q for q in questions if q["week"] == week):
-            wanted = {urls[a] for a in question["articles"] if a in urls}
-            topic = question["question"]
-            vector = embedder.encode_question(topic)
-            words = set(content_terms(topic))
-            for url, (title, vectors) in stories.items():
-                named = bool(words) and words <= set(content_terms(title))
-                scores.append((float((vectors @ vector).max()), named, url in wanted))
-    total = sum(wanted for _, _, wanted in scores)
-    print(f"{len(weeks)} weeks of 2024, {len(scores):,} (topic, story) pairs, {total:,} should be posted")
-    print(f"headline names every topic word: {sum(n for _, n, _ in scores)} pairs")
-    best = (0.0, 0.0)
-    for cut in np.arange(0.20, 0.71, 0.05):
-        posted = [(s >= cut or named, wanted) for s, named, wanted in scores]
-        hits = sum(p and w for p, w in posted)
-        shown = sum(p for p, _ in posted)
-        precision = hits / shown if shown else 0.0
-        recall = hits / total if total else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        best = max(best, (f1, cut))
-        print(f"  cut-off {cut:.2f}: precision {precision:.3f}  recall {recall:.3f}  F1 {f1:.3f}  posted {shown:,}")
-    print(f"best F1 {best[0]:.3f} at {best[1]:.2f}")
+    fresh, kept = source[: args.stories], source[args.stories :]
+    with tempfile.TemporaryDirectory() as temporary:
+        folder = args.folder or Path(temporary)
+        library = Library(LibraryConfig(data_dir=folder / "library"))
+        started = time.perf_counter()
+        written = assemble(library, kept, args.passages)
+        took = time.perf_counter() - started
+        print(f"library: {written:,} passages from {len(kept):,} cached stories ({took:.0f} s)")
+        started = time.perf_counter()
+        per_guild = 25
+        names = topics(args.follows)
+        follows = [
+            library.follow(guild_id=1 + n // per_guild, channel_id=1000 + n // 5, topic=names[n], created_by=7)
+            for n in range(args.follows)
+        ]
+        print(f"{len(follows)} follows made, their topics embedded once ({time.perf_counter() - started:.0f} s)")
+        write(library, fresh)
+        follows = library.follows()
+        seconds, posts = delivery_pass(library, follows)
+        print(f"pass with {len(fresh)} new stories: {seconds:.2f} s of library work, {posts} posts")
+        seconds, posts = delivery_pass(library, library.follows())
+        print(f"next pass, nothing new: {seconds:.2f} s, {posts} posts")
     return 0
 
 

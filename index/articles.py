@@ -56,6 +56,16 @@ class PassageRow:
     article_id: int
 
 
+_NEWEST = " ORDER BY a.published_utc IS NULL, a.published_utc DESC, a.ingested_at DESC, a.id DESC LIMIT ?"
+
+
+def _only(article_ids: Sequence[int] | set[int] | None) -> str:
+    """A WHERE condition: every article (None), or those of `article_ids`."""
+    if article_ids is None:
+        return "1 = 1"
+    return f"a.id IN ({','.join('?' * len(article_ids))})" if article_ids else "1 = 0"
+
+
 class ArticleStore:
     def __init__(self, db: Store, vectors: VectorGenerations) -> None:
         self.db = db
@@ -275,19 +285,13 @@ class ArticleStore:
 
     def latest(self, count: int, article_ids: set[int] | None = None) -> list[Story]:
         """The newest stories, of all or only of `article_ids`."""
-        if not self.db.exists:
-            return []
-        conn = self.db.connect()
-        order = "ORDER BY a.published_utc IS NULL, a.published_utc DESC, a.ingested_at DESC, a.id DESC LIMIT ?"
-        columns = "SELECT a.title, a.url, a.published, a.source FROM articles a "
-        if article_ids is None:
-            rows = conn.execute(columns + order, (count,)).fetchall()
-        elif not article_ids:
-            return []
-        else:
-            marks = ",".join("?" * len(article_ids))
-            rows = conn.execute(columns + f"WHERE a.id IN ({marks}) " + order, (*article_ids, count)).fetchall()
-        return [Story(*r) for r in rows]
+        return [h.story for h in self.newest_headlines(count, article_ids)]
+
+    def newest_headlines(self, count: int, article_ids: set[int] | None = None) -> list[Headline]:
+        return self._headlines(_only(article_ids) + _NEWEST, (*(article_ids or ()), count))
+
+    def headlines_of(self, article_ids: Sequence[int]) -> list[Headline]:
+        return self._headlines(_only(article_ids), tuple(article_ids))
 
     def headlines_after(self, article_id: int, limit: int) -> list[Headline]:
         """Stories ingested after `article_id` (ids grow with ingestion), oldest first."""

@@ -11,17 +11,20 @@ last EVENT_HOURS joins that post (`earlier_post`) instead of making another.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+
+import numpy as np
 
 from index.articles import ArticleStore
 from index.database import now
 from index.errors import NewsbotError
 from index.events import EVENT_HOURS, same_event, story_vector
 from index.models import Headline
-from index.search import HybridSearch
 from index.store import Store
 from index.text import without_surrogates
+from index.topics import TopicMatcher
 
 MAX_TOPIC_CHARS = 200
 _COLUMNS = "id, guild_id, channel_id, topic, created_by, created_at, cursor, last_delivery_at, paused"
@@ -41,12 +44,13 @@ class Follow:
 
 
 class Following:
-    """The `follows` and `channel_posts` tables, and which new stories each follow is shown."""
+    """The `follows` and `channel_posts` tables, and which new stories each follow is shown. A
+    follow's topic vector is stored with it (embedded again only when the embedding model changes)."""
 
-    def __init__(self, db: Store, articles: ArticleStore, search: HybridSearch, most_per_guild: int) -> None:
+    def __init__(self, db: Store, articles: ArticleStore, topics: TopicMatcher, most_per_guild: int) -> None:
         self.db = db
         self.articles = articles
-        self.search = search
+        self.topics = topics
         self.most_per_guild = most_per_guild
 
     def add(self, guild_id: int, channel_id: int, topic: str, created_by: int) -> Follow:
@@ -57,6 +61,7 @@ class Following:
         if len(topic) > MAX_TOPIC_CHARS:
             raise NewsbotError(f"the topic is too long ({len(topic)} characters; at most {MAX_TOPIC_CHARS})")
         self.db.ensure_writable()
+        vector = self.topics.vector(topic)
         with self.db.transaction() as conn:
             count = conn.execute("SELECT count(*) FROM follows WHERE guild_id = ?", (guild_id,)).fetchone()[0]
             if count >= self.most_per_guild:
@@ -72,9 +77,9 @@ class Following:
                 )
             newest = conn.execute("SELECT coalesce(max(id), 0) FROM articles").fetchone()[0]
             follow_id = conn.execute(
-                "INSERT INTO follows (guild_id, channel_id, topic, created_by, created_at, cursor)"
-                " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-                (guild_id, channel_id, topic, created_by, now(), newest),
+                "INSERT INTO follows (guild_id, channel_id, topic, created_by, created_at, cursor, topic_vector,"
+                " topic_model) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (guild_id, channel_id, topic, created_by, now(), newest, vector.tobytes(), self.topics.model_name),
             ).fetchone()[0]
         return self.get(follow_id)
 
@@ -114,22 +119,72 @@ class Following:
             conn.execute("UPDATE follows SET paused = NULL WHERE id = ?", (follow_id,))
 
     def news(self, follow: Follow, limit: int = 500) -> tuple[list[Headline], int]:
-        """The stories ingested since the follow's cursor that match its topic and its channel has
-        not been shown, oldest first; and the newest article id looked at (the cursor to move to
+        """The stories ingested since the follow's cursor that are about its topic and its channel
+        has not been shown, oldest first; and the newest article id looked at (the cursor to move to
         once they are dealt with)."""
-        fresh = self.articles.headlines_after(follow.cursor, limit)
-        if not fresh:
-            # SQLite numbers a new article one past the largest id left: when retention removed the
-            # newest-numbered story, that id comes back, and the cursor must step back to meet it.
-            newest = self.db.connect().execute("SELECT coalesce(max(id), 0) FROM articles").fetchone()[0]
-            if newest < follow.cursor:
+        return self.news_of([follow], limit)[follow.id]
+
+    def news_of(self, follows: Sequence[Follow], limit: int = 500) -> dict[int, tuple[list[Headline], int]]:
+        """`news` of many follows at once (follow id -> news, cursor): follows at the same cursor
+        share one read of the new stories and one match of all their topics against them. A story
+        two follows of one channel match is given to the first only (a channel sees it once)."""
+        found: dict[int, tuple[list[Headline], int]] = {}
+        given: set[tuple[int, int]] = set()
+        by_cursor: dict[int, list[Follow]] = {}
+        for follow in follows:
+            by_cursor.setdefault(follow.cursor, []).append(follow)
+        for cursor, group in sorted(by_cursor.items()):
+            group.sort(key=lambda follow: follow.id)
+            fresh = self.articles.headlines_after(cursor, limit)
+            if not fresh:
+                newest = self._step_back(group, cursor)
+                found.update((follow.id, ([], newest)) for follow in group)
+                continue
+            about = self.topics.about_many([f.topic for f in group], fresh, self._vectors(group))
+            for follow, ids in zip(group, about, strict=True):
+                ids -= {article_id for channel_id, article_id in given if channel_id == follow.channel_id}
+                shown = self._shown(follow.channel_id, [h.article_id for h in fresh if h.article_id in ids])
+                news = [h for h in fresh if h.article_id in ids and h.article_id not in shown]
+                given.update((follow.channel_id, h.article_id) for h in news)
+                found[follow.id] = (news, fresh[-1].article_id)
+        return found
+
+    def _step_back(self, follows: list[Follow], cursor: int) -> int:
+        """SQLite numbers a new article one past the largest id left: when retention removed the
+        newest-numbered story, that id comes back, and the cursors must step back to meet it."""
+        newest = self.db.connect().execute("SELECT coalesce(max(id), 0) FROM articles").fetchone()[0]
+        if newest >= cursor:
+            return cursor
+        with self.db.transaction() as conn:
+            conn.executemany("UPDATE follows SET cursor = ? WHERE id = ?", [(newest, f.id) for f in follows])
+        return newest
+
+    def _vectors(self, follows: list[Follow]) -> np.ndarray:
+        """The follows' stored topic vectors, one row each; a follow stored without one, or with
+        another embedding model's, is embedded now and stored again."""
+        model = self.topics.model_name
+        marks = ",".join("?" * len(follows))
+        stored = {
+            follow_id: np.frombuffer(bytes(blob), dtype=np.float32)
+            for follow_id, blob, topic_model in self.db.connect().execute(
+                f"SELECT id, topic_vector, topic_model FROM follows WHERE id IN ({marks})", [f.id for f in follows]
+            )
+            if blob is not None and topic_model == model
+        }
+        missing = [f for f in follows if f.id not in stored]
+        if missing:
+            vectors = self.topics.vectors([f.topic for f in missing])
+            stored.update((f.id, vector) for f, vector in zip(missing, vectors, strict=True))
+            try:
+                self.db.ensure_writable()
                 with self.db.transaction() as conn:
-                    conn.execute("UPDATE follows SET cursor = ? WHERE id = ?", (newest, follow.id))
-                return [], newest
-            return [], follow.cursor
-        matching = self.search.matching(follow.topic, [(h.article_id, h.story.title) for h in fresh])
-        shown = self._shown(follow.channel_id, [h.article_id for h in fresh if h.article_id in matching])
-        return [h for h in fresh if h.article_id in matching and h.article_id not in shown], fresh[-1].article_id
+                    conn.executemany(
+                        "UPDATE follows SET topic_vector = ?, topic_model = ? WHERE id = ?",
+                        [(vector.tobytes(), model, f.id) for f, vector in zip(missing, vectors, strict=True)],
+                    )
+            except NewsbotError:  # a read-only library still delivers; the vectors are kept next time
+                pass
+        return np.vstack([stored[f.id] for f in follows])
 
     def _shown(self, channel_id: int, article_ids: list[int]) -> set[int]:
         if not article_ids:

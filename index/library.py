@@ -31,6 +31,7 @@ from index.search import HybridSearch, SearchWeights
 from index.sources import read_articles
 from index.store import open_store
 from index.text import without_surrogates
+from index.topics import TopicMatcher
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,8 @@ class Library:
             SearchWeights(recency=config.recency, recency_days=config.recency_days),
         )
         self.reader: Reader = reader or _make_reader(config)
-        self.following = Following(self.db, self.articles, self.search, config.max_follows_per_guild)
+        self.topics = TopicMatcher(self.articles, self.vectors, self.embedder)
+        self.following = Following(self.db, self.articles, self.topics, config.max_follows_per_guild)
         self.ingester = Ingester(config, self.db, self.articles, self.embedder, self.chunker)
         self._warm = threading.Lock()
         self._poll_lock = threading.Lock()
@@ -222,8 +224,9 @@ class Library:
     def follows(self, guild_id: int | None = None) -> list[Follow]:
         return self.following.all(guild_id)
 
-    def follow_news(self, follow: Follow, limit: int = 500) -> tuple[list[Headline], int]:
-        return self.following.news(follow, limit)
+    def follow_news(self, follows: Iterable[Follow], limit: int = 500) -> dict[int, tuple[list[Headline], int]]:
+        """Each follow's new stories about its topic and the cursor to move to (one pass for all)."""
+        return self.following.news_of(list(follows), limit)
 
     def earlier_post(self, channel_id: int, article_id: int) -> int | None:
         return self.following.earlier_post(channel_id, article_id)
@@ -254,7 +257,7 @@ class Library:
         }
         events = group_events(stories, vectors)
         if topic and topic.strip():
-            matching = self.search.matching(topic, [(h.article_id, h.story.title) for h in stories])
+            matching = self.topics.about(topic, stories)
             events = [e for e in events if any(h.article_id in matching for h in e.stories)]
         events.sort(key=lambda e: e.newest, reverse=True)
         events.sort(key=lambda e: -e.sources)  # stable: the newest first among as many sources
@@ -327,7 +330,7 @@ class Library:
         topic = " ".join(without_surrogates(topic).split()) if topic else ""
         if not topic:
             return self.articles.latest(count)
-        return self.articles.latest(count, self.search.articles_about(topic))
+        return self.articles.latest(count, self.topics.stories_about(topic))
 
     def stats(self) -> dict:
         stats = self.articles.stats()

@@ -9,8 +9,8 @@ and a PostgreSQL migration.
 
 from __future__ import annotations
 
-# 4: follows and the stories posted to channels.
-SQLITE_VERSION = 4
+# 4: follows and the stories posted to channels. 5: a follow's topic vector kept with it.
+SQLITE_VERSION = 5
 
 # Columns added after the first release; created on open where an older store lacks them.
 SQLITE_ADDED_COLUMNS = {
@@ -30,6 +30,10 @@ SQLITE_ADDED_COLUMNS = {
         ("failures", "INTEGER NOT NULL DEFAULT 0"),
         ("next_poll_at", "REAL NOT NULL DEFAULT 0"),
     ],
+    "follows": [
+        ("topic_vector", "BLOB"),  # version 5: the topic embedded once, by `topic_model`
+        ("topic_model", "TEXT"),
+    ],
 }
 
 # Follows: a guild's channel that receives new stories about a topic (bot/cogs/follows.py). The
@@ -45,7 +49,9 @@ CREATE TABLE IF NOT EXISTS follows (
     created_at TEXT NOT NULL,
     cursor {integer} NOT NULL DEFAULT 0,
     last_delivery_at TEXT,
-    paused TEXT
+    paused TEXT,
+    topic_vector {blob},
+    topic_model TEXT
 );
 CREATE INDEX IF NOT EXISTS follows_by_guild ON follows (guild_id);
 CREATE TABLE IF NOT EXISTS channel_posts (
@@ -95,11 +101,11 @@ CREATE TABLE IF NOT EXISTS feed_entries (
 {follows}CREATE VIRTUAL TABLE IF NOT EXISTS passage_terms USING fts5 (
     title, body, tokenize = 'porter unicode61 remove_diacritics 2'
 );
-""".replace("{follows}", _FOLLOWS.format(key="INTEGER PRIMARY KEY", integer="INTEGER").lstrip())
+""".replace("{follows}", _FOLLOWS.format(key="INTEGER PRIMARY KEY", integer="INTEGER", blob="BLOB").lstrip())
 
 
-# 2: follows and the stories posted to channels.
-POSTGRES_VERSION = 2
+# 2: follows and the stories posted to channels. 3: a follow's topic vector kept with it.
+POSTGRES_VERSION = 3
 
 POSTGRES_SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -165,6 +171,12 @@ CREATE TABLE IF NOT EXISTS feed_entries (
     added BYTEA NOT NULL,
     everything BOOLEAN NOT NULL DEFAULT FALSE
 );
-""".replace("{follows}", _FOLLOWS.format(key="BIGSERIAL PRIMARY KEY", integer="BIGINT").lstrip())
+""".replace("{follows}", _FOLLOWS.format(key="BIGSERIAL PRIMARY KEY", integer="BIGINT", blob="BYTEA").lstrip())
 # Later versions append (version, statements) here; each runs once, in order, under the schema lock.
-POSTGRES_MIGRATIONS: list[tuple[int, str]] = []
+POSTGRES_MIGRATIONS: list[tuple[int, str]] = [
+    (
+        3,
+        "ALTER TABLE follows ADD COLUMN IF NOT EXISTS topic_vector BYTEA;"
+        " ALTER TABLE follows ADD COLUMN IF NOT EXISTS topic_model TEXT;",
+    ),
+]

@@ -9,9 +9,8 @@ what just happened, so among passages that match about as well, newer stories ra
 from __future__ import annotations
 
 import math
-import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -20,18 +19,6 @@ from index.dates import published_moment
 from index.embed import Embedder
 from index.generations import VectorGenerations
 from index.models import Hit
-from index.text import content_terms
-
-# `latest --topic`: passages this close to the topic's embedding (cosine) count as about it. On the
-# sample news "baseball" scores 0.39 with the World Series story and under 0.15 with every other.
-TOPIC_SIMILARITY = 0.3
-TOPIC_DEPTH = 200  # nearest passages looked at
-# A follow's topic matches a new story whose headline holds every word of it, or one of whose
-# passages is at least this close to it (cosine). `benchmarks/follows.py`, 6 weeks of 2024 (a quiz
-# question as the topic, its own articles as the stories to post, 36k pairs): precision / recall
-# 0.61 / 0.65 at 0.45 (the best F1, 0.628), 0.72 / 0.54 at 0.50 (F1 0.617), 0.80 / 0.43 at 0.55.
-# 0.50: a post off the topic costs every member of the channel, a missed one is still in /latest.
-FOLLOW_SIMILARITY = 0.5
 
 
 @dataclass(frozen=True)
@@ -80,11 +67,8 @@ def with_recency(
     return sorted(rescored, key=lambda item: (-item[1], item[0]))
 
 
-TOPICS_KEPT = 4096  # follow topics whose vectors a process keeps
-
-
 class HybridSearch:
-    """Finds passages for a question, and stories about a topic, in the articles and their vectors."""
+    """Finds the passages for a question in the articles and their vectors."""
 
     def __init__(
         self,
@@ -97,49 +81,6 @@ class HybridSearch:
         self.vectors = vectors
         self.embedder = embedder
         self.weights = weights or SearchWeights()
-        self._topics: dict[tuple[str, str], object] = {}
-        self._topics_lock = threading.Lock()
-
-    def topic_vector(self, topic: str):
-        """A followed topic's vector, embedded once per process and model: a delivery pass over many
-        follows embeds only topics it has not seen (the most recent TOPICS_KEPT are kept)."""
-        key = (self.embedder.model_name, topic)
-        with self._topics_lock:
-            vector = self._topics.pop(key, None)
-        if vector is None:
-            vector = self.embedder.encode_question(topic)
-        with self._topics_lock:
-            self._topics[key] = vector  # newest last
-            while len(self._topics) > TOPICS_KEPT:
-                self._topics.pop(next(iter(self._topics)))
-        return vector
-
-    def articles_about(self, topic: str) -> set[int]:
-        """Ids of the articles that name `topic` or have a passage about it (embedding similarity,
-        so "baseball" finds the World Series)."""
-        ids = self.articles.articles_mentioning(topic)
-        if self.articles.has_passages():
-            self.articles.check_model(self.embedder.model_name)
-            vector = self.embedder.encode_question(topic)
-            close = [i for i, score in self.vectors.current().search(vector, TOPIC_DEPTH) if score >= TOPIC_SIMILARITY]
-            ids |= {row.article_id for row in self.articles.passages(close).values()}
-        return ids
-
-    def matching(self, topic: str, stories: Sequence[tuple[int, str]]) -> set[int]:
-        """Of `stories` ((article id, headline)), those a follow of `topic` is shown: the headline
-        names every word of the topic, or a passage is about it (FOLLOW_SIMILARITY)."""
-        words = set(content_terms(topic))
-        named = {article_id for article_id, title in stories if words and words <= set(content_terms(title))}
-        rest = [article_id for article_id, _ in stories if article_id not in named]
-        if not rest:
-            return named
-        vector = self.topic_vector(topic)
-        close = {
-            article_id
-            for article_id, vectors in self.articles.passage_vectors(rest).items()
-            if float((vectors @ vector).max()) >= FOLLOW_SIMILARITY
-        }
-        return named | close
 
     def search(
         self, question: str, k: int, timings: dict[str, float] | None = None, as_of: datetime | None = None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 from dataclasses import replace
@@ -120,19 +121,19 @@ def test_a_follow_sees_only_new_matching_stories_and_each_once(library_at, tmp_p
     bot_library = library_at(tmp_path / "seen")
     follow = bot_library.follow(1, 10, VOLCANO, created_by=7)
     twin = bot_library.follow(1, 10, "Iceland lava flows", created_by=7)  # a second follow in the same channel
-    assert bot_library.follow_news(follow)[0] == []  # the news already indexed is not posted
+    assert bot_library.follow_news([follow])[follow.id][0] == []  # the news already indexed is not posted
     bot_library.ingest_articles([ERUPTION, CUP_FINAL, LAVA_UPDATE])
-    assert ERUPTION.url in {item.story.url for item in bot_library.follow_news(twin)[0]}
-    news, newest = bot_library.follow_news(follow)
+    assert ERUPTION.url in {item.story.url for item in bot_library.follow_news([twin])[twin.id][0]}
+    news, newest = bot_library.follow_news([follow])[follow.id]
     assert [item.story.title for item in news] == [ERUPTION.title, LAVA_UPDATE.title]
     assert news[0].lead.startswith("Lava broke through a fissure north of Grindavik")
     bot_library.follow_posted(follow, news[0].article_id, message_id=99)
     bot_library.follow_dealt_with(follow, newest)
     follow = bot_library.follows(1)[0]
     assert follow.cursor == newest and follow.last_delivery_at
-    assert bot_library.follow_news(follow)[0] == []
+    assert bot_library.follow_news([follow])[follow.id][0] == []
     # the twin is not shown what the channel has already seen, and still sees the rest
-    assert [item.story.url for item in bot_library.follow_news(twin)[0]] == [LAVA_UPDATE.url]
+    assert [item.story.url for item in bot_library.follow_news([twin])[twin.id][0]] == [LAVA_UPDATE.url]
 
 
 def test_follows_belong_to_their_guild_and_are_limited(library_at, tmp_path):
@@ -159,12 +160,12 @@ def test_follows_survive_a_new_library_over_the_same_store(library_at, tmp_path)
     library = library_at(tmp_path / "kept")
     follow = library.follow(1, 10, VOLCANO, created_by=7)
     library.ingest_articles([ERUPTION])
-    item = library.follow_news(follow)[0][0]
+    item = library.follow_news([follow])[follow.id][0][0]
     library.follow_posted(follow, item.article_id, 5)
     reopened = library_at(tmp_path / "kept", fresh=False)
     (kept,) = reopened.follows()
     assert (kept.topic, kept.cursor) == (VOLCANO, item.article_id)
-    assert reopened.follow_news(kept)[0] == []
+    assert reopened.follow_news([kept])[kept.id][0] == []
 
 
 # -- the bot --------------------------------------------------------------------------------------
@@ -286,6 +287,63 @@ async def test_a_crash_anywhere_else_reposts_nothing(server, bot_library, tmp_pa
     assert [m.embeds[0].title for m in posts(channel)] == [ERUPTION.title, LAVA_UPDATE.title]
 
 
+# Stories for short topics, as people follow news; none names its topic word for word.
+VOLCANIC = "volcanic eruptions"
+DOCK_STRIKE = story(
+    "halden-dock-strike",
+    "Dock workers walk out at Port Halden over pay",
+    "About two thousand dockers at Port Halden stopped work on Monday after talks on a new wage deal collapsed."
+    " Their union said the stoppage would last 48 hours; container ships were left waiting offshore.",
+)
+NURSES_BALLOT = story(
+    "nurses-ballot",
+    "Nurses vote to stop work for two days over staffing",
+    "Nurses at the county's three hospitals voted by a wide margin to walk out for two days next month, their"
+    " union said, after managers refused to hire more staff for night shifts.",
+)
+CYCLE_LANES = story(
+    "river-cycle-lanes",
+    "Council approves new cycle lanes along the river",
+    "The city council approved four kilometres of protected cycle lanes along the river embankment on"
+    " Wednesday. Work starts in the spring and the lanes should open before the summer holidays.",
+)
+
+
+async def test_a_short_topic_posts_its_stories_once_an_event_and_nothing_off_it(server, bot_library):
+    env, guild, channel, editor, reader = server
+    await editor.slash(channel, "follow", topic=VOLCANIC)
+    bot_library.ingest_articles([ERUPTION, CUP_FINAL, CYCLE_LANES, DOCK_STRIKE])
+    await env.advance_time(61)
+    bot_library.ingest_articles([SECOND_OUTLET, NURSES_BALLOT])  # the same eruption, another outlet
+    await env.advance_time(61)
+    await env.advance_time(61)
+    shown = posts(channel)
+    assert [m.embeds[0].title for m in shown] == [ERUPTION.title]
+    also = {f.name: f.value for f in shown[0].embeds[0].fields}["Also reported by"]
+    assert SECOND_OUTLET.url in also
+
+
+def test_latest_brief_and_follows_show_the_same_stories_for_a_topic(library_at, tmp_path):
+    """Given the same new stories, those a follow of a topic posts are those `brief --topic` counts
+    and `latest --topic` lists among them."""
+    library = library_at(tmp_path / "agree")
+    new = [DOCK_STRIKE, NURSES_BALLOT, CYCLE_LANES, CUP_FINAL, ERUPTION, SECOND_OUTLET, LAVA_UPDATE]
+    topics = [VOLCANIC, "labour strikes", "football", "cycling", "Iceland"]
+    follows = [library.follow(1, 10 + n, topic, created_by=7) for n, topic in enumerate(topics)]
+    library.ingest_articles(new)
+    news = library.follow_news(follows)
+    urls = {article.url for article in new}
+    for follow in follows:
+        posted = {h.story.url for h in news[follow.id][0]}
+        listed = {s.url for s in library.latest(100, topic=follow.topic)} & urls
+        events = [[h.story.url for h in e.stories] for e in library.brief(hours=24, topic=follow.topic, count=100)]
+        assert posted == listed, follow.topic
+        assert posted <= {url for event in events for url in event}, follow.topic
+        assert all(posted & set(event) for event in events), follow.topic  # no event without a story posted
+    assert {ERUPTION.url, SECOND_OUTLET.url} <= {h.story.url for h in news[follows[0].id][0]}
+    assert {h.story.url for h in news[follows[4].id][0]} >= {ERUPTION.url, LAVA_UPDATE.url, SECOND_OUTLET.url}
+
+
 def brief_day() -> list[Article]:
     """12 stories of one day in our own words: 3 events told by 3 outlets each, and 3 stories alone."""
     lines = (ROOT / "tests" / "fixtures" / "brief_day.jsonl").read_text(encoding="utf-8").splitlines()
@@ -367,14 +425,14 @@ def test_a_follow_still_sees_new_stories_after_retention_removed_the_newest_numb
     follow = library.follow(1, 10, VOLCANO, created_by=7)
     archive = replace(ERUPTION, url="https://news.example.org/archive/2019-eruption", published="2019-12-18")
     library.ingest_articles([archive])  # an old story, ingested last: the largest id
-    (old,) = library.follow_news(follow)[0]
+    (old,) = library.follow_news([follow])[follow.id][0]
     library.follow_posted(follow, old.article_id, 1)
     assert library.remove_old(days=365) >= 1
     follow = library.follows()[0]
-    assert library.follow_news(follow)[0] == []
+    assert library.follow_news([follow])[follow.id][0] == []
     library.ingest_articles([ERUPTION])  # SQLite may give it the removed story's id
     follow = library.follows()[0]
-    assert [item.story.url for item in library.follow_news(follow)[0]] == [ERUPTION.url]
+    assert [item.story.url for item in library.follow_news([follow])[follow.id][0]] == [ERUPTION.url]
 
 
 async def test_past_the_most_posts_a_pass_the_rest_is_one_line(server, bot_library):
@@ -503,15 +561,25 @@ async def test_also_reported_by_names_a_source_once_whatever_crashes_between_edi
     assert also.count("Second Wire") == 1 and also.count(SECOND_OUTLET.url) == 1
 
 
-def test_a_follows_topic_is_embedded_once_however_many_passes(make_library, tmp_path, monkeypatch):
+def test_a_follows_topic_is_embedded_once_and_kept_with_it(make_library, tmp_path, monkeypatch):
+    """The topic is embedded when the follow is made and stored with it: delivery passes, a new
+    process or a cold cache embed nothing; a follow stored without one (an older library) is
+    embedded once, then kept."""
     library = make_library(tmp_path / "once")
     library.ingest([SAMPLE_NEWS])
     follow = library.follow(1, 10, VOLCANO, created_by=7)
-    embedder = library.search.embedder
-    asked = []
-    encode = embedder.encode_question
-    monkeypatch.setattr(embedder, "encode_question", lambda text: asked.append(text) or encode(text))
+    other = library.follow(1, 11, "cup final", created_by=7)
+    embedder = library.embedder
+    asked: list[str] = []
+    encode = embedder.encode
+    monkeypatch.setattr(embedder, "encode", lambda texts, *a, **k: asked.extend(texts) or encode(texts, *a, **k))
+    with sqlite3.connect(tmp_path / "once" / "news.sqlite3") as conn:  # as made before topic vectors were kept
+        conn.execute("UPDATE follows SET topic_vector = NULL WHERE id = ?", (other.id,))
     for story in (ERUPTION, LAVA_UPDATE, CUP_FINAL):
         library.ingest_articles([story])
-        library.follow_news(follow)
-    assert asked.count(VOLCANO) == 1
+        asked.clear()  # ingesting embeds passages; a pass over the follows embeds no topic
+        news = library.follow_news([follow, other])
+        assert VOLCANO not in asked
+        library = make_library(tmp_path / "once")  # as a new process would start, its caches empty
+    assert asked == []  # "cup final" embedded in the first pass only, then read from the store
+    assert [h.story.url for h in news[other.id][0]] == [CUP_FINAL.url]

@@ -148,8 +148,10 @@ def test_latest_newest_first_and_by_topic(sample_library):
     assert [s.published[:10] for s in stories] == ["2025-11-12", "2025-11-01", "2025-10-25"]
     topical = sample_library.latest(10, topic="Louvre jewels")
     assert [s.title for s in topical] == ["Thieves take French crown jewels from the Louvre in a seven-minute raid"]
-    # A topic no story names, but one story is about: found by meaning.
-    assert [s.title for s in sample_library.latest(10, topic="baseball")] == [
+    # A topic no story names, but one story is about: found by meaning. (A bare "baseball" is not:
+    # one word scores lower with a passage about it, 0.39 here, under the one-word cut-off 0.475
+    # that `benchmarks/topics.py` chose for follows, briefs and `latest` alike.)
+    assert [s.title for s in sample_library.latest(10, topic="baseball championship")] == [
         "Dodgers beat Blue Jays in Game 7 to repeat as World Series champions"
     ]
     assert sample_library.latest(10, topic="volcanic eruptions in Iceland") == []

@@ -123,7 +123,8 @@ class FollowsCog(commands.Cog):
             self.health = DeliveryHealth(datetime.now(UTC), None, None)
 
     async def _pass(self) -> None:
-        for follow in await asyncio.to_thread(self.bot.library.follows):
+        library, ready = self.bot.library, []
+        for follow in await asyncio.to_thread(library.follows):
             guild = self.bot.get_guild(follow.guild_id)
             if guild is None:  # another process's shard, or a server the bot left
                 continue
@@ -133,11 +134,19 @@ class FollowsCog(commands.Cog):
                     if not can_post(channel):
                         continue
                     log.info("follow %s resumed: I can post in channel %s again", follow.id, follow.channel_id)
-                    await asyncio.to_thread(self.bot.library.resume_follow, follow.id)
+                    await asyncio.to_thread(library.resume_follow, follow.id)
                 if channel is None:
                     await self._pause(follow, "its channel was deleted")
                     continue
-                await self._deliver(follow, channel)
+                ready.append((follow, channel))
+            except Exception:
+                log.exception("checking follow %s failed; trying again next pass", follow.id)
+        if not ready:
+            return
+        news = await asyncio.to_thread(library.follow_news, [follow for follow, _ in ready])
+        for follow, channel in ready:
+            try:
+                await self._deliver(follow, channel, *news[follow.id])
             except Exception:
                 log.exception("delivering follow %s failed; trying again next pass", follow.id)
 
@@ -145,9 +154,8 @@ class FollowsCog(commands.Cog):
     async def _ready(self) -> None:
         await self.bot.wait_until_ready()
 
-    async def _deliver(self, follow: Follow, channel: discord.TextChannel) -> None:
+    async def _deliver(self, follow: Follow, channel: discord.TextChannel, news: list[Headline], newest: int) -> None:
         library = self.bot.library
-        news, newest = await asyncio.to_thread(library.follow_news, follow)
         most, made = self.bot.settings.follow_max_posts, 0
         for number, item in enumerate(news):
             earlier = await asyncio.to_thread(library.earlier_post, follow.channel_id, item.article_id)
