@@ -8,9 +8,9 @@ The library is assembled from the realtimeqa benchmark's cached weekly indexes
 (`python benchmarks/realtimeqa.py` builds them), their passages and vectors written through the
 store's own write path; where the cache holds fewer than --passages, its stories are written again
 under other addresses until it does. The follows' topics are the short topics of
-`benchmarks/data/topic_set.json` and each of them joined with a place ("wildfires in Spain"), so
-each server's 25 differ. The 50 new stories are cached stories not yet in the library, written the
-same way (ingesting is not part of a pass).
+`benchmarks/data/topic_set.json` and each of them joined with one of 25 places ("wildfires in
+Spain"), so each server's 25 differ. The 50 new stories are cached stories not yet in the
+library, written the same way (ingesting is not part of a pass).
 
 A pass does what `bot/cogs/follows.py` asks of the library: the news of every follow at once, then
 for each story to post the channel's earlier post of its event and the record of the post, and
@@ -38,7 +38,11 @@ from index import Library, LibraryConfig  # noqa: E402
 from index.articles import PreparedArticle, content_hash  # noqa: E402
 from index.dedup import fingerprint  # noqa: E402
 
-PLACES = ["Spain", "Japan", "Brazil", "Kenya", "Canada", "India", "Texas", "Australia", "Germany", "Mexico"]
+PLACES = [
+    *("Spain", "Japan", "Brazil", "Kenya", "Canada", "India", "Texas", "Australia", "Germany", "Mexico"),
+    *("France", "Italy", "Nigeria", "Egypt", "Chile", "Peru", "Ohio", "Florida", "Scotland", "Ireland"),
+    *("Korea", "Turkey", "Poland", "Greece", "Norway"),
+]
 
 
 def topics(count: int) -> list[str]:

@@ -13,7 +13,8 @@ there) and the `held` part (reported, never tuned on).
 The stories are ingested into one library (cached under --cache); each topic is then matched
 against all of them by `index.topics.TopicMatcher`, exactly as a follow, `brief --topic` and
 `latest --topic` match it. Prints precision and recall on each part; `--features` also prints the
-grid over the matcher's constants on the tune part (how they were chosen). Needs
+grid over the matcher's constants on the tune part (how they were chosen: the highest recall at a
+tune precision of at least 0.95, ties to the lowest cut-offs). Needs
 ../shared/data/realtimeqa/.
 """
 
@@ -114,7 +115,9 @@ def main() -> int:
 
 
 def grid(matcher: TopicMatcher, labelled: list, stories: list) -> None:
-    """Recall at precision >= 0.90 on the tune part over the matcher's constants, best first."""
+    """The tune part over the matcher's constants, the highest recall at precision >= 0.95 first
+    (how the shipped constants were chosen: a margin over the 0.90 aimed at, as topics never tuned
+    on run lower)."""
     features = {topic: matcher.features(topic, stories) for topic in {t for t, *_ in labelled}}
     rows = [(features[topic][article_id], truth) for topic, part, article_id, truth in labelled if part == "tune"]
     cuts = [round(float(c), 3) for c in np.arange(0.25, 0.601, 0.025)]
@@ -127,10 +130,10 @@ def grid(matcher: TopicMatcher, labelled: list, stories: list) -> None:
                     rule = TopicRule(one_word=one, two_words=two, more_words=more, lexical=lexical)
                     precision, recall, _ = scores([(truth, rule.about(f)) for f, truth in rows])
                     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-                    best.append((precision >= 0.9, recall, precision, f1, one, two, more))
+                    best.append((precision >= 0.95, recall, precision, f1, -one, -two, -more))
         best.sort(reverse=True)
         for _, recall, precision, f1, one, two, more in best[:5]:
-            print(f"  {lexical:8} {one:.3f} {two:.3f} {more:.3f} -> {precision:.3f} {recall:.3f} {f1:.3f}")
+            print(f"  {lexical:8} {-one:.3f} {-two:.3f} {-more:.3f} -> {precision:.3f} {recall:.3f} {f1:.3f}")
 
 
 if __name__ == "__main__":

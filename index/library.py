@@ -54,9 +54,8 @@ class Library:
     ) -> None:
         """`embedder`, `reader` and `chunker` may be shared between libraries (they hold the models)."""
         self.config = config
-        # The rooms of the library: a database (SQLite files in data_dir, or PostgreSQL), the vector
-        # index kept at its generation (FAISS files, or an in-memory replica), the articles with
-        # their passages, and the sources the poller reads.
+        # The rooms: a database (SQLite files in data_dir, or PostgreSQL), the vector index at its
+        # generation (FAISS files, or an in-memory replica), the articles, the polled sources.
         self.db, self.vectors = open_store(config)
         self.articles = ArticleStore(self.db, self.vectors)
         self.registry = SourceRegistry(self.db)
@@ -117,8 +116,8 @@ class Library:
         return self.ingester.ingest(articles, progress, report)
 
     def reindex(self, progress: Progress | None = None) -> int:
-        """Re-embed every passage with the configured model; questions keep using the old vectors
-        until the new ones are committed. Returns the number of passages re-embedded."""
+        """Re-embed every passage with the configured model (questions read the old vectors until
+        the new ones are committed); returns how many."""
         return self.ingester.reindex(progress)
 
     # -- configured sources ----------------------------------------------------------------
@@ -214,8 +213,8 @@ class Library:
     # -- follows and events: new stories about a topic for a channel, the day's top events --------
 
     def follow(self, guild_id: int, channel_id: int, topic: str, created_by: int) -> Follow:
-        """Post the new stories about `topic` in a guild's channel, from the next one ingested on; at
-        most `max_follows_per_guild` a guild. The application posts: `follow_news`, `follow_posted`."""
+        """Post the new stories about `topic` in a channel from the next one ingested on (the
+        application posts: `follow_news`, `follow_posted`); at most `max_follows_per_guild` a guild."""
         return self.following.add(guild_id, channel_id, topic, created_by)
 
     def unfollow(self, follow_id: int, guild_id: int | None = None) -> Follow:
@@ -225,8 +224,7 @@ class Library:
         return self.following.all(guild_id)
 
     def follow_news(self, follows: Iterable[Follow], limit: int = 500) -> dict[int, tuple[list[Headline], int]]:
-        """Each follow's new stories about its topic and the cursor to move to (one pass for all)."""
-        return self.following.news_of(list(follows), limit)
+        return self.following.news_of(list(follows), limit)  # each follow's news and cursor, in one pass
 
     def earlier_post(self, channel_id: int, article_id: int) -> int | None:
         return self.following.earlier_post(channel_id, article_id)
@@ -321,8 +319,7 @@ class Library:
         self.articles.check_model(self.embedder.model_name)
 
     def latest(self, count: int = 10, topic: str | None = None) -> list[Story]:
-        """The newest stories; with a `topic`, those that name it or whose passages are about it
-        (embedding similarity, so "baseball" finds the World Series)."""
+        """The newest stories; with a `topic`, those about it (as a follow of it would be shown)."""
         if count < 1:
             raise NewsbotError("the number of stories must be at least 1")
         if count > MOST_LISTED:
