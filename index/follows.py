@@ -118,16 +118,12 @@ class Following:
         with self.db.transaction() as conn:
             conn.execute("UPDATE follows SET paused = NULL WHERE id = ?", (follow_id,))
 
-    def news(self, follow: Follow, limit: int = 500) -> tuple[list[Headline], int]:
-        """The stories ingested since the follow's cursor that are about its topic and its channel
-        has not been shown, oldest first; and the newest article id looked at (the cursor to move to
-        once they are dealt with)."""
-        return self.news_of([follow], limit)[follow.id]
-
     def news_of(self, follows: Sequence[Follow], limit: int = 500) -> dict[int, tuple[list[Headline], int]]:
-        """`news` of many follows at once (follow id -> news, cursor): follows at the same cursor
-        share one read of the new stories and one match of all their topics against them. A story
-        two follows of one channel match is given to the first only (a channel sees it once)."""
+        """Each follow's news (follow id -> (news, cursor)): the stories ingested since its cursor
+        that are about its topic and its channel has not been shown, oldest first, and the newest
+        article id looked at (the cursor to move to once they are dealt with). Follows at the same
+        cursor share one read of the new stories and one match of all their topics against them; a
+        story two follows of one channel match is given to the first only (a channel sees it once)."""
         found: dict[int, tuple[list[Headline], int]] = {}
         given: set[tuple[int, int]] = set()
         by_cursor: dict[int, list[Follow]] = {}

@@ -114,6 +114,7 @@ def library_at(request, embedder, reader, chunker, tmp_path):
             library.ingest([SAMPLE_NEWS])
         return library
 
+    make.sqlite = url is None
     return make
 
 
@@ -166,6 +167,24 @@ def test_follows_survive_a_new_library_over_the_same_store(library_at, tmp_path)
     (kept,) = reopened.follows()
     assert (kept.topic, kept.cursor) == (VOLCANO, item.article_id)
     assert reopened.follow_news([kept])[kept.id][0] == []
+
+
+def test_follows_made_before_topic_vectors_were_kept_are_migrated_and_delivered(library_at, tmp_path):
+    """A store whose follows table predates the topic vector columns gains them on open; its
+    follows deliver as before, their topics embedded once and kept."""
+    library = library_at(tmp_path / "old")
+    library.follow(1, 10, VOLCANO, created_by=7)
+    with library.db.transaction() as conn:  # as newsbot left it before the columns existed
+        conn.execute("ALTER TABLE follows DROP COLUMN topic_vector")
+        conn.execute("ALTER TABLE follows DROP COLUMN topic_model")
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", ("4" if library_at.sqlite else "2",))
+    library.db.close()
+    reopened = library_at(tmp_path / "old", fresh=False)
+    reopened.ingest_articles([ERUPTION, CUP_FINAL])
+    (kept,) = reopened.follows()
+    assert [h.story.url for h in reopened.follow_news([kept])[kept.id][0]] == [ERUPTION.url]
+    stored = reopened.db.connect().execute("SELECT topic_model FROM follows WHERE id = ?", (kept.id,)).fetchone()
+    assert stored == (reopened.embedder.model_name,)
 
 
 # -- the bot --------------------------------------------------------------------------------------
