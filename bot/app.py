@@ -35,7 +35,7 @@ class NewsBot(commands.AutoShardedBot):
         # mention the bot and of DMs, which is all mention-questions need.
         intents.message_content = False
         super().__init__(
-            shard_ids=settings.shard_ids,
+            shard_ids=settings.shard_ids,  # type: ignore[arg-type]  # None: every shard, as discord.py takes it
             shard_count=settings.shard_count,
             command_prefix=commands.when_mentioned,
             intents=intents,
@@ -43,18 +43,25 @@ class NewsBot(commands.AutoShardedBot):
             help_command=None,
         )
         self.settings = settings
-        self.library = library
+        self._library = library
         self.started_at = time.perf_counter()
 
+    @property
+    def library(self) -> Library:
+        """The news library: the one given, or the settings' own once the bot has set up."""
+        if self._library is None:
+            raise RuntimeError("the library is opened in setup_hook, before any command runs")
+        return self._library
+
     async def setup_hook(self) -> None:
-        if self.library is None:
-            self.library = Library(self.settings.library_config())
+        if self._library is None:
+            self._library = Library(self.settings.library_config())
         # Loading models takes seconds: do it off the event loop, before the first question.
         log.info("loading the embedding model and the reader")
         started = time.perf_counter()
         await asyncio.to_thread(self.library.warm_up)
         log.info("models loaded in %.1f s", time.perf_counter() - started)
-        self.tree.on_error = self.on_app_command_error
+        self.tree.error(self.on_app_command_error)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.sync_commands()

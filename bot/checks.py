@@ -12,8 +12,13 @@ A server's follows (`/follow`) are that server's own: Manage Channels there mana
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 import discord
 from discord import app_commands
+
+if TYPE_CHECKING:
+    from bot.app import NewsBot
 
 
 class NotAdmin(app_commands.CheckFailure):
@@ -22,7 +27,7 @@ class NotAdmin(app_commands.CheckFailure):
 
 async def is_operator(interaction: discord.Interaction) -> bool:
     """The application's owner or team, or a user or role listed in the admin settings."""
-    bot = interaction.client
+    bot = cast("NewsBot", interaction.client)
     settings = bot.settings
     user = interaction.user
     if user.id in settings.admin_user_ids:

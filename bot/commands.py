@@ -127,7 +127,7 @@ def older_stories_hint(library: Library, hours: float) -> str:
     count = library.stats()["articles"]
     return (
         f"{count:,} {'story is' if count == 1 else 'stories are'} older; the newest is from"
-        f" {newest[0].published[:10]}: widen the window with --hours {math.ceil(behind)}"
+        f" {(newest[0].published or '')[:10]}: widen the window with --hours {math.ceil(behind)}"
     )
 
 

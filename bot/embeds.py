@@ -67,7 +67,7 @@ def web_url(url: str | None) -> str | None:
     return url if host else None
 
 
-def timestamp(published: str | None, style: str = "D") -> str:
+def timestamp(published: str | None, style: discord.utils.TimestampStyle = "D") -> str:
     """An ISO date as a Discord timestamp (shown in the reader's own time zone and locale)."""
     if not published:
         return "undated"
@@ -260,13 +260,12 @@ def with_also(embed: discord.Embed, item: Headline) -> discord.Embed:
     fields = [f for f in embed.fields if f.name == ALSO]
     if not fields:
         return embed.add_field(name=ALSO, value=link, inline=False)
-    if link in fields[0].value:  # named already: an edit made before a crash kept it from being recorded
+    named = fields[0].value or ""
+    if link in named:  # named already: an edit made before a crash kept it from being recorded
         return embed
     at = embed.fields.index(fields[0])
-    value = fields[0].value + ", " + link
-    return embed.set_field_at(
-        at, name=ALSO, value=value if len(value) <= FIELD_LIMIT else fields[0].value, inline=False
-    )
+    value = named + ", " + link
+    return embed.set_field_at(at, name=ALSO, value=value if len(value) <= FIELD_LIMIT else named, inline=False)
 
 
 def follows_embed(follows: list[Follow], guild_name: str) -> discord.Embed:

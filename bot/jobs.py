@@ -46,7 +46,7 @@ class BackgroundJob:
 
     @property
     def running(self) -> bool:
-        return self._thread.is_alive() or (self.state.started and not self.state.finished)
+        return self._thread.is_alive() or bool(self.state.started and not self.state.finished)
 
     def _progress(self, done: int, total: int | None) -> None:
         # The library reports a known total as absolute progress, an open-ended count as increments.

@@ -43,6 +43,8 @@ class BertShape:
 
 
 class _Embeddings(nn.Module):
+    position_ids: torch.Tensor  # a buffer
+
     def __init__(self, shape: BertShape) -> None:
         super().__init__()
         self.word_embeddings = nn.Embedding(shape.vocab_size, shape.hidden_size, padding_idx=0)

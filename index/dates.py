@@ -61,7 +61,8 @@ def as_of_moment(value: str | date | datetime | None) -> datetime | None:
         if len(text) == 10:
             return as_of_moment(date.fromisoformat(text))
         moment = as_of_moment(datetime.fromisoformat(text.replace("Z", "+00:00")))
-        moment.astimezone(UTC)  # a moment that exists in its own zone but not in UTC (year 1 at +14:00)
+        if moment is not None:
+            moment.astimezone(UTC)  # a moment that exists in its own zone but not in UTC (year 1 at +14:00)
         return moment
     except (ValueError, OverflowError):
         raise NewsbotError(

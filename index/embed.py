@@ -8,6 +8,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -73,7 +74,7 @@ class Embedder:
         self.model_name = model_name
         self.batch_size = batch_size
         self.device = device
-        self._model = None
+        self._model: Any = None  # a SentenceTransformer, loaded on first use
         self._pooled: PooledEncoder | None = None  # the plain mean-pooling models, read without sentence-transformers
         self._lock = threading.Lock()
 

@@ -126,7 +126,7 @@ def resolve_url(url: str, allowed_hosts: frozenset[str] = frozenset()) -> tuple[
         infos = socket.getaddrinfo(literal, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise FetchError(f"cannot resolve {host}: {getattr(exc, 'strerror', None) or exc}") from None
-    addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     if not addresses:
         raise FetchError(f"cannot resolve {host}")
     if host not in allowed_hosts:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from typing import Any
 
 import numpy as np
 
-from index.database import Database
 from index.vectors import IndexPolicy, VectorIndex, vector_file
 
 log = logging.getLogger(__name__)
@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 class VectorGenerations:
     """The vector index serving questions, kept in step with the database's generation."""
 
-    def __init__(self, db: Database, index_policy: IndexPolicy | None = None) -> None:
+    def __init__(self, db: Any, index_policy: IndexPolicy | None = None) -> None:
+        # `db`: a Database here; ReplicaGenerations keeps a PostgresDatabase.
         self.db = db
         self.index_policy = index_policy or IndexPolicy()
         self._vectors: VectorIndex | None = None
@@ -67,7 +68,7 @@ class VectorGenerations:
             if not count:
                 return VectorIndex.empty(dimension or 1, self.index_policy)
             ids = np.empty(count, dtype=np.int64)
-            vectors = None
+            vectors: np.ndarray | None = None
             at = 0
             cursor = conn.execute("SELECT id, vector FROM passages ORDER BY id")
             while rows := cursor.fetchmany(10_000):
@@ -80,6 +81,8 @@ class VectorGenerations:
         finally:
             if own_snapshot:
                 conn.execute("COMMIT")
+        if vectors is None:  # the rows went between the count and the read
+            return VectorIndex.empty(dimension or 1, self.index_policy)
         return VectorIndex.build(vectors.shape[1], ids[:at], vectors[:at], self.index_policy)
 
     def _checked(self, index: VectorIndex, generation: int, name: str) -> VectorIndex | None:

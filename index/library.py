@@ -295,11 +295,11 @@ class Library:
         kept: list[tuple[int, bytes]] = [(quoted, prints[quoted])] if quoted in prints else []
         stories = []
         for citation in answer.agreeing:
-            value = prints.get(citation.article_id)
+            value = prints.get(citation.article_id or -1)  # -1: no article (ids start at 1)
             if value is not None:
                 if near_duplicate(value, kept) is not None:
                     continue
-                kept.append((citation.article_id, value))
+                kept.append((citation.article_id or -1, value))
             stories.append(citation)
         return stories
 

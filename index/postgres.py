@@ -15,6 +15,7 @@ import functools
 import re
 import threading
 from collections.abc import Iterator, Sequence
+from typing import cast
 from urllib.parse import quote
 
 import numpy as np
@@ -76,7 +77,7 @@ def redacted(url: str) -> str:
     """A connection string (URL or `key=value` form) with its password shown as ***, fit to print."""
     if "://" in url:
         scheme, rest = url.split("://", 1)
-        netloc, tail = re.match(r"([^/?#]*)(.*)", rest, re.DOTALL).groups()
+        netloc, tail = cast(re.Match[str], re.match(r"([^/?#]*)(.*)", rest, re.DOTALL)).groups()
         user, at, hosts = netloc.rpartition("@")
         if at and ":" in user:
             netloc = f"{user.split(':', 1)[0]}:***@{hosts}"
@@ -112,7 +113,7 @@ class PostgresDatabase(GenerationStore):
         self.url = url
         self._local = threading.local()
         self._write_lock = threading.Lock()
-        self._lock_conn = None
+        self._lock_conn: PgConnection | None = None
         self._schema_ready = False
 
     exists = True  # the server is there or connecting says why
@@ -184,11 +185,12 @@ class PostgresDatabase(GenerationStore):
         with self._write_lock:
             if self._lock_conn is None or self._lock_conn.raw.closed:
                 self._lock_conn = PgConnection(self.open_connection())
-            self._lock_conn.execute("SELECT pg_advisory_lock(?)", (_WRITE_LOCK,))
+            lock = self._lock_conn
+            lock.execute("SELECT pg_advisory_lock(?)", (_WRITE_LOCK,))
             try:
                 yield
             finally:
-                self._lock_conn.execute("SELECT pg_advisory_unlock(?)", (_WRITE_LOCK,))
+                lock.execute("SELECT pg_advisory_unlock(?)", (_WRITE_LOCK,))
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[PgConnection]:

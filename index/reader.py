@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from index.dates import published_moment
 from index.errors import NewsbotError
@@ -158,8 +158,8 @@ class ExtractiveReader:
         if prior is None:
             prior = calibration.prior if model is None else SpanPrior()
         self.prior = prior
-        self._net = None
-        self._tokenizer = None
+        self._net: Any = None  # loaded on first use
+        self._tokenizer: Any = None
         self._lock = threading.Lock()
 
     def warm_up(self) -> None:
@@ -330,7 +330,7 @@ def staled(spans: list[Span], per_week: float, most_weeks: float) -> list[Span]:
     top = max(span.value for span in spans)
     floor = top - per_week * most_weeks
     moments = {span.story_key: published_moment(span.hit.story.published) for span in spans}
-    competing = [moments[s.story_key] for s in spans if s.margin > 0 and s.value >= floor and moments[s.story_key]]
+    competing = [m for s in spans if s.margin > 0 and s.value >= floor and (m := moments[s.story_key]) is not None]
     newest = max(competing, default=None)
     if newest is None:
         return spans

@@ -230,6 +230,9 @@ class BFloat16Linear(nn.Module):
     giving float32; the bias is added in float32. Unlike int8 there is no scale per batch: a
     bfloat16 number keeps float32's range, so the feed-forward layers' outliers stay."""
 
+    weight: torch.Tensor  # buffers
+    bias: torch.Tensor | None
+
     def __init__(self, linear: nn.Linear) -> None:
         super().__init__()
         self.register_buffer("weight", linear.weight.detach().to(torch.bfloat16))

@@ -9,6 +9,8 @@ from every other on its next question.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 from index.generations import VectorGenerations
@@ -34,7 +36,7 @@ class ReplicaGenerations(VectorGenerations):
         index, reached = (None, None) if base is None else self._catch_up(base, at)
         if index is None:
             index, reached = self._snapshot()
-        self.install(index, reached, save=False)
+        self.install(index, cast(int, reached), save=False)
         return index
 
     def rebuild(self) -> VectorIndex:
@@ -85,10 +87,10 @@ def _generation(conn: PgConnection) -> int:
     return int(conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
 
 
-def _read_vectors(conn: PgConnection, sql: str, params: tuple) -> tuple[np.ndarray, np.ndarray | None]:
+def _read_vectors(conn: PgConnection, sql: str, params: tuple) -> tuple[np.ndarray, np.ndarray]:
     rows = conn.execute(sql, params).fetchall()
     ids = np.array([r[0] for r in rows], dtype=np.int64)
     if not rows:
-        return ids, None
+        return ids, np.zeros((0, 0), dtype=np.float32)
     vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
     return ids, vectors

@@ -115,7 +115,7 @@ class HybridSearch:
         fused = with_recency(fused, published, as_of or datetime.now(UTC), self.weights)[:k]
         dense_scores = dict(dense)
         lexical_ranks = {pid: rank for rank, pid in enumerate(lexical)}
-        hits = []
+        hits: list[Hit] = []
         for passage_id, score in fused:
             row = rows.get(passage_id)
             if row is None:  # removed since the vector copy was made

@@ -23,10 +23,21 @@ class Store(Protocol):
     """A database of articles, passages, sources and poll state, with a generation counter that
     moves once per committed write (readers keep the generation they started on)."""
 
-    IntegrityError: type[Exception]  # what a broken UNIQUE constraint raises
-    exists: bool  # whether there is a store yet (opening one to read never creates it)
-    location: str  # where the library lives, fit to show an operator (passwords hidden)
-    generation: int  # the last committed generation
+    @property
+    def IntegrityError(self) -> type[Exception]:  # noqa: N802 (the DB-API's name)
+        """What a broken UNIQUE constraint raises."""
+
+    @property
+    def exists(self) -> bool:
+        """Whether there is a store yet (opening one to read never creates it)."""
+
+    @property
+    def location(self) -> str:
+        """Where the library lives, fit to show an operator (passwords hidden)."""
+
+    @property
+    def generation(self) -> int:
+        """The last committed generation."""
 
     def connect(self) -> Any:
         """This thread's connection: `execute(sql, params)` and `executemany` with `?` placeholders."""
@@ -74,8 +85,8 @@ def open_store(config: LibraryConfig) -> tuple[Store, VectorGenerations]:
         from index.postgres import PostgresDatabase
         from index.replica import ReplicaGenerations
 
-        store = PostgresDatabase(config.database_url)
-        return store, ReplicaGenerations(store, config.index_policy)
+        shared = PostgresDatabase(config.database_url)
+        return shared, ReplicaGenerations(shared, config.index_policy)
     from index.database import Database
     from index.generations import VectorGenerations
 

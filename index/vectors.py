@@ -128,7 +128,7 @@ class VectorIndex:
         """A new index equal to this one less `remove_ids`, plus the given vectors."""
         copy = faiss.clone_index(self._index)
         if len(remove_ids):
-            copy.remove_ids(np.ascontiguousarray(remove_ids, dtype=np.int64))
+            copy.remove_ids(np.ascontiguousarray(remove_ids, dtype=np.int64))  # type: ignore[arg-type]
         if len(add_ids):
             copy.add_with_ids(
                 np.ascontiguousarray(add_vectors, dtype=np.float32),
@@ -190,7 +190,7 @@ def _trained_ivf(vectors: np.ndarray, policy: IndexPolicy) -> faiss.Index:
         quantizer, dimension, lists, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
     )
     index.own_fields = True
-    quantizer.this.disown()
+    quantizer.this.disown()  # type: ignore[attr-defined]  # the SWIG proxy's own handle
     sample_size = min(count, policy.train_per_list * lists)
     rng = np.random.default_rng(0)  # same data, same index
     sample = vectors[np.sort(rng.choice(count, sample_size, replace=False))] if sample_size < count else vectors

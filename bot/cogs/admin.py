@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import discord
 from discord import app_commands
@@ -16,6 +16,7 @@ from bot.jobs import BackgroundJob
 
 if TYPE_CHECKING:
     from bot.app import NewsBot
+    from bot.cogs.follows import FollowsCog
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ class AdminCog(commands.Cog):
                 pass
         if interaction.channel is None:
             raise discord.ClientException("the /reindex channel is gone")
-        self._job_message = await interaction.channel.send(text)
+        self._job_message = await cast(discord.abc.Messageable, interaction.channel).send(text)
 
     # -- /sources -------------------------------------------------------------------------------
 
@@ -186,7 +187,7 @@ class AdminCog(commands.Cog):
         embed.add_field(name="Model", value=safe(stats["configured_model"]))
         embed.add_field(name="Uptime", value=_duration(self.bot.uptime()))
         embed.add_field(name="Sources", value=f"{stats['sources']} ({stats['failing_sources']} failing)")
-        follows = self.bot.get_cog("FollowsCog")
+        follows = cast("FollowsCog | None", self.bot.get_cog("FollowsCog"))
         if follows is not None:
             embed.add_field(name="Follow delivery", value=delivery_text(follows.health), inline=False)
         if self.job is not None and self.job.running:

@@ -91,7 +91,8 @@ class AskCog(commands.Cog):
         return isinstance(resolved, discord.Message) and resolved.author == self.bot.user
 
     def _question_text(self, message: discord.Message) -> str:
-        mention = re.compile(rf"<@!?{self.bot.user.id}>")
+        me = self.bot.user
+        mention = re.compile(rf"<@!?{me.id if me else 0}>")
         return " ".join(mention.sub(" ", message.content).split())
 
     async def _reply(self, message: discord.Message, reply: Reply) -> None:

@@ -13,7 +13,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import discord
 from discord import app_commands
@@ -82,9 +82,8 @@ class FollowsCog(commands.Cog):
                 ephemeral=True,
             )
             return
-        follow = await asyncio.to_thread(
-            self.bot.library.follow, interaction.guild_id, target.id, topic, interaction.user.id
-        )
+        guild_id = cast(int, interaction.guild_id)  # a guild-only command
+        follow = await asyncio.to_thread(self.bot.library.follow, guild_id, target.id, topic, interaction.user.id)
         await interaction.response.send_message(
             f"Following **{safe(follow.topic)}** in {target.mention} (follow {follow.id}): new stories about it"
             " will be posted there."
@@ -105,7 +104,8 @@ class FollowsCog(commands.Cog):
     @app_commands.guild_only()
     async def follows(self, interaction: discord.Interaction) -> None:
         follows = await asyncio.to_thread(self.bot.library.follows, interaction.guild_id)
-        await interaction.response.send_message(embed=follows_embed(follows, interaction.guild.name), ephemeral=True)
+        name = interaction.guild.name if interaction.guild else ""
+        await interaction.response.send_message(embed=follows_embed(follows, name), ephemeral=True)
 
     # -- delivery -------------------------------------------------------------------------------
 
@@ -138,7 +138,7 @@ class FollowsCog(commands.Cog):
                 if channel is None:
                     await self._pause(follow, "its channel was deleted")
                     continue
-                ready.append((follow, channel))
+                ready.append((follow, cast(discord.TextChannel, channel)))
             except Exception:
                 log.exception("checking follow %s failed; trying again next pass", follow.id)
         if not ready:
