@@ -26,7 +26,7 @@ from index.models import Headline
 from index.text import content_terms
 
 TOPICS_KEPT = 4096  # topic vectors a process keeps
-NEWEST_LOOKED_AT = 1000  # `latest --topic` matches the newest stories, and older ones its search finds
+NEWEST_LOOKED_AT = 200  # `latest --topic` matches the newest stories, and older ones its search finds
 NEAREST_LOOKED_AT = 200  # passages nearest a topic whose stories `latest --topic` matches too
 SHARED_STEM = 5  # a stem this long that begins another word's stem names it ("erupt" → "eruption")
 
