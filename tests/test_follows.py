@@ -582,8 +582,8 @@ async def test_also_reported_by_names_a_source_once_whatever_crashes_between_edi
 
 def test_a_follows_topic_is_embedded_once_and_kept_with_it(make_library, tmp_path, monkeypatch):
     """The topic is embedded when the follow is made and stored with it: delivery passes, a new
-    process or a cold cache embed nothing; a follow stored without one (an older library) is
-    embedded once, then kept."""
+    process or a cold cache embed nothing; a follow stored without one (an older library), or
+    with another embedding model's, is embedded once, then kept."""
     library = make_library(tmp_path / "once")
     library.ingest([SAMPLE_NEWS])
     follow = library.follow(1, 10, VOLCANO, created_by=7)
@@ -592,13 +592,15 @@ def test_a_follows_topic_is_embedded_once_and_kept_with_it(make_library, tmp_pat
     asked: list[str] = []
     encode = embedder.encode
     monkeypatch.setattr(embedder, "encode", lambda texts, *a, **k: asked.extend(texts) or encode(texts, *a, **k))
+    third = library.follow(1, 12, "football", created_by=7)
     with sqlite3.connect(tmp_path / "once" / "news.sqlite3") as conn:  # as made before topic vectors were kept
         conn.execute("UPDATE follows SET topic_vector = NULL WHERE id = ?", (other.id,))
+        conn.execute("UPDATE follows SET topic_model = 'an-older-model' WHERE id = ?", (third.id,))
     for story in (ERUPTION, LAVA_UPDATE, CUP_FINAL):
         library.ingest_articles([story])
         asked.clear()  # ingesting embeds passages; a pass over the follows embeds no topic
-        news = library.follow_news([follow, other])
+        news = library.follow_news([follow, other, third])
         assert VOLCANO not in asked
         library = make_library(tmp_path / "once")  # as a new process would start, its caches empty
-    assert asked == []  # "cup final" embedded in the first pass only, then read from the store
+    assert asked == []  # "cup final" and "football" embedded in the first pass at most, then read from the store
     assert [h.story.url for h in news[other.id][0]] == [CUP_FINAL.url]
