@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import discord
 
+from bot.render import AGREEING_SHOWN
 from bot.settings import in_setting_terms
 from index import Answer, Story
 from index.errors import OperatorError
@@ -132,7 +133,6 @@ def answer_embed(answer: Answer) -> discord.Embed:
     return embed
 
 
-AGREEING_SHOWN = 3
 FIELD_LIMIT = 1024
 CANDIDATE_QUOTE_LIMIT = 300
 

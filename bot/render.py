@@ -63,7 +63,7 @@ def answer_text(answer: Answer) -> str:
     return "\n".join(lines)
 
 
-AGREEING_SHOWN = 3
+AGREEING_SHOWN = 3  # the agreeing stories a reply names, in the terminal and on Discord
 
 
 def abstention_text(answer: Answer) -> str:
