@@ -101,10 +101,7 @@ def main() -> int:
     parser.add_argument("--stories", type=int, default=50)
     parser.add_argument("--folder", type=Path, help="where the library is built (default: a temporary folder)")
     args = parser.parse_args()
-    import speed
-
-    speed.CACHE = args.cache
-    source = list(cached_articles(10**9))
+    source = list(cached_articles(10**9, args.cache))
     if len(source) <= args.stories:
         print(f"skipped: no cached weekly indexes under {args.cache} (run benchmarks/realtimeqa.py first)")
         return 0

@@ -94,12 +94,12 @@ def load_questions() -> list[str]:
         return [json.loads(line)["question"] for line in lines]
 
 
-def cached_articles(limit_passages: int):
-    """(article, passages, vectors) from the realtimeqa benchmark's cached weekly indexes, each URL
-    once, until `limit_passages` passages."""
+def cached_articles(limit_passages: int, cache: Path = CACHE):
+    """(article, passages, vectors) from the realtimeqa benchmark's cached weekly indexes (under
+    `cache`), each URL once, until `limit_passages` passages."""
     seen: set[str] = set()
     total = 0
-    for db in sorted(CACHE.glob("*/*/news.sqlite3")):
+    for db in sorted(cache.glob("*/*/news.sqlite3")):
         conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
         for article_id, url, title, text, published, source in conn.execute(
             "SELECT id, url, title, text, published, source FROM articles ORDER BY id"

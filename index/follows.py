@@ -125,7 +125,7 @@ class Following:
         cursor share one read of the new stories and one match of all their topics against them; a
         story two follows of one channel match is given to the first only (a channel sees it once)."""
         found: dict[int, tuple[list[Headline], int]] = {}
-        given: set[tuple[int, int]] = set()
+        given: dict[int, set[int]] = {}  # channel id -> the stories given to a follow of it this call
         by_cursor: dict[int, list[Follow]] = {}
         for follow in follows:
             by_cursor.setdefault(follow.cursor, []).append(follow)
@@ -138,10 +138,10 @@ class Following:
                 continue
             about = self.topics.about_many([f.topic for f in group], fresh, self._vectors(group))
             for follow, ids in zip(group, about, strict=True):
-                ids -= {article_id for channel_id, article_id in given if channel_id == follow.channel_id}
+                ids -= given.setdefault(follow.channel_id, set())
                 shown = self._shown(follow.channel_id, [h.article_id for h in fresh if h.article_id in ids])
                 news = [h for h in fresh if h.article_id in ids and h.article_id not in shown]
-                given.update((follow.channel_id, h.article_id) for h in news)
+                given[follow.channel_id].update(h.article_id for h in news)
                 found[follow.id] = (news, fresh[-1].article_id)
         return found
 

@@ -250,12 +250,10 @@ class Library:
             raise NewsbotError(f"at most {MOST_LISTED:,} events at a time")
         since = (datetime.now(UTC) - timedelta(hours=min(hours, LONGEST_BRIEF_HOURS))).isoformat(timespec="seconds")
         stories = self.articles.headlines_since(since, limit=2000)
-        vectors = {
-            i: story_vector(v) for i, v in self.articles.passage_vectors([h.article_id for h in stories]).items()
-        }
-        events = group_events(stories, vectors)
+        passages = self.articles.passage_vectors([h.article_id for h in stories])
+        events = group_events(stories, {i: story_vector(v) for i, v in passages.items()})
         if topic and topic.strip():
-            matching = self.topics.about(topic, stories)
+            matching = self.topics.about(topic, stories, passages)
             events = [e for e in events if any(h.article_id in matching for h in e.stories)]
         events.sort(key=lambda e: e.newest, reverse=True)
         events.sort(key=lambda e: -e.sources)  # stable: the newest first among as many sources

@@ -14,7 +14,7 @@ labelled set of training-year stories and reports the held-out part.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,6 +107,8 @@ class TopicMatcher:
 
     def vectors(self, topics: Sequence[str]) -> np.ndarray:
         """The topics' vectors, one row each; those not kept are embedded in one batch."""
+        if not topics:
+            return np.zeros((0, self.embedder.dimension), dtype=np.float32)
         model = self.embedder.model_name
         with self._lock:
             kept = {topic: self._vectors.pop((model, topic)) for topic in topics if (model, topic) in self._vectors}
@@ -118,8 +120,6 @@ class TopicMatcher:
                 self._vectors[(model, topic)] = vector  # newest last
             while len(self._vectors) > TOPICS_KEPT:
                 self._vectors.pop(next(iter(self._vectors)))
-        if not topics:
-            return np.zeros((0, self.embedder.dimension), dtype=np.float32)
         return np.vstack([kept[topic] for topic in topics]).astype(np.float32, copy=False)
 
     def features(self, topic: str, stories: Sequence[Headline]) -> dict[int, TopicFeatures]:
@@ -127,19 +127,23 @@ class TopicMatcher:
         return self.features_many([topic], stories)[0]
 
     def features_many(
-        self, topics: Sequence[str], stories: Sequence[Headline], vectors: np.ndarray | None = None
+        self,
+        topics: Sequence[str],
+        stories: Sequence[Headline],
+        vectors: np.ndarray | None = None,
+        passages: Mapping[int, np.ndarray] | None = None,
     ) -> list[dict[int, TopicFeatures]]:
-        """Features of every (topic, story) pair: the stories' passage vectors read once and
-        multiplied with all the topics' vectors (given, or embedded) at once."""
+        """Features of every (topic, story) pair: the stories' passage vectors (given, or read
+        once) multiplied with all the topics' vectors (given, or embedded) at once."""
         if not topics:
             return []
         if not stories:
             return [{} for _ in topics]
         if vectors is None:
             vectors = self.vectors(topics)
-        closeness: dict[int, np.ndarray] = {}
-        for article_id, passages in self.articles.passage_vectors([s.article_id for s in stories]).items():
-            closeness[article_id] = (passages @ vectors.T).max(axis=0)
+        if passages is None:
+            passages = self.articles.passage_vectors([s.article_id for s in stories])
+        closeness = {article_id: (rows @ vectors.T).max(axis=0) for article_id, rows in passages.items()}
         headlines = {s.article_id: set(content_terms(s.story.title)) for s in stories}
         leads = {s.article_id: headlines[s.article_id] | set(content_terms(s.lead)) for s in stories}
         found = []
@@ -158,17 +162,23 @@ class TopicMatcher:
             )
         return found
 
-    def about(self, topic: str, stories: Sequence[Headline]) -> set[int]:
-        """Ids of the stories about `topic`."""
-        return self.about_many([topic], stories)[0]
+    def about(
+        self, topic: str, stories: Sequence[Headline], passages: Mapping[int, np.ndarray] | None = None
+    ) -> set[int]:
+        """Ids of the stories about `topic` (`passages`: their passage vectors, if already read)."""
+        return self.about_many([topic], stories, passages=passages)[0]
 
     def about_many(
-        self, topics: Sequence[str], stories: Sequence[Headline], vectors: np.ndarray | None = None
+        self,
+        topics: Sequence[str],
+        stories: Sequence[Headline],
+        vectors: np.ndarray | None = None,
+        passages: Mapping[int, np.ndarray] | None = None,
     ) -> list[set[int]]:
         """For each topic, the ids of the stories about it (one pass over the stories)."""
         return [
             {article_id for article_id, pair in features.items() if self.rule.about(pair)}
-            for features in self.features_many(topics, stories, vectors)
+            for features in self.features_many(topics, stories, vectors, passages)
         ]
 
     def stories_about(self, topic: str) -> set[int]:
