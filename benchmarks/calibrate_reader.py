@@ -22,18 +22,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+from proposals import SETS, proposals, right
+from realtimeqa import reliability
+
+from index.config import READ_PASSAGES
+from index.reader import CALIBRATION_FILE, Calibration, ExtractiveReader, SpanPrior
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from benchmarks.proposals import SETS, proposals, right  # noqa: E402
-from benchmarks.realtimeqa import reliability  # noqa: E402
-from index.reader import CALIBRATION_FILE, READ_PASSAGES, Calibration, ExtractiveReader, SpanPrior  # noqa: E402
 
 FEATURES = ("top", "share", "margin", "relevance", "span", "overlap", "stories", "echo", "dense", "rank")
 KINDS = ("news", "plain", "unanswerable")

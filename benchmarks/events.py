@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 REALTIMEQA = ROOT.parent / "shared" / "data" / "realtimeqa"
 

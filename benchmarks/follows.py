@@ -28,15 +28,12 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from parts import StoreParts
+from speed import CACHE, cached_articles
+
+from index import Library, LibraryConfig
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from speed import CACHE, cached_articles  # noqa: E402
-
-from index import Library, LibraryConfig  # noqa: E402
-from index.articles import PreparedArticle, content_hash  # noqa: E402
-from index.dedup import fingerprint  # noqa: E402
 
 PLACES = [
     *("Spain", "Japan", "Brazil", "Kenya", "Canada", "India", "Texas", "Australia", "Germany", "Mexico"),
@@ -55,10 +52,7 @@ def topics(count: int) -> list[str]:
 
 
 def write(library: Library, stories: list[tuple]) -> None:
-    model = library.embedder.model_name
-    batch = [PreparedArticle(a, p, v, content_hash(a), fingerprint(a.text)) for a, p, v in stories]
-    with library.db.writing():
-        library.articles.write(batch, model)
+    StoreParts(library.config).write(stories)
 
 
 def assemble(library: Library, source: list[tuple], passages: int) -> int:
@@ -81,15 +75,15 @@ def assemble(library: Library, source: list[tuple], passages: int) -> int:
 def delivery_pass(library: Library, follows: list) -> tuple[float, int]:
     """The library's side of one pass (`bot/cogs/follows.py`); seconds and posts made."""
     started, posts = time.perf_counter(), 0
-    news = library.follow_news(follows)
+    news = library.following.news_of(follows)
     for follow in follows:
         items, newest = news[follow.id]
         for item in items:
-            earlier = library.earlier_post(follow.channel_id, item.article_id)
+            earlier = library.following.earlier_post(follow.channel_id, item.article_id)
             posts += earlier is None
-            library.follow_posted(follow, item.article_id, earlier if earlier is not None else 10**9 + posts)
+            library.following.posted(follow, item.article_id, earlier if earlier is not None else 10**9 + posts)
         if newest > follow.cursor:
-            library.follow_dealt_with(follow, newest)
+            library.following.dealt_with(follow, newest)
     return time.perf_counter() - started, posts
 
 
@@ -117,15 +111,15 @@ def main() -> int:
         per_guild = 25
         names = topics(args.follows)
         follows = [
-            library.follow(guild_id=1 + n // per_guild, channel_id=1000 + n // 5, topic=names[n], created_by=7)
+            library.following.add(guild_id=1 + n // per_guild, channel_id=1000 + n // 5, topic=names[n], created_by=7)
             for n in range(args.follows)
         ]
         print(f"{len(follows)} follows made, their topics embedded once ({time.perf_counter() - started:.0f} s)")
         write(library, fresh)
-        follows = library.follows()
+        follows = library.following.all()
         seconds, posts = delivery_pass(library, follows)
         print(f"pass with {len(fresh)} new stories: {seconds:.2f} s of library work, {posts} posts")
-        seconds, posts = delivery_pass(library, library.follows())
+        seconds, posts = delivery_pass(library, library.following.all())
         print(f"next pass, nothing new: {seconds:.2f} s, {posts} posts")
     return 0
 

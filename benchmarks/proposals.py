@@ -19,16 +19,19 @@ import pickle
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import realtimeqa
+import squad_news
 
-from benchmarks import realtimeqa, squad_news  # noqa: E402
-from benchmarks.train_reader import HELD_OUT_WEEKS  # noqa: E402
-from index.chunk import Chunker  # noqa: E402
-from index.dates import as_of_moment  # noqa: E402
-from index.embed import Embedder  # noqa: E402
-from index.reader import Calibration, ExtractiveReader  # noqa: E402
-from index.reader_model import has_bfloat16  # noqa: E402
+from index.intake import Chunker
+from index.reader import (
+    Calibration,
+    ExtractiveReader,
+    has_bfloat16,
+)
+from index.retrieval import Embedder
+from training.reader_data import HELD_OUT_WEEKS
+
+ROOT = Path(__file__).resolve().parent.parent
 
 CACHE = ROOT / "benchmarks" / "cache"
 SETS = ("news", "squad")  # what tuning and calibration read
@@ -70,7 +73,7 @@ def _news(reader: ExtractiveReader, models: dict) -> list[dict]:
             if realtimeqa.is_excluded(q["question"]):
                 continue
             text = library.check_question(q["question"])
-            hits = library.search.search(text, library.config.top_k, as_of=as_of_moment(q["date"]))
+            hits = library.search(text, as_of=q["date"])
             records.append(
                 {"kind": "news", "question": text, "gold": q["answers"], "spans": reader.propose(text, hits)}
             )
@@ -85,7 +88,7 @@ def _squad(name: str, reader: ExtractiveReader, models: dict) -> list[dict]:
     records = []
     for number, q in enumerate(questions, start=1):
         text = library.check_question(q["question"])
-        hits = library.search.search(text, library.config.top_k)
+        hits = library.search(text)
         kind = "plain" if q["answers"] else "unanswerable"
         records.append(
             {

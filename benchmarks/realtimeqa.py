@@ -18,51 +18,29 @@ import collections
 import gzip
 import json
 import re
-import string
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from parts import StoreParts
 
-from index import Library, LibraryConfig  # noqa: E402
-from index.chunk import Chunker  # noqa: E402
-from index.dates import as_of_moment  # noqa: E402
-from index.embed import Embedder  # noqa: E402
-from index.reader import READ_PASSAGES, ExtractiveReader  # noqa: E402
-from index.sources import article_from_record  # noqa: E402
-from index.spans import sentence_around  # noqa: E402
+from index import Library, LibraryConfig
+from index.config import READ_PASSAGES
+from index.dates import as_of_moment
+from index.intake import (
+    Chunker,
+    article_from_record,
+)
+from index.reader import (
+    ExtractiveReader,
+    sentence_around,
+)
+from index.retrieval import Embedder
+from training.scoring import contains, f1, is_excluded, normalise_answer
+
+ROOT = Path(__file__).resolve().parent.parent
 
 DATA = ROOT.parent / "shared" / "data" / "realtimeqa"
-
-
-def normalise_answer(text: str) -> str:
-    """SQuAD: lower-case, drop punctuation and articles, collapse white space."""
-    text = text.lower()
-    text = "".join(ch for ch in text if ch not in set(string.punctuation))
-    text = re.sub(r"\b(a|an|the)\b", " ", text)
-    return " ".join(text.split())
-
-
-def f1(prediction: str, gold: str) -> float:
-    pred, ref = normalise_answer(prediction).split(), normalise_answer(gold).split()
-    common = collections.Counter(pred) & collections.Counter(ref)
-    same = sum(common.values())
-    if not pred or not ref or same == 0:
-        return 0.0
-    precision, recall = same / len(pred), same / len(ref)
-    return 2 * precision * recall / (precision + recall)
-
-
-def contains(text: str, gold: str) -> bool:
-    norm = normalise_answer(gold)
-    return bool(norm) and f" {norm} " in f" {normalise_answer(text)} "
-
-
-def is_excluded(question: str) -> bool:
-    """The protocol skips questions ending in "except ..." (they need the choices)."""
-    return re.search(r"\bexcept\b[^?]*\??$", question.strip().lower()) is not None
 
 
 def load(year: str) -> tuple[dict[str, dict], list[dict]]:
@@ -155,14 +133,16 @@ def evaluate(year: str, weeks: list[str] | None, cache: Path, models: dict, cach
         if cached_only and not holds_week(Library(LibraryConfig(data_dir=cache / year / week)), records):
             continue
         library = week_library(year, week, records, cache, models)
-        reader = library.reader
-        corpus = [f" {normalise_answer(text)} " for _, _, text in library.articles.passages_to_embed()]
+        reader = models["reader"]
+        corpus = [
+            f" {normalise_answer(text)} " for _, _, text in StoreParts(library.config).articles.passages_to_embed()
+        ]
         for q in (q for q in questions if q["week"] == week):
             if is_excluded(q["question"]):
                 continue
             text = library.check_question(q["question"])
             asked = as_of_moment(q["date"])  # as `ask --as-of DATE`: the library as it was on the quiz's day
-            hits = library.search.search(text, library.config.top_k, as_of=asked)
+            hits = library.search(text, as_of=asked)
             reading = reader.reading(text, hits)
             answer = reader.answer(text, hits, reading)
             guess = reading.best.text if reading.best else ""

@@ -20,20 +20,20 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+from parts import StoreParts
+from realtimeqa import is_excluded, load, normalise_answer
+from speed import postgres_databases
+
+from index import Article, Library, LibraryConfig
+from index.config import SearchWeights
+from index.models import Passage
+from index.retrieval import (
+    Embedder,
+    fuse,
+    with_recency,
+)
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE))
-
-from realtimeqa import is_excluded, load, normalise_answer  # noqa: E402
-from speed import postgres_databases  # noqa: E402
-
-from index import Article, Library, LibraryConfig  # noqa: E402
-from index.articles import PreparedArticle, content_hash  # noqa: E402
-from index.dedup import fingerprint  # noqa: E402
-from index.embed import Embedder  # noqa: E402
-from index.models import Passage  # noqa: E402
-from index.search import SearchWeights, fuse, with_recency  # noqa: E402
 
 KS = (1, 5, 8, 12, 20, 50)
 
@@ -46,11 +46,12 @@ def rankings(year: str, cache: Path, weeks: int | None, depth: int, database=Non
         folders = folders[-weeks:]
     out = []
     for folder in folders:
-        week = Library(LibraryConfig(data_dir=folder), embedder=embedder)
-        if not week.articles.has_passages():
+        config = LibraryConfig(data_dir=folder)
+        if not Library(config, embedder=embedder).has_news():
             continue
         if database is not None:
-            week = copied(week, Library(LibraryConfig(data_dir=folder, database_url=database()), embedder=embedder))
+            config = copied(StoreParts(config), LibraryConfig(data_dir=folder, database_url=database()))
+        week = StoreParts(config)
         passages = (
             week.db.connect()
             .execute("SELECT p.id, p.text, a.published FROM passages p JOIN articles a ON a.id = p.article_id")
@@ -75,8 +76,9 @@ def rankings(year: str, cache: Path, weeks: int | None, depth: int, database=Non
     return out
 
 
-def copied(source: Library, target: Library) -> Library:
-    """`target` holding `source`'s articles, passages and vectors, through the store's write path."""
+def copied(source: StoreParts, target: LibraryConfig) -> LibraryConfig:
+    """The library at `target` holding `source`'s articles, passages and vectors, through the store's
+    write path."""
     conn = source.db.connect()
     batch = []
     for article_id, url, title, text, published, name in conn.execute(
@@ -89,9 +91,8 @@ def copied(source: Library, target: Library) -> Library:
         article = Article(url=url, text=text, title=title, published=published, source=name)
         passages = [Passage(text=r[3], start=r[1], end=r[2], ordinal=r[0]) for r in rows]
         vectors = np.vstack([np.frombuffer(r[4], dtype=np.float32) for r in rows])
-        batch.append(PreparedArticle(article, passages, vectors, content_hash(article), fingerprint(text)))
-    with target.db.writing():
-        target.articles.write(batch, source.embedder.model_name)
+        batch.append((article, passages, vectors))
+    StoreParts(target).write(batch)
     return target
 
 

@@ -34,18 +34,21 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from parts import StoreParts
+
+from index import Article, Library, LibraryConfig
+from index.config import IndexPolicy
+from index.intake import (
+    Chunker,
+    article_from_record,
+    passage_input,
+)
+from index.models import Passage
+from index.reader import ExtractiveReader, has_bfloat16
+from index.retrieval import Embedder
+from index.store import ArticleStore, VectorIndex
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from index import Article, Library, LibraryConfig  # noqa: E402
-from index.articles import PreparedArticle, content_hash  # noqa: E402
-from index.dedup import fingerprint  # noqa: E402
-from index.ingest import passage_input  # noqa: E402
-from index.models import Passage  # noqa: E402
-from index.reader import ExtractiveReader  # noqa: E402
-from index.sources import article_from_record  # noqa: E402
-from index.vectors import IndexPolicy, VectorIndex  # noqa: E402
 
 REALTIMEQA = ROOT.parent / "shared" / "data" / "realtimeqa"
 CACHE = ROOT / "benchmarks" / "cache" / "realtimeqa"
@@ -126,22 +129,16 @@ def cached_articles(limit_passages: int, cache: Path = CACHE):
 
 def assemble_library(library: Library, passages: int) -> int:
     """Fill a library with up to `passages` cached real passages; returns how many it got."""
-    batch, written = [], 0
-    model = library.embedder.model_name
-
-    def flush() -> None:
-        nonlocal batch, written
-        with library.db.writing():
-            written += library.articles.write(batch, model).passages
-        batch = []
-
-    for article, article_passages, vectors in cached_articles(passages):
-        digest, print_ = content_hash(article), fingerprint(article.text)
-        batch.append(PreparedArticle(article, article_passages, vectors, digest, print_))
-        if sum(len(p.passages) for p in batch) >= 10_000:
-            flush()
+    parts = StoreParts(library.config)
+    batch: list[tuple] = []
+    written = 0
+    for story in cached_articles(passages):
+        batch.append(story)
+        if sum(len(p) for _, p, _ in batch) >= 10_000:
+            written += parts.write(batch)
+            batch = []
     if batch:
-        flush()
+        written += parts.write(batch)
     return written
 
 
@@ -161,15 +158,15 @@ def index_ram(path: Path) -> int:
 # -- sections -------------------------------------------------------------------------------------
 
 
-def bench_ingest(library: Library, articles: list[Article]) -> dict:
+def bench_ingest(library: Library, models: dict, articles: list[Article]) -> dict:
     library.warm_up()
     started = time.perf_counter()
     report = library.ingest_articles(articles)
     ingest_seconds = time.perf_counter() - started
     # The bare encoder on the same passage texts, same process, right after.
-    texts = [passage_input(a.title, p.text) for a in articles for p in library.chunker.split(a)]
+    texts = [passage_input(a.title, p.text) for a in articles for p in models["chunker"].split(a)]
     t0 = time.perf_counter()
-    library.embedder.encode(texts)
+    models["embedder"].encode(texts)
     encode_seconds = time.perf_counter() - t0
     ingest_rate = report.passages / ingest_seconds
     encode_rate = len(texts) / encode_seconds
@@ -194,32 +191,75 @@ def bench_ingest(library: Library, articles: list[Article]) -> dict:
     }
 
 
-def bench_ask(library: Library, questions: list[str], count: int) -> dict:
-    """Question latency as shipped; beside it, each question asked again with the reader's
-    feed-forward layers in float32 (`reading_float32_ms`), interleaved so host drift hits both."""
-    shipped = library.reader
-    float32 = ExtractiveReader(bfloat16=False) if getattr(shipped, "bfloat16", False) else None
-    if float32 is not None:
-        float32.warm_up()
+class StageClock:
+    """Seconds per stage of `Library.ask`, measured from outside: while on, the methods each stage
+    runs are wrapped on their classes to add their time to `seconds[stage]` (the product carries no
+    timing code). "fusion" is what the ask spent besides the other stages (fusing, reading passages)."""
+
+    STAGES = {
+        "embed_question": (Embedder, "encode_question"),
+        "dense_search": (VectorIndex, "search"),
+        "lexical_search": (ArticleStore, "lexical_search"),
+        "reading": (ExtractiveReader, "answer"),
+    }
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._saved: list[tuple[type, str, object]] = []
+
+    def __enter__(self) -> StageClock:
+        for stage, (owner, name) in self.STAGES.items():
+            original = getattr(owner, name)
+            self._saved.append((owner, name, original))
+            setattr(owner, name, self._timed(stage, original))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for owner, name, original in reversed(self._saved):
+            setattr(owner, name, original)
+        self._saved.clear()
+
+    def _timed(self, stage: str, method):
+        def timed(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - started
+
+        return timed
+
+    def ask(self, library: Library, question: str) -> dict[str, float]:
+        """Ask once; the seconds of each stage (and "total")."""
+        self.seconds = {}
+        started = time.perf_counter()
+        library.ask(question)
+        total = time.perf_counter() - started
+        stages = dict(self.seconds)
+        stages["fusion"] = max(0.0, total - sum(stages.values()))
+        stages["total"] = total
+        return stages
+
+
+def bench_ask(library: Library, questions: list[str], count: int, float32: Library | None = None) -> dict:
+    """Question latency as shipped; beside it, with `float32` (the same library read by a reader
+    with its feed-forward layers in float32), each question's reading time again
+    (`reading_float32_ms`), interleaved so host drift hits both."""
     library.ask(DEMO)  # warm
+    if float32 is not None:
+        float32.ask(DEMO)
     asked = (questions * (count // max(len(questions), 1) + 1))[:count]
     totals, cpu, stages, float32_reading = [], [], {}, []
-    for question in asked:
-        timings: dict[str, float] = {}
-        t0, c0 = time.perf_counter(), time.process_time()
-        library.ask(question, timings)
-        totals.append((time.perf_counter() - t0) * 1000)
-        cpu.append((time.process_time() - c0) * 1000)
-        for stage, seconds in timings.items():
-            stages.setdefault(stage, []).append(seconds * 1000)
-        if float32 is not None:
-            library.reader = float32
-            try:
-                timings = {}
-                library.ask(question, timings)
-                float32_reading.append(timings["reading"] * 1000)
-            finally:
-                library.reader = shipped
+    with StageClock() as clock:
+        for question in asked:
+            c0 = time.process_time()
+            timings = clock.ask(library, question)
+            cpu.append((time.process_time() - c0) * 1000)
+            totals.append(timings.pop("total") * 1000)
+            for stage, seconds in timings.items():
+                stages.setdefault(stage, []).append(seconds * 1000)
+            if float32 is not None:
+                float32_reading.append(clock.ask(float32, question)["reading"] * 1000)
     result = {
         "ask_ms": summary(totals),
         # CPU time of all this process's threads per question: steady while a shared host's wall
@@ -238,23 +278,26 @@ def bench_ask(library: Library, questions: list[str], count: int) -> dict:
 
 def footprint(library: Library) -> dict:
     data = library.config.data_dir
-    passages = library.articles.stats()["passages"]
+    stats = library.stats()
+    passages = stats["passages"]
     if library.config.database_url:
-        size = library.db.connect().execute("SELECT pg_database_size(current_database())").fetchone()[0]
+        query = "SELECT pg_database_size(current_database())"
+        size = StoreParts(library.config).db.connect().execute(query).fetchone()[0]
         return {
             "passages": passages,
             "postgres_bytes_per_passage": size / passages,
-            "vector_index": library.vectors.current().kind,
+            "vector_index": stats["vector_index"],
         }
     # Fold the write-ahead log into the database first, so the sizes are the steady state.
-    library.db.checkpoint()
+    with sqlite3.connect(data / "news.sqlite3") as folding:
+        folding.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     sqlite_bytes = sum(p.stat().st_size for p in data.glob("news.sqlite3*"))
     faiss_bytes = sum(p.stat().st_size for p in data.glob("vectors-*.faiss"))
     return {
         "passages": passages,
         "sqlite_bytes_per_passage": sqlite_bytes / passages,
         "faiss_bytes_per_passage": faiss_bytes / passages,
-        "vector_index": library.vectors.current().kind,
+        "vector_index": stats["vector_index"],
     }
 
 
@@ -271,7 +314,12 @@ def bench_ask_at_sizes(
         if got < size * 0.9:
             results[str(size)] = {"skipped": f"only {got} cached passages; run benchmarks/realtimeqa.py for more"}
             continue
-        result = {"assembled_seconds": assembled, **footprint(library), **bench_ask(library, questions, count)}
+        float32 = None
+        if has_bfloat16():  # the reader as shipped reads its feed-forward layers in bfloat16 here
+            config = LibraryConfig(data_dir=folder / f"ask-{size}", database_url=url)
+            float32 = Library(config, embedder=models.get("embedder"), reader=ExtractiveReader(bfloat16=False))
+        timed = bench_ask(library, questions, count, float32)
+        result = {"assembled_seconds": assembled, **footprint(library), **timed}
         results[str(size)] = result
         print(f"  ask at {got:,} passages: p50 {result['ask_ms']['p50']:.0f} ms", flush=True)
     return {"ask_at_size": results}
@@ -290,19 +338,19 @@ def synthetic_vectors(count: int, real: np.ndarray, seed: int = 0) -> np.ndarray
     return out
 
 
-def bench_scale(folder: Path, library: Library, questions: list[str], count: int, queries: int) -> dict:
+def bench_scale(folder: Path, embedder: Embedder, questions: list[str], count: int, queries: int) -> dict:
     import faiss
 
     real = [v for _, _, vectors in cached_articles(200_000) for v in vectors]
     if real:
         real, source = np.vstack(real), "real passage vectors plus noise"
     else:  # no realtimeqa cache: unstructured random directions (a harder case for IVF)
-        real = np.random.default_rng(1).standard_normal((20_000, library.embedder.dimension)).astype(np.float32)
+        real = np.random.default_rng(1).standard_normal((20_000, embedder.dimension)).astype(np.float32)
         real /= np.linalg.norm(real, axis=1, keepdims=True)
         source = "random unit vectors plus noise (no realtimeqa cache)"
     vectors = synthetic_vectors(count, real)
     asked = questions[:queries]
-    query_vectors = np.vstack([library.embedder.encode_question(q) for q in asked])
+    query_vectors = np.vstack([embedder.encode_question(q) for q in asked])
     exact = faiss.IndexFlatIP(vectors.shape[1])
     exact.add(vectors)
     _, truth = exact.search(query_vectors, 10)
@@ -324,7 +372,7 @@ def bench_scale(folder: Path, library: Library, questions: list[str], count: int
     times, recalls = [], []
     for vector, expected in zip(query_vectors, truth, strict=True):
         t0 = time.perf_counter()
-        found = index.search(vector, 10)
+        found = index.retrieval.search(vector, 10)
         times.append((time.perf_counter() - t0) * 1000)
         recalls.append(len({i for i, _ in found} & set(expected.tolist())) / 10)
     return {
@@ -447,7 +495,7 @@ def bench_bot(library: Library, reindex_library: Library | None) -> dict:
                         await env.advance_time(2)
                         await asyncio.sleep(0.05)
                 results["reindex"] = {
-                    "passages": target.articles.stats()["passages"],
+                    "passages": target.stats()["passages"],
                     "seconds": seconds,
                     "result": next((m.content for m in reversed(channel.history()) if "Reindex" in m.content), ""),
                     "loop_stall_ms": summary(watch.delays),
@@ -519,9 +567,10 @@ def main() -> None:
     server, database = postgres_databases(args.postgres) if args.postgres else (None, None)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        library = Library(LibraryConfig(data_dir=folder / "ingest", database_url=database() if database else None))
+        models = {"embedder": Embedder(), "reader": ExtractiveReader(), "chunker": Chunker()}
+        config = LibraryConfig(data_dir=folder / "ingest", database_url=database() if database else None)
+        library = Library(config, **models)
         library.warm_up()
-        models = {"embedder": library.embedder, "reader": library.reader, "chunker": library.chunker}
 
         def save() -> None:  # after every section, so a failure later keeps what was measured
             args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -530,7 +579,7 @@ def main() -> None:
         if "ingest" in only:
             articles, corpus = load_articles(args.articles)
             results["ingest_corpus"] = corpus
-            results.update(bench_ingest(library, articles))
+            results.update(bench_ingest(library, models, articles))
             print(f"  ingest ratio {results['ingest']['ingest_to_encode_ratio']:.2f}", flush=True)
             save()
         else:
@@ -540,7 +589,7 @@ def main() -> None:
             results.update(bench_ask_at_sizes(folder, models, questions, args.questions, sizes, database))
             save()
         if "scale" in only:
-            results.update(bench_scale(folder, library, questions, args.scale_passages, args.questions))
+            results.update(bench_scale(folder, models["embedder"], questions, args.scale_passages, args.questions))
             print(f"  scale recall@10 {results['scale']['recall_at_10']:.3f}", flush=True)
             save()
         if "startup" in only:
@@ -551,9 +600,9 @@ def main() -> None:
             save()
         if "bot" in only:
             big = Library(LibraryConfig(data_dir=folder / f"ask-{sizes[0]}"), **models) if sizes else None
-            if big is not None and not big.articles.has_passages():
+            if big is not None and not big.has_news():
                 assemble_library(big, sizes[0])
-            results.update(bench_bot(library, big if big is not None and big.articles.has_passages() else None))
+            results.update(bench_bot(library, big if big is not None and big.has_news() else None))
             save()
     if server is not None:
         server.stop()

@@ -21,19 +21,18 @@ import argparse
 import json
 import random
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
+from realtimeqa import reliability
+
+from index import Library, LibraryConfig
+from index.models import Article
+from index.reader import ExtractiveReader
+from training.reader_data import SPLIT_SEED, squad_split
+from training.scoring import f1, normalise_answer
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from benchmarks.realtimeqa import f1, normalise_answer, reliability  # noqa: E402
-from benchmarks.train_reader import SPLIT_SEED, squad_split  # noqa: E402
-from index import Library, LibraryConfig  # noqa: E402
-from index.models import Article  # noqa: E402
-from index.reader import ExtractiveReader  # noqa: E402
 
 HALVES = ("calibration", "report")
 REPORT_SAMPLE = 3000  # questions of the report titles read (of 8,203; answerable or not, as they come)
@@ -86,7 +85,7 @@ def evaluate(half: str, reader: ExtractiveReader) -> list[dict]:
     """Every question of the half, asked as Library.ask asks it (the network's reading cached by
     `proposals.py`, then the reader's prior, pooling, confidence and threshold); each row carries
     the features and the best span even below the threshold."""
-    from benchmarks.proposals import proposals
+    from proposals import proposals
 
     rows = []
     for record in proposals("squad-report" if half == "report" else "squad", reader):

@@ -27,17 +27,18 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from parts import StoreParts
+
+from index.config import LibraryConfig
+from index.intake import article_from_record
+from index.library import Library
+from index.retrieval import Embedder, TopicMatcher, TopicRule
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from index.config import LibraryConfig  # noqa: E402
-from index.library import Library  # noqa: E402
-from index.sources import article_from_record  # noqa: E402
-from index.topics import TopicMatcher, TopicRule  # noqa: E402
 
 REALTIMEQA = ROOT.parent / "shared" / "data" / "realtimeqa"
 TOPIC_SET = ROOT / "benchmarks" / "data" / "topic_set.json"
+EMBEDDER = Embedder()  # the library's and the matcher's, loaded once
 TRAINING_YEARS = ("2022", "2023", "2024")
 
 
@@ -54,7 +55,7 @@ def load_records(ids: set[str]) -> dict[str, dict]:
 
 def story_library(records: dict[str, dict], cache: Path) -> tuple[Library, dict[str, int]]:
     """The labelled stories in one library; data set id -> article id."""
-    library = Library(LibraryConfig(data_dir=cache))
+    library = Library(LibraryConfig(data_dir=cache), embedder=EMBEDDER)
     by_url = {record["url"]: key for key, record in records.items()}
     if library.stats()["articles"] < len(by_url):
         articles = []
@@ -64,7 +65,7 @@ def story_library(records: dict[str, dict], cache: Path) -> tuple[Library, dict[
             except ValueError:
                 continue
         library.ingest_articles(articles)
-    headlines = library.articles.headlines_after(0, 10 * len(by_url))
+    headlines = StoreParts(library.config).articles.headlines_after(0, 10 * len(by_url))
     return library, {by_url[h.story.url]: h.article_id for h in headlines if h.story.url in by_url}
 
 
@@ -86,14 +87,15 @@ def main() -> int:
     topic_set = json.loads(TOPIC_SET.read_text(encoding="utf-8"))["topics"]
     records = load_records({key for entry in topic_set for key in entry["stories"]})
     library, article_ids = story_library(records, args.cache)
-    matcher = library.topics
+    parts = StoreParts(library.config)
+    matcher = TopicMatcher(parts.articles, parts.vectors, EMBEDDER)
     labelled = [
         (entry["topic"], entry["part"], article_ids[key], bool(about))
         for entry in topic_set
         for key, about in entry["stories"].items()
         if key in article_ids
     ]
-    stories = library.articles.headlines_of(sorted(set(article_ids.values())))
+    stories = parts.articles.headlines_of(sorted(set(article_ids.values())))
     print(f"{len(topic_set)} topics, {len(labelled)} labelled pairs, {len(stories)} stories")
     said: dict[str, set[int]] = {}
     for topic in sorted({topic for topic, *_ in labelled}):

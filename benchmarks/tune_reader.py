@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from proposals import SETS, proposals, right
 
-from benchmarks.proposals import SETS, proposals, right  # noqa: E402
-from index.reader import Calibration, ExtractiveReader, SpanPrior  # noqa: E402
+from index.reader import Calibration, ExtractiveReader, SpanPrior
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def values(text: str) -> list[float]:

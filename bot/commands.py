@@ -147,7 +147,7 @@ def cmd_brief(args, settings: Settings) -> int:
 
 
 def cmd_follows(args, settings: Settings) -> int:
-    follows = Library(settings.library_config()).follows()
+    follows = Library(settings.library_config()).following.all()
     if args.json:
         say(json.dumps([dataclasses.asdict(f) for f in follows], ensure_ascii=False))
     elif not follows:

@@ -12,9 +12,8 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from index import LibraryConfig
+from index.config import FetchLimits, IndexPolicy
 from index.errors import NewsbotError
-from index.fetch import FetchLimits
-from index.vectors import IndexPolicy
 
 # One library per user wherever the command runs from (~/.local/share/newsbot on Linux).
 DEFAULT_DATA_DIR = platformdirs.user_data_path("newsbot")

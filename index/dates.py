@@ -69,3 +69,8 @@ def as_of_moment(value: str | date | datetime | None) -> datetime | None:
             f"cannot read {text[:40]!r} as a moment: give a date (2026-03-06) or an ISO datetime (2026-03-06T18:00)"
             " between the years 1 and 9999"
         ) from None
+
+
+def now() -> str:
+    """This moment in UTC, to the second, as the store keeps moments."""
+    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -5,33 +5,35 @@ from __future__ import annotations
 import logging
 import math
 import threading
-import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from index.articles import ArticleStore
-from index.chunk import Chunker
-from index.config import LibraryConfig
+from index.config import LibraryConfig, SearchWeights
 from index.dates import as_of_moment
-from index.dedup import near_duplicate
-from index.embed import Embedder
 from index.errors import NewsbotError, NothingIndexedError, StoreUnavailableError
 from index.events import Event, group_events, story_vector
-from index.fetch import Fetcher, FetchError, check_url
-from index.follows import Follow, Following
-from index.ingest import Ingester, Progress
-from index.models import Answer, Article, Citation, Headline, IngestReport, Story
-from index.poller import Poller, PollReport, read_page
+from index.follows import Following
+from index.intake import (
+    Chunker,
+    Fetcher,
+    FetchError,
+    Ingester,
+    Poller,
+    PollReport,
+    Progress,
+    check_url,
+    near_duplicate,
+    read_articles,
+    read_page,
+)
+from index.models import Answer, Article, Citation, Hit, IngestReport, Story
 from index.reader import ExtractiveReader, Reader
-from index.registry import Source, SourceRegistry
-from index.search import HybridSearch, SearchWeights
-from index.sources import read_articles
-from index.store import open_store
+from index.retrieval import Embedder, HybridSearch, TopicMatcher
+from index.store import ArticleStore, FollowBook, Source, SourceRegistry, open_store
 from index.text import without_surrogates
-from index.topics import TopicMatcher
 
 log = logging.getLogger(__name__)
 
@@ -56,21 +58,21 @@ class Library:
         self.config = config
         # The rooms: a database (SQLite files in data_dir, or PostgreSQL), the vector index at its
         # generation (FAISS files, or an in-memory replica), the articles, the polled sources.
-        self.db, self.vectors = open_store(config)
-        self.articles = ArticleStore(self.db, self.vectors)
-        self.registry = SourceRegistry(self.db)
-        self.embedder = embedder or Embedder(config.embedding_model, batch_size=config.embed_batch_size)
-        self.chunker = chunker or Chunker(config.passage_words)
-        self.search = HybridSearch(
-            self.articles,
-            self.vectors,
-            self.embedder,
+        self._db, self._vectors = open_store(config)
+        self._articles = ArticleStore(self._db, self._vectors)
+        self._registry = SourceRegistry(self._db)
+        self._embedder = embedder or Embedder(config.embedding_model, batch_size=config.embed_batch_size)
+        self._chunker = chunker or Chunker(config.passage_words)
+        self._search = HybridSearch(
+            self._articles,
+            self._vectors,
+            self._embedder,
             SearchWeights(recency=config.recency, recency_days=config.recency_days),
         )
-        self.reader: Reader = reader or _make_reader(config)
-        self.topics = TopicMatcher(self.articles, self.vectors, self.embedder)
-        self.following = Following(self.db, self.articles, self.topics, config.max_follows_per_guild)
-        self.ingester = Ingester(config, self.db, self.articles, self.embedder, self.chunker)
+        self._reader: Reader = reader or _make_reader(config)
+        self._topics = TopicMatcher(self._articles, self._vectors, self._embedder)
+        self._following = Following(FollowBook(self._db), self._articles, self._topics, config.max_follows_per_guild)
+        self._ingester = Ingester(config, self._db, self._articles, self._embedder, self._chunker)
         self._warm = threading.Lock()
         self._poll_lock = threading.Lock()
         self._fetcher: Fetcher | None = None
@@ -79,21 +81,30 @@ class Library:
     def location(self) -> str:
         """Where the library lives, fit to show an operator (a folder, or a database URL without its
         password)."""
-        return self.db.location
+        return self._db.location
 
     def has_news(self) -> bool:
         """Whether any passage is indexed yet."""
-        return self.articles.has_passages()
+        return self._articles.has_passages()
+
+    def close(self) -> None:
+        """Let go of this thread's connection to the store."""
+        self._db.close()
+
+    @property
+    def generation(self) -> int:
+        """The store's last committed generation: it moves once per write that changed something."""
+        return self._db.generation
 
     def warm_up(self) -> None:
         """Load the models now rather than on the first question: the embedder and the reader side
         by side (each spends part of its loading outside the interpreter's lock), the vector index
         meanwhile."""
         with self._warm, ThreadPoolExecutor(2, thread_name_prefix="newsbot-load") as loader:
-            loads = [loader.submit(self.embedder.warm_up), loader.submit(self.reader.warm_up)]
+            loads = [loader.submit(self._embedder.warm_up), loader.submit(self._reader.warm_up)]
             try:
-                if self.articles.has_passages():
-                    self.vectors.current()
+                if self._articles.has_passages():
+                    self._vectors.current()
             except StoreUnavailableError as exc:  # the database away for now: vectors load on first use
                 log.warning("the vector index is not loaded yet: %s", exc)
             for load in loads:
@@ -113,12 +124,12 @@ class Library:
         self, articles: Iterable[Article], progress: Progress | None = None, report: IngestReport | None = None
     ) -> IngestReport:
         """Index articles given in memory (a poll's entries, an application's own feed)."""
-        return self.ingester.ingest(articles, progress, report)
+        return self._ingester.ingest(articles, progress, report)
 
     def reindex(self, progress: Progress | None = None) -> int:
         """Re-embed every passage with the configured model (questions read the old vectors until
         the new ones are committed); returns how many."""
-        return self.ingester.reindex(progress)
+        return self._ingester.reindex(progress)
 
     # -- configured sources ----------------------------------------------------------------
 
@@ -154,8 +165,8 @@ class Library:
             if not path.exists():
                 raise NewsbotError(f"no such file or folder: {location}")
             location, kind, default_name = str(path.resolve()), "file", path.name
-        self.db.ensure_writable()
-        return self.registry.add(location, (name or default_name).strip(), kind, interval_minutes)
+        self._db.ensure_writable()
+        return self._registry.add(location, (name or default_name).strip(), kind, interval_minutes)
 
     def probe_source(self, url: str) -> str:
         """Read a web source once, before it is added: what was found ("a feed of 12 entries", "an
@@ -168,10 +179,14 @@ class Library:
         return f"a feed of {len(entries)} {'entry' if len(entries) == 1 else 'entries'}"
 
     def remove_source(self, source_id: int) -> Source:
-        return self.registry.remove(source_id)
+        return self._registry.remove(source_id)
 
     def sources(self) -> list[Source]:
-        return self.registry.all()
+        return self._registry.all()
+
+    def source(self, source_id: int) -> Source:
+        """One configured source, with its poll state; NewsbotError when there is none by that id."""
+        return self._registry.get(source_id)
 
     def poll(
         self, *, only_due: bool = True, source_ids: list[int] | None = None, progress: Progress | None = None
@@ -180,8 +195,8 @@ class Library:
         one broken source: its error is recorded and counted."""
         with self._poll_lock:
             poller = Poller(
-                self.registry,
-                self.articles,
+                self._registry,
+                self._articles,
                 self.fetcher,
                 self.ingest_articles,
                 interval_minutes=self.config.poll_interval_minutes,
@@ -199,10 +214,10 @@ class Library:
     def remove_old(self, days: float) -> int:
         """Drop articles older than `days` (by publication date, else ingestion), atomically."""
         cutoff = (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="seconds")
-        if not self.db.exists:
+        if not self._db.exists:
             return 0
-        with self.db.writing():
-            return self.articles.remove_older_than(cutoff)
+        with self._db.writing():
+            return self._articles.remove_older_than(cutoff)
 
     @property
     def fetcher(self) -> Fetcher:
@@ -212,34 +227,13 @@ class Library:
 
     # -- follows and events: new stories about a topic for a channel, the day's top events --------
 
-    def follow(self, guild_id: int, channel_id: int, topic: str, created_by: int) -> Follow:
-        """Post the new stories about `topic` in a channel from the next one ingested on (the
-        application posts: `follow_news`, `follow_posted`); at most `max_follows_per_guild` a guild."""
-        return self.following.add(guild_id, channel_id, topic, created_by)
-
-    def unfollow(self, follow_id: int, guild_id: int | None = None) -> Follow:
-        return self.following.remove(follow_id, guild_id)
-
-    def follows(self, guild_id: int | None = None) -> list[Follow]:
-        return self.following.all(guild_id)
-
-    def follow_news(self, follows: Iterable[Follow], limit: int = 500) -> dict[int, tuple[list[Headline], int]]:
-        return self.following.news_of(list(follows), limit)  # each follow's news and cursor, in one pass
-
-    def earlier_post(self, channel_id: int, article_id: int) -> int | None:
-        return self.following.earlier_post(channel_id, article_id)
-
-    def follow_posted(self, follow: Follow, article_id: int, message_id: int | None) -> None:
-        self.following.posted(follow, article_id, message_id)
-
-    def follow_dealt_with(self, follow: Follow, cursor: int) -> None:
-        self.following.dealt_with(follow, cursor)
-
-    def pause_follow(self, follow_id: int, reason: str) -> None:
-        self.following.pause(follow_id, reason)
-
-    def resume_follow(self, follow_id: int) -> None:
-        self.following.resume(follow_id)
+    @property
+    def following(self) -> Following:
+        """The follows: `add`, `remove`, `all`, `pause`, `resume`; and for the application that posts
+        them, each follow's new stories (`news_of`), the earlier post of a story's event
+        (`earlier_post`) and what was posted or passed over (`posted`, `dealt_with`). At most
+        `max_follows_per_guild` follows a guild."""
+        return self._following
 
     def brief(self, hours: float = 24.0, topic: str | None = None, count: int = 10) -> list[Event]:
         """The top events of the last `hours`: stories grouped by event, ranked by how many sources
@@ -249,11 +243,11 @@ class Library:
         if count > MOST_LISTED:
             raise NewsbotError(f"at most {MOST_LISTED:,} events at a time")
         since = (datetime.now(UTC) - timedelta(hours=min(hours, LONGEST_BRIEF_HOURS))).isoformat(timespec="seconds")
-        stories = self.articles.headlines_since(since, limit=2000)
-        passages = self.articles.passage_vectors([h.article_id for h in stories])
+        stories = self._articles.headlines_since(since, limit=2000)
+        passages = self._articles.passage_vectors([h.article_id for h in stories])
         events = group_events(stories, {i: story_vector(v) for i, v in passages.items()})
         if topic and topic.strip():
-            matching = self.topics.about(topic, stories, passages)
+            matching = self._topics.about(topic, stories, passages)
             events = [e for e in events if any(h.article_id in matching for h in e.stories)]
         events.sort(key=lambda e: e.newest, reverse=True)
         events.sort(key=lambda e: -e.sources)  # stable: the newest first among as many sources
@@ -261,26 +255,26 @@ class Library:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def ask(
-        self, question: str, timings: dict[str, float] | None = None, as_of: str | date | datetime | None = None
-    ) -> Answer:
+    def ask(self, question: str, as_of: str | date | datetime | None = None) -> Answer:
         """The answer to one question; `as_of` (a date, or a datetime) answers as the library would
-        have then: recency counted from that moment, stories published after it left out. `timings`,
-        when given, receives seconds per stage (embed_question, dense_search, lexical_search,
-        fusion, reading) for benchmarks."""
+        have then: recency counted from that moment, stories published after it left out."""
         question = self.check_question(question)
         moment = as_of_moment(as_of)
         self.check_ready()
-        hits = self.search.search(question, self.config.top_k, timings, as_of=moment)
-        started = time.perf_counter()
-        answer = self.reader.answer(question, hits)
-        if timings is not None:
-            timings["reading"] = timings.get("reading", 0.0) + time.perf_counter() - started
+        hits = self._search.search(question, self.config.top_k, as_of=moment)
+        answer = self._reader.answer(question, hits)
         return replace(
             answer,
             agreeing=self._distinct_stories(answer),
             as_of=moment.isoformat(timespec="seconds") if moment else None,
         )
+
+    def search(self, question: str, k: int | None = None, as_of: str | date | datetime | None = None) -> list[Hit]:
+        """The passages `ask` reads, best first (`k`: how many; default `top_k`), as the library
+        would have found them at `as_of`."""
+        question = self.check_question(question)
+        self.check_ready()
+        return self._search.search(question, k or self.config.top_k, as_of=as_of_moment(as_of))
 
     def _distinct_stories(self, answer: Answer) -> list[Citation]:
         """The agreeing stories less copies: a story re-published under another URL (the same
@@ -289,7 +283,7 @@ class Library:
             return answer.agreeing
         quoted = next((h.article_id for h in answer.evidence if h.story.url == answer.story.url), None)
         ids = [c.article_id for c in answer.agreeing if c.article_id is not None]
-        prints = self.articles.fingerprints_of([*ids, *([quoted] if quoted is not None else [])])
+        prints = self._articles.fingerprints_of([*ids, *([quoted] if quoted is not None else [])])
         kept: list[tuple[int, bytes]] = [(quoted, prints[quoted])] if quoted in prints else []
         stories = []
         for citation in answer.agreeing:
@@ -312,9 +306,9 @@ class Library:
         return question
 
     def check_ready(self) -> None:
-        if not self.articles.has_passages():
-            raise NothingIndexedError(self.db.location)
-        self.articles.check_model(self.embedder.model_name)
+        if not self._articles.has_passages():
+            raise NothingIndexedError(self._db.location)
+        self._articles.check_model(self._embedder.model_name)
 
     def latest(self, count: int = 10, topic: str | None = None) -> list[Story]:
         """The newest stories; with a `topic`, those about it (as a follow of it would be shown)."""
@@ -324,18 +318,20 @@ class Library:
             raise NewsbotError(f"at most {MOST_LISTED:,} stories at a time")
         topic = " ".join(without_surrogates(topic).split()) if topic else ""
         if not topic:
-            return self.articles.latest(count)
-        return self.articles.latest(count, self.topics.stories_about(topic))
+            return self._articles.latest(count)
+        return self._articles.latest(count, self._topics.stories_about(topic))
 
     def stats(self) -> dict:
-        stats = self.articles.stats()
-        stats["configured_model"] = self.embedder.model_name
+        stats = self._articles.stats()
+        stats["configured_model"] = self._embedder.model_name
         # Which FAISS index serves questions: exact, or IVF-SQ8 past IndexPolicy.exact_below.
-        stats["vector_index"] = self.vectors.current().kind if self.articles.has_passages() else "exact"
+        index = self._vectors.current() if self._articles.has_passages() else None
+        stats["vector_index"] = index.kind if index is not None else "exact"
+        stats["vectors"] = len(index) if index is not None else 0  # what questions search now
         sources = self.sources()
         stats["sources"] = len(sources)
         stats["failing_sources"] = sum(1 for s in sources if s.failing)
-        stats["data_dir"] = self.db.location
+        stats["data_dir"] = self._db.location
         return stats
 
 

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from index import Library, LibraryConfig
-from index.chunk import Chunker
-from index.embed import Embedder
+from index.intake import Chunker
 from index.reader import ExtractiveReader
+from index.retrieval import Embedder
+from index.store import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_NEWS = ROOT / "samples" / "news.jsonl"
@@ -93,3 +94,13 @@ def filler_news(path: Path, count: int = 400) -> Path:
             for i in range(count)
         ],
     )
+
+
+def stored(library: Library, sql: str, params: tuple = ()) -> list[tuple]:
+    """Rows of the library's store, read as another process would (through the store wing's
+    `open_store`): what a test checks was kept, on either backend."""
+    db, _ = open_store(library.config)
+    try:
+        return [tuple(row) for row in db.connect().execute(sql, params).fetchall()]
+    finally:
+        db.close()

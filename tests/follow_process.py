@@ -28,7 +28,7 @@ async def main(data_dir: str, mode: str) -> None:
     settings = Settings(data_dir=data_dir, follow_seconds=60, question_cooldown_seconds=0, _env_file=None)
     library = Library(settings.library_config())
     if mode.startswith("die-"):
-        commit = library.follow_posted
+        commit = library.following.posted
 
         def posted(follow, article_id, message_id) -> None:
             if mode == "die-after-commit":
@@ -36,13 +36,13 @@ async def main(data_dir: str, mode: str) -> None:
             print("POSTED", article_id, flush=True)
             os.kill(os.getpid(), signal.SIGKILL)
 
-        library.follow_posted = posted
+        library.following.posted = posted
     async with simcord.run(create_bot(settings, library=library), shard_count=1) as env:
         guild = env.create_guild()
         channel = guild.create_text_channel("volcanoes")
         print("CHANNEL", guild.id, channel.id, flush=True)
         if mode == "setup":
-            library.follow(guild.id, channel.id, "volcano eruption in Iceland", created_by=1)
+            library.following.add(guild.id, channel.id, "volcano eruption in Iceland", created_by=1)
             return
         await env.advance_time(61)
         await env.advance_time(61)

@@ -11,6 +11,7 @@ import pytest
 from bot.app import check_token, create_bot
 from bot.settings import Settings
 from index import NewsbotError
+from index.store import open_store
 from tests.conftest import DEMO_QUESTION, SAMPLE_NEWS, write_jsonl
 
 ADMIN_ID = 4242
@@ -123,9 +124,9 @@ async def test_an_answer_shows_the_other_stories_that_agree(world, bot_library):
     assert "gossip-weekly" not in agree.value and embed.url not in agree.value
 
 
-async def test_an_unsure_reader_offers_candidates_in_chat(world, bot_library):
+async def test_an_unsure_reader_offers_candidates_in_chat(world, bot_library, reader):
     env, guild, channel, alice = world
-    reader, shipped = env.bot.library.reader, env.bot.library.reader.threshold
+    shipped = reader.threshold
     reader.threshold = 1.0  # nothing is sure enough to be answered
     try:
         result = await alice.slash(channel, "ask", question=DEMO_QUESTION)
@@ -178,17 +179,17 @@ async def test_latest_pages_with_buttons(world, bot_library, tmp_path):
 
 async def test_non_admin_reindex_refused_and_nothing_happens(world, bot_library):
     env, guild, channel, alice = world
-    generation = bot_library.db.generation
+    generation = bot_library.generation
     result = await alice.slash(channel, "reindex")
     assert result.ephemeral
     assert "only the bot's operators" in result.response.content
-    assert bot_library.db.generation == generation
+    assert bot_library.generation == generation
 
 
 async def test_admin_reindex_reports_progress_while_ask_still_answers(world, bot_library):
     env, guild, channel, alice = world
     admin = make_admin(env, guild)
-    generation = bot_library.db.generation
+    generation = bot_library.generation
     # Hold the store's write lock as another writer would, so the reindex is still running below.
     with (bot_library.config.data_dir / ".write.lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -199,7 +200,7 @@ async def test_admin_reindex_reports_progress_while_ask_still_answers(world, bot
         answer = await alice.slash(channel, "ask", question=DEMO_QUESTION)
         assert "Yoshihiko Noda" in shown(answer).embeds[0].description
         await env.advance_time(2)
-        assert bot_library.db.generation == generation  # old index still in use
+        assert bot_library.generation == generation  # old index still in use
         fcntl.flock(lock, fcntl.LOCK_UN)
     for _ in range(200):
         await asyncio.sleep(0.05)
@@ -208,7 +209,7 @@ async def test_admin_reindex_reports_progress_while_ask_still_answers(world, bot
             break
     assert started.response.content.startswith("Reindex finished")
     assert "13 passages re-embedded" in started.response.content
-    assert bot_library.db.generation == generation + 1
+    assert bot_library.generation == generation + 1
 
 
 async def test_reindex_longer_than_the_interaction_token_reports_in_the_channel(world, bot_library):
@@ -354,8 +355,10 @@ async def test_a_model_change_awaiting_reindex_shows_users_no_server_path(world,
     """Once every /ask, mention and /latest topic showed the model's folder on the bot's machine and
     the operator's command; users get a plain sentence, the operator's log the details."""
     stored = "/srv/newsbot/models/old-model"
-    with bot_library.db.transaction() as conn:
+    db, _ = open_store(bot_library.config)  # as another process with another model left it
+    with db.transaction() as conn:
         conn.execute("UPDATE meta SET value = ? WHERE key = 'embedding_model'", (stored,))
+    db.close()
     env, guild, channel, alice = world
     asked = await alice.slash(channel, "ask", question=DEMO_QUESTION)
     await alice.send(channel, f"<@{env.bot.user.id}> {DEMO_QUESTION}")
@@ -385,7 +388,7 @@ async def test_manage_server_grants_nothing_global_across_two_guilds(simcord_env
     secret = tmp_path / "private"
     secret.mkdir()
     (secret / "memo.md").write_text("# Internal memo\n\nThe launch code word is heliotrope.\n")
-    generation = bot_library.db.generation
+    generation = bot_library.generation
     for command, options in [
         ("reindex", {}),
         ("sources add", {"location": str(secret)}),
@@ -395,7 +398,7 @@ async def test_manage_server_grants_nothing_global_across_two_guilds(simcord_env
     ]:
         result = await intruder.slash(other_channel, command, **options)
         assert result.ephemeral and "only the bot's operators" in shown(result).content, command
-    assert bot_library.sources() == [] and bot_library.db.generation == generation
+    assert bot_library.sources() == [] and bot_library.generation == generation
     answer = await reader.slash(home_channel, "ask", question="What is the launch code word?")
     assert "heliotrope" not in str(shown(answer).embeds[0].to_dict())
     # An operator's role counts in whichever server they hold it; a path is refused even for them.

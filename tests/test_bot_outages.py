@@ -83,6 +83,6 @@ async def test_a_read_only_library_never_shows_its_path(world, library, tmp_path
     def read_only(*args, **kwargs):
         raise NotWritableError(f"data dir {tmp_path} is not writable")
 
-    library.follow = read_only
+    library.following.add = read_only
     reply = said(await alice.slash(channel, "follow", topic="volcanoes"))
     assert reply == NotWritableError.chat and str(tmp_path) not in reply

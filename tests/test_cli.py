@@ -319,10 +319,10 @@ def test_poll_forever_reads_sources_as_they_fall_due_and_stops_cleanly(tmp_path,
             assert added.returncode == 0, added.stderr
             library = make_library(data)
             deadline = time.monotonic() + 120
-            while library.articles.stats()["articles"] < 3 and time.monotonic() < deadline:
+            while library.stats()["articles"] < 3 and time.monotonic() < deadline:
                 assert process.poll() is None, process.stderr.read()
                 time.sleep(0.5)
-            assert library.articles.stats()["articles"] == 3
+            assert library.stats()["articles"] == 3
         finally:
             process.terminate()  # SIGTERM, as systemd or docker stop it
             out, err = process.communicate(timeout=60)

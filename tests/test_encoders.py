@@ -13,10 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from index.bert import Bert, BertShape
-from index.embed import resolve_model_location
-from index.pooled_encoder import PooledEncoder, is_plain_mean_pooling
-from index.reader_model import as_shipped
+from index.reader import Bert, BertShape, as_shipped
+from index.retrieval import PooledEncoder, is_plain_mean_pooling, resolve_model_location
 
 MINILM = Path(resolve_model_location("all-MiniLM-L6-v2"))
 SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "news.jsonl"

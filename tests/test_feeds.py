@@ -9,8 +9,9 @@ from dataclasses import replace
 import pytest
 
 from index import NewsbotError
-from index.dedup import canonical_url
-from index.fetch import Fetcher, FetchError, FetchLimits, check_url
+from index.config import FetchLimits
+from index.intake import Fetcher, FetchError, canonical_url, check_url
+from tests.conftest import stored
 from tests.newsserver import Handler, NewsServer
 
 TEST_LIMITS = FetchLimits(
@@ -46,18 +47,12 @@ def test_rss_and_atom_land_once_with_pages_extracted(feed_library, server):
     urls = {s.url for s in feed_library.latest(10)}
     assert f"{server.base}/articles/ferry.html" in urls  # tracking parameters gone
     assert f"{server.base}/articles/bridge.html" in urls  # relative link resolved
-    top = feed_library.search.search("How many passengers were on the ferry that ran aground?", 3)[0]
+    top = feed_library.search("How many passengers were on the ferry that ran aground?", 3)[0]
     assert "212" in top.text and top.story.title == "Ferry runs aground off Kelmar"  # the page's text, indexed
-    ferry = (
-        feed_library.db.connect()
-        .execute("SELECT author, summary_only, published FROM articles WHERE url LIKE '%ferry.html'")
-        .fetchone()
-    )
-    assert ferry == ("Dana Reporter", 0, "2025-11-02")
-    orchestra = (
-        feed_library.db.connect().execute("SELECT summary_only FROM articles WHERE url LIKE '%broken.html'").fetchone()
-    )
-    assert orchestra == (1,)  # the page said 503: kept from the feed's summary, and marked so
+    ferry = stored(feed_library, "SELECT author, summary_only, published FROM articles WHERE url LIKE '%ferry.html'")
+    assert ferry == [("Dana Reporter", 0, "2025-11-02")]
+    orchestra = stored(feed_library, "SELECT summary_only FROM articles WHERE url LIKE '%broken.html'")
+    assert orchestra == [(1,)]  # the page said 503: kept from the feed's summary, and marked so
     assert rss.kind == atom.kind == "web"
 
 
@@ -97,7 +92,7 @@ def test_broken_sources_are_recorded_and_never_stop_the_others(feed_library, ser
     report = feed_library.poll(only_due=False)  # it returns: no broken source holds the pass up
     assert len(report.failures) == 1 and message in report.failures[0]
     assert report.new == 3  # the good feed still landed
-    failing = feed_library.registry.get(bad.id)
+    failing = feed_library.source(bad.id)
     assert failing.failing and message in failing.last_error and failing.next_poll_at > time.time()
     assert feed_library.stats()["failing_sources"] == 1
 
@@ -148,7 +143,7 @@ def test_retention_removes_old_articles_atomically(feed_library, server):
     assert removed == 3
     stats = feed_library.stats()
     assert stats["articles"] == 0 and stats["passages"] == 0
-    assert len(feed_library.vectors.current()) == 0
+    assert feed_library.stats()["vectors"] == 0
 
 
 @pytest.mark.parametrize(
@@ -220,9 +215,9 @@ def test_one_bad_entry_never_stops_the_poll(feed_library, server):
     assert len(report.failures) == 1 and "1 entry failed" in report.failures[0]
     assert "Port out of range" in report.failures[0]
     assert any(s.url.endswith("/articles/bridge.html") for s in feed_library.latest(10))  # the good entry landed
-    recorded = feed_library.registry.get(rough.id)
+    recorded = feed_library.source(rough.id)
     assert recorded.failing and "1 entry failed" in recorded.last_error and recorded.last_polled_at
-    assert not feed_library.registry.get(good.id).failing and feed_library.registry.get(good.id).last_polled_at
+    assert not feed_library.source(good.id).failing and feed_library.source(good.id).last_polled_at
 
 
 def test_any_exception_from_a_source_is_recorded_and_the_pass_goes_on(feed_library, server, tmp_path, monkeypatch):
@@ -234,11 +229,11 @@ def test_any_exception_from_a_source_is_recorded_and_the_pass_goes_on(feed_libra
     def unreadable(paths, *args, **kwargs):
         raise PermissionError(13, "Permission denied", str(folder))
 
-    monkeypatch.setattr("index.poller.read_articles", unreadable)  # root reads everything: simulate it
+    monkeypatch.setattr("index.intake.poller.read_articles", unreadable)  # root reads everything: simulate it
     report = feed_library.poll(only_due=False)
     assert report.new == 3 and len(report.failures) == 1 and "PermissionError" in report.failures[0]
-    assert feed_library.registry.get(local.id).failing
-    assert "Permission denied" in feed_library.registry.get(local.id).last_error
+    assert feed_library.source(local.id).failing
+    assert "Permission denied" in feed_library.source(local.id).last_error
 
 
 def test_poll_budget_leaves_the_rest_for_the_next_pass(make_library, tmp_path, server):
@@ -247,7 +242,7 @@ def test_poll_budget_leaves_the_rest_for_the_next_pass(make_library, tmp_path, s
     herald = library.add_source(f"{server.base}/rss.xml", "herald")
     report = library.poll(only_due=False, source_ids=[slow.id, herald.id])
     assert report.sources == 1 and report.postponed == 1 and "1 sources left for the next pass" in report.line()
-    assert library.registry.get(herald.id).last_polled_at is None  # still due
+    assert library.source(herald.id).last_polled_at is None  # still due
     assert [s.id for s in library.sources() if s.next_poll_at <= time.time()] == [herald.id]
 
 
@@ -286,7 +281,7 @@ def test_retry_after_is_remembered_by_the_next_process(make_library, tmp_path, s
     before = time.time()
     report = first.poll(only_due=False)
     assert len(report.failures) == 1 and "HTTP 503" in report.failures[0]
-    assert first.registry.get(source.id).next_poll_at >= before + 120
+    assert first.source(source.id).next_poll_at >= before + 120
     asked = Handler.hits.get("/articles/broken.html", 0)
     later = make_library(folder, fetch_limits=TEST_LIMITS)  # a new process: a fresh in-memory backoff
     assert later.poll(only_due=True).sources == 0

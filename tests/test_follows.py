@@ -18,8 +18,9 @@ import pytest
 from bot.app import create_bot
 from bot.settings import Settings
 from index import Article, NewsbotError
-from index.sources import article_from_record
-from tests.conftest import ROOT, SAMPLE_NEWS
+from index.intake import article_from_record
+from index.store import open_store
+from tests.conftest import ROOT, SAMPLE_NEWS, stored
 
 pytestmark = pytest.mark.simcord(shard_count=1)
 
@@ -120,71 +121,72 @@ def library_at(request, embedder, reader, chunker, tmp_path):
 
 def test_a_follow_sees_only_new_matching_stories_and_each_once(library_at, tmp_path):
     bot_library = library_at(tmp_path / "seen")
-    follow = bot_library.follow(1, 10, VOLCANO, created_by=7)
-    twin = bot_library.follow(1, 10, "Iceland lava flows", created_by=7)  # a second follow in the same channel
-    assert bot_library.follow_news([follow])[follow.id][0] == []  # the news already indexed is not posted
+    follow = bot_library.following.add(1, 10, VOLCANO, created_by=7)
+    twin = bot_library.following.add(1, 10, "Iceland lava flows", created_by=7)  # a second follow in the same channel
+    assert bot_library.following.news_of([follow])[follow.id][0] == []  # the news already indexed is not posted
     bot_library.ingest_articles([ERUPTION, CUP_FINAL, LAVA_UPDATE])
-    assert ERUPTION.url in {item.story.url for item in bot_library.follow_news([twin])[twin.id][0]}
-    news, newest = bot_library.follow_news([follow])[follow.id]
+    assert ERUPTION.url in {item.story.url for item in bot_library.following.news_of([twin])[twin.id][0]}
+    news, newest = bot_library.following.news_of([follow])[follow.id]
     assert [item.story.title for item in news] == [ERUPTION.title, LAVA_UPDATE.title]
     assert news[0].lead.startswith("Lava broke through a fissure north of Grindavik")
-    bot_library.follow_posted(follow, news[0].article_id, message_id=99)
-    bot_library.follow_dealt_with(follow, newest)
-    follow = bot_library.follows(1)[0]
+    bot_library.following.posted(follow, news[0].article_id, message_id=99)
+    bot_library.following.dealt_with(follow, newest)
+    follow = bot_library.following.all(1)[0]
     assert follow.cursor == newest and follow.last_delivery_at
-    assert bot_library.follow_news([follow])[follow.id][0] == []
+    assert bot_library.following.news_of([follow])[follow.id][0] == []
     # the twin is not shown what the channel has already seen, and still sees the rest
-    assert [item.story.url for item in bot_library.follow_news([twin])[twin.id][0]] == [LAVA_UPDATE.url]
+    assert [item.story.url for item in bot_library.following.news_of([twin])[twin.id][0]] == [LAVA_UPDATE.url]
 
 
 def test_follows_belong_to_their_guild_and_are_limited(library_at, tmp_path):
     library = library_at(tmp_path / "limits", max_follows_per_guild=2)
-    first = library.follow(1, 10, "baseball", created_by=7)
-    library.follow(1, 11, "Japan", created_by=7)
+    first = library.following.add(1, 10, "baseball", created_by=7)
+    library.following.add(1, 11, "Japan", created_by=7)
     with pytest.raises(NewsbotError, match="already has 2 follows"):
-        library.follow(1, 12, "weather", created_by=7)
-    library.pause_follow(first.id, "its channel was deleted")
+        library.following.add(1, 12, "weather", created_by=7)
+    library.following.pause(first.id, "its channel was deleted")
     with pytest.raises(NewsbotError, match=rf"already has 2 follows \(1 paused: {first.id}\)"):
-        library.follow(1, 12, "weather", created_by=7)  # the message says which are paused
-    library.resume_follow(first.id)
-    assert library.follows(1)[0].paused is None
-    library.follow(2, 20, "weather", created_by=8)  # another guild has its own allowance
+        library.following.add(1, 12, "weather", created_by=7)  # the message says which are paused
+    library.following.resume(first.id)
+    assert library.following.all(1)[0].paused is None
+    library.following.add(2, 20, "weather", created_by=8)  # another guild has its own allowance
     with pytest.raises(NewsbotError, match="no follow with id"):
-        library.unfollow(first.id, guild_id=2)
+        library.following.remove(first.id, guild_id=2)
     with pytest.raises(NewsbotError, match="the topic is empty"):
-        library.follow(2, 20, "   ", created_by=8)
-    assert library.unfollow(first.id, guild_id=1).topic == "baseball"
-    assert [f.topic for f in library.follows(1)] == ["Japan"]
+        library.following.add(2, 20, "   ", created_by=8)
+    assert library.following.remove(first.id, guild_id=1).topic == "baseball"
+    assert [f.topic for f in library.following.all(1)] == ["Japan"]
 
 
 def test_follows_survive_a_new_library_over_the_same_store(library_at, tmp_path):
     library = library_at(tmp_path / "kept")
-    follow = library.follow(1, 10, VOLCANO, created_by=7)
+    follow = library.following.add(1, 10, VOLCANO, created_by=7)
     library.ingest_articles([ERUPTION])
-    item = library.follow_news([follow])[follow.id][0][0]
-    library.follow_posted(follow, item.article_id, 5)
+    item = library.following.news_of([follow])[follow.id][0][0]
+    library.following.posted(follow, item.article_id, 5)
     reopened = library_at(tmp_path / "kept", fresh=False)
-    (kept,) = reopened.follows()
+    (kept,) = reopened.following.all()
     assert (kept.topic, kept.cursor) == (VOLCANO, item.article_id)
-    assert reopened.follow_news([kept])[kept.id][0] == []
+    assert reopened.following.news_of([kept])[kept.id][0] == []
 
 
-def test_follows_made_before_topic_vectors_were_kept_are_migrated_and_delivered(library_at, tmp_path):
+def test_follows_made_before_topic_vectors_were_kept_are_migrated_and_delivered(library_at, embedder, tmp_path):
     """A store whose follows table predates the topic vector columns gains them on open; its
     follows deliver as before, their topics embedded once and kept."""
     library = library_at(tmp_path / "old")
-    library.follow(1, 10, VOLCANO, created_by=7)
-    with library.db.transaction() as conn:  # as newsbot left it before the columns existed
+    library.following.add(1, 10, VOLCANO, created_by=7)
+    library.close()
+    db, _ = open_store(library.config)
+    with db.transaction() as conn:  # as newsbot left it before the columns existed
         conn.execute("ALTER TABLE follows DROP COLUMN topic_vector")
         conn.execute("ALTER TABLE follows DROP COLUMN topic_model")
         conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", ("4" if library_at.sqlite else "2",))
-    library.db.close()
+    db.close()
     reopened = library_at(tmp_path / "old", fresh=False)
     reopened.ingest_articles([ERUPTION, CUP_FINAL])
-    (kept,) = reopened.follows()
-    assert [h.story.url for h in reopened.follow_news([kept])[kept.id][0]] == [ERUPTION.url]
-    stored = reopened.db.connect().execute("SELECT topic_model FROM follows WHERE id = ?", (kept.id,)).fetchone()
-    assert stored == (reopened.embedder.model_name,)
+    (kept,) = reopened.following.all()
+    assert [h.story.url for h in reopened.following.news_of([kept])[kept.id][0]] == [ERUPTION.url]
+    assert stored(reopened, "SELECT topic_model FROM follows WHERE id = ?", (kept.id,)) == [(embedder.model_name,)]
 
 
 # -- the bot --------------------------------------------------------------------------------------
@@ -208,7 +210,7 @@ async def test_follow_posts_each_matching_story_once_and_survives_a_restart(serv
     await env.advance_time(61)
     assert [m.embeds[0].title for m in posts(channel)] == [ERUPTION.title, LAVA_UPDATE.title]
 
-    (follow,) = bot_library.follows(guild.id)
+    (follow,) = bot_library.following.all(guild.id)
     await editor.slash(channel, "unfollow", follow_id=follow.id)
     bot_library.ingest_articles([story("grindavik-again", "Grindavik volcano eruption restarts", ERUPTION.text)])
     await env.advance_time(61)
@@ -219,9 +221,9 @@ async def test_manage_channels_in_one_server_manages_that_servers_follows_only(s
     env, guild, channel, editor, reader = server
     refused = await reader.slash(channel, "follow", topic=VOLCANO)
     assert refused.ephemeral and "Manage Channels" in refused.response.content
-    assert bot_library.follows() == []
+    assert bot_library.following.all() == []
     await editor.slash(channel, "follow", topic=VOLCANO)
-    (follow,) = bot_library.follows()
+    (follow,) = bot_library.following.all()
 
     other = env.create_guild()
     other_channel = other.create_text_channel("general")
@@ -229,7 +231,7 @@ async def test_manage_channels_in_one_server_manages_that_servers_follows_only(s
     stranger = other.add_member(env.create_user("stranger"), roles=[admins])
     result = await stranger.slash(other_channel, "unfollow", follow_id=follow.id)
     assert result.ephemeral and "No follow with id" in result.response.content
-    assert bot_library.follows() == [follow]
+    assert bot_library.following.all() == [follow]
     listed = await stranger.slash(other_channel, "follows")
     assert VOLCANO not in listed.response.embeds[0].description
 
@@ -244,7 +246,7 @@ async def test_a_deleted_channel_pauses_its_follow_and_the_others_still_deliver(
     bot_library.ingest_articles([ERUPTION])
     await env.advance_time(61)
     assert [m.embeds[0].title for m in posts(channel)] == [ERUPTION.title]
-    paused = [f for f in bot_library.follows(guild.id) if f.paused]
+    paused = [f for f in bot_library.following.all(guild.id) if f.paused]
     assert len(paused) == 1 and "deleted" in paused[0].paused
     listed = await editor.slash(channel, "follows")
     assert "paused" in listed.response.embeds[0].description
@@ -270,36 +272,37 @@ async def test_a_post_accepted_but_not_recorded_is_posted_at_most_once_more(serv
     env, guild, channel, editor, reader = server
     await editor.slash(channel, "follow", topic=VOLCANO)
     bot_library.ingest_articles([ERUPTION, LAVA_UPDATE])
-    record = bot_library.follow_posted
+    record = bot_library.following.posted
 
     def dies_after_the_post(*args, **kwargs):
         raise RuntimeError("killed before the commit")
 
-    bot_library.follow_posted = dies_after_the_post
+    bot_library.following.posted = dies_after_the_post
     await env.advance_time(61)
     assert [m.embeds[0].title for m in posts(channel)] == [ERUPTION.title]
-    bot_library.follow_posted = record
+    bot_library.following.posted = record
     await env.restart_bot(create_bot(bot_settings(tmp_path), library=bot_library))
     await env.advance_time(61)
     await env.advance_time(61)
     assert [m.embeds[0].title for m in posts(channel)] == [ERUPTION.title, ERUPTION.title, LAVA_UPDATE.title]
 
 
-@pytest.mark.parametrize("dies_in", ["follow_news", "follow_dealt_with"])
+@pytest.mark.parametrize("dies_in", ["news_of", "dealt_with"])
 async def test_a_crash_anywhere_else_reposts_nothing(server, bot_library, tmp_path, dies_in):
     """Dying before anything is posted, or after every post was recorded: after a restart each
     story is posted exactly once."""
     env, guild, channel, editor, reader = server
     await editor.slash(channel, "follow", topic=VOLCANO)
     bot_library.ingest_articles([ERUPTION, LAVA_UPDATE])
-    survives = getattr(bot_library, dies_in)
+    following = bot_library.following
+    survives = getattr(following, dies_in)
 
     def dies(*args, **kwargs):
         raise RuntimeError(f"killed in {dies_in}")
 
-    setattr(bot_library, dies_in, dies)
+    setattr(following, dies_in, dies)
     await env.advance_time(61)
-    setattr(bot_library, dies_in, survives)
+    setattr(following, dies_in, survives)
     await env.restart_bot(create_bot(bot_settings(tmp_path), library=bot_library))
     await env.advance_time(61)
     await env.advance_time(61)
@@ -348,9 +351,9 @@ def test_latest_brief_and_follows_show_the_same_stories_for_a_topic(library_at, 
     library = library_at(tmp_path / "agree")
     new = [DOCK_STRIKE, NURSES_BALLOT, CYCLE_LANES, CUP_FINAL, ERUPTION, SECOND_OUTLET, LAVA_UPDATE]
     topics = [VOLCANIC, "labour strikes", "football", "cycling", "Iceland"]
-    follows = [library.follow(1, 10 + n, topic, created_by=7) for n, topic in enumerate(topics)]
+    follows = [library.following.add(1, 10 + n, topic, created_by=7) for n, topic in enumerate(topics)]
     library.ingest_articles(new)
-    news = library.follow_news(follows)
+    news = library.following.news_of(follows)
     urls = {article.url for article in new}
     for follow in follows:
         posted = {h.story.url for h in news[follow.id][0]}
@@ -398,7 +401,7 @@ def test_the_brief_counts_an_event_once_and_ranks_by_sources(library_at, tmp_pat
 
 def test_brief_and_follows_from_the_command_line(bot_library):
     bot_library.ingest_articles(brief_day())
-    bot_library.follow(1, 10, VOLCANO, created_by=7)
+    bot_library.following.add(1, 10, VOLCANO, created_by=7)
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
 
     def newsbot(*args: str) -> subprocess.CompletedProcess:
@@ -428,7 +431,7 @@ async def test_a_lost_permission_pauses_one_follow_until_it_is_back_and_a_discor
     bot_library.ingest_articles([ERUPTION])
     await env.advance_time(61)
     assert posts(channel) == [] and posts(muted) == []
-    by_channel = {f.channel_id: f for f in bot_library.follows(guild.id)}
+    by_channel = {f.channel_id: f for f in bot_library.following.all(guild.id)}
     assert "no longer post" in by_channel[muted.id].paused and by_channel[channel.id].paused is None
     listed = await editor.slash(muted, "follows")
     assert "resumes by itself once I can post in that channel again" in listed.response.embeds[0].description
@@ -436,22 +439,22 @@ async def test_a_lost_permission_pauses_one_follow_until_it_is_back_and_a_discor
     await env.advance_time(61)
     assert [m.embeds[0].title for m in posts(channel)] == [ERUPTION.title]
     assert [m.embeds[0].title for m in posts(muted)] == [ERUPTION.title]  # resumed where it stopped
-    assert all(f.paused is None for f in bot_library.follows(guild.id))
+    assert all(f.paused is None for f in bot_library.following.all(guild.id))
 
 
 def test_a_follow_still_sees_new_stories_after_retention_removed_the_newest_numbered_one(library_at, tmp_path):
     library = library_at(tmp_path / "retained")
-    follow = library.follow(1, 10, VOLCANO, created_by=7)
+    follow = library.following.add(1, 10, VOLCANO, created_by=7)
     archive = replace(ERUPTION, url="https://news.example.org/archive/2019-eruption", published="2019-12-18")
     library.ingest_articles([archive])  # an old story, ingested last: the largest id
-    (old,) = library.follow_news([follow])[follow.id][0]
-    library.follow_posted(follow, old.article_id, 1)
+    (old,) = library.following.news_of([follow])[follow.id][0]
+    library.following.posted(follow, old.article_id, 1)
     assert library.remove_old(days=365) >= 1
-    follow = library.follows()[0]
-    assert library.follow_news([follow])[follow.id][0] == []
+    follow = library.following.all()[0]
+    assert library.following.news_of([follow])[follow.id][0] == []
     library.ingest_articles([ERUPTION])  # SQLite may give it the removed story's id
-    follow = library.follows()[0]
-    assert [item.story.url for item in library.follow_news([follow])[follow.id][0]] == [ERUPTION.url]
+    follow = library.following.all()[0]
+    assert [item.story.url for item in library.following.news_of([follow])[follow.id][0]] == [ERUPTION.url]
 
 
 async def test_past_the_most_posts_a_pass_the_rest_is_one_line(server, bot_library):
@@ -483,8 +486,8 @@ async def test_each_process_delivers_the_follows_of_its_own_shards_only(simcord_
     mine = next(g for g in guilds if (g.id >> 22) % 2 == 0)
     theirs = next(g for g in guilds if (g.id >> 22) % 2 == 1)
     here, there = mine.create_text_channel("news"), theirs.create_text_channel("news")
-    bot_library.follow(mine.id, here.id, VOLCANO, created_by=1)
-    bot_library.follow(theirs.id, there.id, VOLCANO, created_by=1)  # made through the other process
+    bot_library.following.add(mine.id, here.id, VOLCANO, created_by=1)
+    bot_library.following.add(theirs.id, there.id, VOLCANO, created_by=1)  # made through the other process
     shard_zero = Settings(
         data_dir=tmp_path / "followdata", shard_ids=[0], shard_count=2, follow_seconds=60, _env_file=None
     )
@@ -493,7 +496,7 @@ async def test_each_process_delivers_the_follows_of_its_own_shards_only(simcord_
     await env.advance_time(61)
     assert [m.embeds[0].title for m in posts(here)] == [ERUPTION.title]
     assert posts(there) == []  # the process holding shard 1 delivers that one
-    assert all(f.paused is None for f in bot_library.follows())
+    assert all(f.paused is None for f in bot_library.following.all())
 
 
 @pytest.mark.parametrize(("moment", "shown_again"), [("die-after-post", 1), ("die-after-commit", 0)])
@@ -536,19 +539,19 @@ async def test_a_failed_pass_never_ends_delivery_and_status_shows_it(server, bot
     operators = guild.create_role("Newsbot operators")
     env.bot.settings.admin_role_ids.append(operators.id)
     operator = guild.add_member(env.create_user("operator"), roles=[operators])
-    listing = bot_library.follows
+    listing = bot_library.following.all
 
     def locked(*args, **kwargs):
         raise sqlite3.OperationalError("database is locked")
 
-    bot_library.follows = locked
+    bot_library.following.all = locked
     bot_library.ingest_articles([ERUPTION])
     await env.advance_time(61)
     assert posts(channel) == []
     status = await operator.slash(channel, "status")
     delivery = {f.name: f.value for f in status.response.embeds[0].fields}["Follow delivery"]
     assert delivery.startswith("failing (OperationalError)") and "locked" not in delivery
-    bot_library.follows = listing
+    bot_library.following.all = listing
     await env.advance_time(61)
     assert [m.embeds[0].title for m in posts(channel)] == [ERUPTION.title]
     status = await operator.slash(channel, "status")
@@ -562,15 +565,15 @@ async def test_also_reported_by_names_a_source_once_whatever_crashes_between_edi
     await editor.slash(channel, "follow", topic=VOLCANO)
     bot_library.ingest_articles([ERUPTION])
     await env.advance_time(61)
-    record = bot_library.follow_posted
+    record = bot_library.following.posted
 
     def dies_after_the_edit(*args, **kwargs):
         raise RuntimeError("killed before the commit")
 
-    bot_library.follow_posted = dies_after_the_edit
+    bot_library.following.posted = dies_after_the_edit
     bot_library.ingest_articles([SECOND_OUTLET])
     await env.advance_time(61)  # the post is edited, the edit not recorded
-    bot_library.follow_posted = record
+    bot_library.following.posted = record
     await env.restart_bot(create_bot(bot_settings(tmp_path), library=bot_library))
     await env.advance_time(61)
     await env.advance_time(61)
@@ -580,26 +583,25 @@ async def test_also_reported_by_names_a_source_once_whatever_crashes_between_edi
     assert also.count("Second Wire") == 1 and also.count(SECOND_OUTLET.url) == 1
 
 
-def test_a_follows_topic_is_embedded_once_and_kept_with_it(make_library, tmp_path, monkeypatch):
+def test_a_follows_topic_is_embedded_once_and_kept_with_it(make_library, embedder, tmp_path, monkeypatch):
     """The topic is embedded when the follow is made and stored with it: delivery passes, a new
     process or a cold cache embed nothing; a follow stored without one (an older library), or
     with another embedding model's, is embedded once, then kept."""
     library = make_library(tmp_path / "once")
     library.ingest([SAMPLE_NEWS])
-    follow = library.follow(1, 10, VOLCANO, created_by=7)
-    other = library.follow(1, 11, "cup final", created_by=7)
-    embedder = library.embedder
-    asked: list[str] = []
+    follow = library.following.add(1, 10, VOLCANO, created_by=7)
+    other = library.following.add(1, 11, "cup final", created_by=7)
+    asked: list[str] = []  # the session's embedder is the library's
     encode = embedder.encode
     monkeypatch.setattr(embedder, "encode", lambda texts, *a, **k: asked.extend(texts) or encode(texts, *a, **k))
-    third = library.follow(1, 12, "football", created_by=7)
+    third = library.following.add(1, 12, "football", created_by=7)
     with sqlite3.connect(tmp_path / "once" / "news.sqlite3") as conn:  # as made before topic vectors were kept
         conn.execute("UPDATE follows SET topic_vector = NULL WHERE id = ?", (other.id,))
         conn.execute("UPDATE follows SET topic_model = 'an-older-model' WHERE id = ?", (third.id,))
     for story in (ERUPTION, LAVA_UPDATE, CUP_FINAL):
         library.ingest_articles([story])
         asked.clear()  # ingesting embeds passages; a pass over the follows embeds no topic
-        news = library.follow_news([follow, other, third])
+        news = library.following.news_of([follow, other, third])
         assert VOLCANO not in asked
         library = make_library(tmp_path / "once")  # as a new process would start, its caches empty
     assert asked == []  # "cup final" and "football" embedded in the first pass at most, then read from the store

@@ -1,8 +1,12 @@
-"""The house rules the code keeps: defaults written once, the library free of the application's
-setting names, both storage backends keeping the storage contract, one schema, small modules."""
+"""The house rules the code keeps: the library in wings with all its SQL in the store wing, defaults
+written once in a config that imports nothing it configures, the library free of the application's
+setting names, both storage backends keeping the storage contract, one schema, no import circle,
+small modules."""
 
 from __future__ import annotations
 
+import ast
+import importlib
 import inspect
 import re
 from pathlib import Path
@@ -11,10 +15,15 @@ import pytest
 
 from bot.settings import Settings, in_setting_terms
 from index import LibraryConfig
-from index.database import Database
-from index.postgres import PostgresDatabase
-from index.schema import POSTGRES_SCHEMA, SQLITE_ADDED_COLUMNS, SQLITE_SCHEMA
-from index.store import Store, open_store
+from index.store import (
+    POSTGRES_SCHEMA,
+    SQLITE_ADDED_COLUMNS,
+    SQLITE_SCHEMA,
+    Database,
+    PostgresDatabase,
+    Store,
+    open_store,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 MOST_LINES = 350
@@ -95,8 +104,84 @@ def test_both_schemas_declare_the_same_tables_and_columns():
 def test_no_module_grows_past_the_line():
     long = {
         str(path.relative_to(ROOT)): lines
-        for folder in ("index", "bot")
+        for folder in ("index", "bot", "training")
         for path in sorted((ROOT / folder).rglob("*.py"))
         if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MOST_LINES
     }
     assert long == {}
+
+
+WINGS = ("store", "intake", "retrieval", "reader")
+SQL = re.compile(
+    r"\bexecute(many)?\(|\bSELECT\s.+\sFROM\b|\bINSERT\s+INTO\b|\bUPDATE\s+\w+\s+SET\b|\bDELETE\s+FROM\b"
+    r"|\bCREATE\s+TABLE\b"
+)
+
+
+def test_the_library_is_built_in_wings():
+    top = sorted(path.name for path in (ROOT / "index").glob("*.py"))
+    assert len(top) <= 10, top
+    for wing in WINGS:
+        assert (ROOT / "index" / wing / "__init__.py").is_file(), f"index/{wing}/ has no public face"
+
+
+def test_all_the_sql_lives_in_the_store_wing():
+    found = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for folder in ("index", "bot")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        if path.parent != ROOT / "index" / "store"
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if SQL.search(line)
+    ]
+    assert found == []
+    assert SQL.search('conn.execute("SELECT id FROM follows")')  # the test sees SQL where there is some
+
+
+def _imports(path: Path) -> set[str]:
+    """The `index` modules a module imports when it loads (not those inside functions or only for
+    the type checker); a name taken from a wing's public face counts as its home module's."""
+    names = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("index"):
+            face = importlib.import_module(node.module)
+            homes = getattr(face, "_HOMES", {}) if node.module.count(".") == 1 else {}
+            names |= {homes.get(alias.name, node.module) for alias in node.names}
+        elif isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names if alias.name.startswith("index")}
+    return names
+
+
+def test_config_imports_nothing_it_configures():
+    assert _imports(ROOT / "index" / "config.py") == set()
+
+
+def test_no_import_circle():
+    modules = {}
+    for path in (ROOT / "index").rglob("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        modules[name] = {m for m in _imports(path) if m != name}
+    state: dict[str, int] = {}
+
+    def visit(name: str, trail: list[str]) -> None:
+        if state.get(name) == 2 or name not in modules:
+            return
+        assert state.get(name) != 1, " -> ".join([*trail[trail.index(name) :], name])
+        state[name] = 1
+        for imported in sorted(modules[name]):
+            visit(imported, [*trail, name])
+        state[name] = 2
+
+    for name in sorted(modules):
+        visit(name, [])
+
+
+def test_training_and_benchmarks_import_without_path_edits():
+    edits = [
+        str(path.relative_to(ROOT))
+        for folder in ("training", "benchmarks")
+        for path in sorted((ROOT / folder).glob("*.py"))
+        if "sys.path" in path.read_text(encoding="utf-8")
+    ]
+    assert edits == []

@@ -10,9 +10,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from benchmarks.packed_reader import SHARDS, Windows, main, write_pack
-from benchmarks.train_reader import featurise
-from index.reader_model import FROZEN, base_location, build_net, load_trained
+from index.reader import FROZEN, base_location, build_net, load_trained
+from training.pack import SHARDS, write_pack
+from training.packed import Windows, main
+from training.reader_data import featurise
 
 VOTE = "The count ended late. Sanae Takaichi beat Yoshihiko Noda, taking 237 of the 465 ballots."
 QUESTIONS = [

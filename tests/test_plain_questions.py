@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from index.models import Article
-from index.spans import normalise
+from index.reader import normalise
 
 STORIES = [
     (
@@ -150,12 +150,12 @@ def plain_library(embedder, reader, chunker, tmp_path_factory):
     return library
 
 
-def test_plain_questions_are_answered_right_at_the_shipped_threshold(plain_library):
+def test_plain_questions_are_answered_right_at_the_shipped_threshold(plain_library, reader):
     right = best_right = wrong = 0
     report = []
     for question, expected in ANSWERED:
         answer = plain_library.ask(question, as_of="2026-11-30")
-        best = plain_library.reader.reading(question, answer.evidence).best
+        best = reader.reading(question, answer.evidence).best
         best_right += bool(best) and exactly(best.text, expected)
         if exactly(answer.text, expected):
             right += 1

@@ -9,8 +9,18 @@ import pytest
 
 from index.errors import NewsbotError
 from index.models import Hit, Story
-from index.reader import Calibration, ExtractiveReader, Span, SpanPrior
-from index.spans import bare_name, crosses_sentences, normalise, pool, sentence_around, trim
+from index.reader import (
+    Calibration,
+    ExtractiveReader,
+    Span,
+    SpanPrior,
+    bare_name,
+    crosses_sentences,
+    normalise,
+    pool,
+    sentence_around,
+    trim,
+)
 
 
 def hit(text: str, title: str = "Local news", url: str = "https://x.test/a", passage_id: int = 1, rank: int = 0) -> Hit:
@@ -65,8 +75,7 @@ def test_confidence_grows_with_evidence(reader):
 
 
 def test_only_the_configured_number_of_passages_is_read(reader):
-    narrow = ExtractiveReader(passages=1, calibration=reader.calibration)
-    narrow._net, narrow._tokenizer = reader._net, reader._tokenizer
+    narrow = ExtractiveReader(passages=1, calibration=reader.calibration, network=reader.network)
     assert narrow.reading("When did the Harbour Bridge reopen?", [WEATHER, BRIDGE]).best.hit is WEATHER
 
 
@@ -88,9 +97,9 @@ def test_only_the_attention_layers_run_in_int8(reader):
     floating point: bfloat16 where the CPU multiplies it in hardware, float32 elsewhere."""
     import torch
 
-    from index.reader_model import BFloat16Linear, has_bfloat16
+    from index.reader import BFloat16Linear, has_bfloat16
 
-    layers = dict(reader._net.named_modules())
+    layers = dict(reader.network[0].named_modules())
     assert isinstance(layers["bert.encoder.layer.0.attention.self.query"], torch.ao.nn.quantized.dynamic.Linear)
     assert isinstance(layers["bert.encoder.layer.0.attention.output.dense"], torch.ao.nn.quantized.dynamic.Linear)
     feed_forward = BFloat16Linear if has_bfloat16() else torch.nn.Linear
@@ -106,7 +115,7 @@ def test_the_feed_forward_layers_stay_float32_when_asked():
 
     reader = ExtractiveReader(bfloat16=False)
     reader.warm_up()
-    layers = dict(reader._net.named_modules())
+    layers = dict(reader.network[0].named_modules())
     assert type(layers["bert.encoder.layer.5.intermediate.dense"]) is torch.nn.Linear
     assert isinstance(layers["bert.encoder.layer.5.attention.self.key"], torch.ao.nn.quantized.dynamic.Linear)
 
@@ -114,7 +123,7 @@ def test_the_feed_forward_layers_stay_float32_when_asked():
 def test_a_bfloat16_layer_computes_what_the_float_one_does_to_bfloat16s_precision():
     import torch
 
-    from index.reader_model import BFloat16Linear, feed_forward_in_bfloat16
+    from index.reader import BFloat16Linear, feed_forward_in_bfloat16
 
     torch.manual_seed(0)
     linear = torch.nn.Linear(384, 1536)
@@ -149,7 +158,7 @@ def scripted_reader(reader, prior: SpanPrior, starts: dict[str, float], ends: di
     or end logit; "no answer" scores 0, every other token -5."""
     import torch
 
-    tokenizer = reader._tokenizer
+    tokenizer = reader.network[1]
 
     def net(ids, mask, types):
         start, end = torch.full(ids.shape, -5.0), torch.full(ids.shape, -5.0)
@@ -161,9 +170,7 @@ def scripted_reader(reader, prior: SpanPrior, starts: dict[str, float], ends: di
         start[:, 0] = end[:, 0] = 0.0
         return start, end, torch.zeros(len(ids))
 
-    scripted = ExtractiveReader(calibration=reader.calibration, quantize=False, prior=prior)
-    scripted._net, scripted._tokenizer = net, tokenizer
-    return scripted
+    return ExtractiveReader(calibration=reader.calibration, quantize=False, prior=prior, network=(net, tokenizer))
 
 
 def test_a_name_beats_a_clause_the_network_scores_a_little_higher(reader):
@@ -340,7 +347,7 @@ def test_a_newer_story_counts_against_an_answer_only_when_it_competes_for_it(rea
 def test_an_abstention_points_first_to_the_stories_the_reader_valued_most():
     """The Louvre story the reader rated highest was left out of "Closest stories" when three other
     stories ranked above it in search."""
-    from index.spans import closest_stories
+    from index.reader import closest_stories
 
     hits = [hit(f"Story {n} text.", title=f"Story {n}", url=f"https://x.test/{n}", passage_id=n) for n in range(5)]
     louvre = Span(hits[4], 0, 5, 1.5, 1.0)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from index.models import Article
-from index.spans import normalise, sentence_around
+from index.reader import normalise, sentence_around
 from tests.conftest import DEMO_QUESTION, ROOT
 
 SEED = ROOT.parent / "shared" / "seed" / "takaichi-trump-call.txt"
@@ -71,14 +71,14 @@ BEST_RIGHT_AT_LEAST = 8
 ANSWERED_RIGHT_AT_LEAST = 2
 
 
-def test_seed_story_questions(seed_library):
+def test_seed_story_questions(seed_library, reader):
     best_right = answered_right = answered_wrong = 0
     report = []
     for question, expected in QUESTIONS:
         text = seed_library.check_question(question)
-        hits = seed_library.search.search(text, seed_library.config.top_k)
-        reading = seed_library.reader.reading(text, hits)
-        answer = seed_library.reader.answer(text, hits, reading)
+        hits = seed_library.search(text, seed_library.config.top_k)
+        reading = reader.reading(text, hits)
+        answer = reader.answer(text, hits, reading)
         got = reading.best.text if reading.best else ""
         if right(got, expected):
             best_right += 1

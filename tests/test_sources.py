@@ -9,7 +9,7 @@ import os
 import pytest
 
 from index.errors import NewsbotError
-from index.sources import html_to_article_text, normalise_published, read_articles
+from index.intake import html_to_article_text, normalise_published, read_articles
 from tests.conftest import write_jsonl
 
 
@@ -176,9 +176,15 @@ def test_a_date_with_no_utc_instant_is_a_bad_line_not_a_lost_batch(value, tmp_pa
 
 
 def test_a_feed_date_with_no_utc_instant_leaves_the_entry_undated():
-    from index.feeds import _entry_published
+    from index.intake import parse_feed
 
-    assert _entry_published({"published": "9999-12-31T23:00:00-05:00"}) is None
+    feed = (
+        b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Far future</title>'
+        b'<entry><title>Late</title><link href="https://x.test/late"/><id>late</id>'
+        b"<published>9999-12-31T23:00:00-05:00</published></entry></feed>"
+    )
+    _, (entry,) = parse_feed(feed, "https://x.test/feed", 10)
+    assert entry.url == "https://x.test/late" and entry.published is None
 
 
 def test_hostile_jsonl_lines_are_skipped_by_number_and_good_lines_kept(tmp_path):

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from index.vectors import vector_file
+from index.store import vector_file
 from tests.conftest import DEMO_QUESTION, ROOT, SAMPLE_NEWS, filler_news, write_jsonl
 
 
@@ -23,7 +23,7 @@ def _generation(db) -> int:
 
 def test_kill_9_during_ingest_leaves_a_working_index(sample_library, make_library, tmp_path):
     data_dir = sample_library.config.data_dir
-    start_generation = sample_library.db.generation
+    start_generation = sample_library.generation
     big = filler_news(tmp_path / "big.jsonl")
     env = {**os.environ, "NEWSBOT_DATA_DIR": str(data_dir), "NEWSBOT_INGEST_BATCH_ARTICLES": "16"}
     process = subprocess.Popen(
@@ -45,7 +45,7 @@ def test_kill_9_during_ingest_leaves_a_working_index(sample_library, make_librar
     reopened = make_library(data_dir)
     stats = reopened.stats()
     assert 0 < stats["articles"] - 6 < 400  # some batches landed, not all
-    assert len(reopened.vectors.current()) == stats["passages"]  # FAISS agrees with SQLite
+    assert reopened.stats()["vectors"] == stats["passages"]  # FAISS agrees with SQLite
     assert reopened.ask(DEMO_QUESTION).text == "Yoshihiko Noda"
     # A rerun finishes the job without duplicating anything.
     reopened.ingest([big])
@@ -54,14 +54,14 @@ def test_kill_9_during_ingest_leaves_a_working_index(sample_library, make_librar
 
 def test_missing_or_corrupt_vector_file_is_rebuilt_from_sqlite(sample_library, make_library):
     data_dir = sample_library.config.data_dir
-    path = vector_file(data_dir, sample_library.db.generation)
+    path = vector_file(data_dir, sample_library.generation)
     path.write_bytes(b"not a faiss index")
     (data_dir / "vectors-99.faiss.999999999.partial").write_bytes(b"half-written")  # a crashed writer's leftovers
     reopened = make_library(data_dir)
     assert reopened.ask(DEMO_QUESTION).text == "Yoshihiko Noda"
     path.unlink()
     reopened = make_library(data_dir)
-    assert len(reopened.vectors.current()) == reopened.stats()["passages"]
+    assert reopened.stats()["vectors"] == reopened.stats()["passages"]
     assert path.exists()  # repaired copy saved for the next process
     assert not list(data_dir.glob("*.partial"))  # and the dead writer's leftovers are gone
 
@@ -74,7 +74,7 @@ def test_a_vector_file_of_the_wrong_shape_is_rebuilt(sample_library, make_librar
     import numpy as np
 
     data_dir = sample_library.config.data_dir
-    path = vector_file(data_dir, sample_library.db.generation)
+    path = vector_file(data_dir, sample_library.generation)
     count = sample_library.stats()["passages"]
     dimension = 16 if wrong == "dimension" else 384
     foreign = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
@@ -83,8 +83,7 @@ def test_a_vector_file_of_the_wrong_shape_is_rebuilt(sample_library, make_librar
     faiss.write_index(foreign, str(path))
     reopened = make_library(data_dir)
     assert reopened.ask(DEMO_QUESTION).text == "Yoshihiko Noda"
-    repaired = reopened.vectors.current()
-    assert (repaired.dimension, len(repaired)) == (384, count)
+    assert reopened.stats()["vectors"] == count
 
 
 def test_a_full_disk_leaves_the_library_readable(sample_library, make_library, tmp_path, monkeypatch):
@@ -109,13 +108,13 @@ def test_a_full_disk_leaves_the_library_readable(sample_library, make_library, t
     assert reopened.stats()["articles"] == 7
     monkeypatch.undo()  # space again: the next open saves the copy
     again = make_library(data_dir)
-    again.vectors.current()
-    assert vector_file(data_dir, again.db.generation).exists()
+    again.stats()  # loads the vector index
+    assert vector_file(data_dir, again.generation).exists()
 
 
 def test_reading_commands_work_while_another_process_writes(sample_library, make_library):
     data_dir = sample_library.config.data_dir
-    generation = sample_library.db.generation
+    generation = sample_library.generation
     writer = sqlite3.connect(data_dir / "news.sqlite3", isolation_level=None)
     writer.execute("BEGIN IMMEDIATE")  # another process in the middle of a long write
     try:
@@ -158,7 +157,7 @@ def test_many_processes_opening_a_new_store_at_once_create_it_once(tmp_path):
     # Separate Database objects open the lock file separately, as separate processes would.
     import threading
 
-    from index.database import Database
+    from index.store import Database
 
     data_dir = tmp_path / "fresh"
     barrier, errors = threading.Barrier(8), []
@@ -185,7 +184,7 @@ def test_a_library_on_a_read_only_mount_can_be_read_not_changed(make_library, tm
     data_dir = tmp_path / "data"
     written = make_library(data_dir)
     written.ingest([SAMPLE_NEWS])
-    written.db.connect().close()  # the last connection gone: SQLite removes its -wal and -shm
+    written.close()  # the last connection gone: SQLite removes its -wal and -shm
     assert not list(data_dir.glob("news.sqlite3-*"))
     mounted = tmp_path / "mounted"
     mounted.mkdir()

@@ -9,8 +9,9 @@ import random
 import pytest
 import torch
 
-from benchmarks.train_reader import featurise, listwise_loss, news_examples, passages_of, question_groups
-from index.reader_model import build_net
+from index.reader import build_net
+from training.reader_data import featurise, news_examples, passages_of
+from training.reader_steps import listwise_loss, question_groups
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +119,7 @@ def test_the_listwise_loss_rewards_ranking_the_answer_first_within_each_question
 
 
 def test_an_answer_that_occurs_twice_is_labelled_where_the_questions_words_are():
-    from benchmarks.train_reader import answer_start
+    from training.reader_data import answer_start
 
     context = (
         "In 1990 the museum opened its west wing to visitors. Many years of building followed. "
@@ -132,7 +133,7 @@ def test_an_answer_that_occurs_twice_is_labelled_where_the_questions_words_are()
 
 
 def test_squad_parts_never_share_a_title_and_report_is_the_odd_dev_titles():
-    from benchmarks.train_reader import DATA, squad_split
+    from training.reader_data import DATA, squad_split
 
     if not (DATA / "squad" / "squad-train.jsonl.gz").exists():
         pytest.skip("SQuAD is not in ../shared/data/squad/")

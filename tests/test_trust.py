@@ -12,8 +12,7 @@ from bot.render import answer_text
 from index import Library, LibraryConfig, NewsbotError
 from index.dates import as_of_moment
 from index.models import Article
-from index.reader import ExtractiveReader
-from index.spans import names_a_time
+from index.reader import ExtractiveReader, names_a_time
 from tests.conftest import write_jsonl
 from tests.test_cli import newsbot
 
@@ -85,8 +84,7 @@ def library_at(embedder, reader, chunker, tmp_path):
     """A library whose reader (the session's network) answers from the given confidence up."""
 
     def make(threshold: float, articles: list[Article]) -> Library:
-        at = ExtractiveReader(threshold=threshold, calibration=reader.calibration)
-        at._net, at._tokenizer = reader._net, reader._tokenizer
+        at = ExtractiveReader(threshold=threshold, calibration=reader.calibration, network=reader.network)
         library = Library(LibraryConfig(data_dir=tmp_path / "data"), embedder=embedder, reader=at, chunker=chunker)
         library.ingest_articles(articles)
         return library

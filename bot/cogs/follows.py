@@ -83,7 +83,9 @@ class FollowsCog(commands.Cog):
             )
             return
         guild_id = cast(int, interaction.guild_id)  # a guild-only command
-        follow = await asyncio.to_thread(self.bot.library.follow, guild_id, target.id, topic, interaction.user.id)
+        follow = await asyncio.to_thread(
+            self.bot.library.following.add, guild_id, target.id, topic, interaction.user.id
+        )
         await interaction.response.send_message(
             f"Following **{safe(follow.topic)}** in {target.mention} (follow {follow.id}): new stories about it"
             " will be posted there."
@@ -95,7 +97,7 @@ class FollowsCog(commands.Cog):
     @manages_channels()
     async def unfollow(self, interaction: discord.Interaction, follow_id: int) -> None:
         guild = None if await is_operator(interaction) else interaction.guild_id
-        follow = await asyncio.to_thread(self.bot.library.unfollow, follow_id, guild)
+        follow = await asyncio.to_thread(self.bot.library.following.remove, follow_id, guild)
         await interaction.response.send_message(
             f"Stopped follow {follow.id} (**{safe(follow.topic)}** in <#{follow.channel_id}>)."
         )
@@ -103,7 +105,7 @@ class FollowsCog(commands.Cog):
     @app_commands.command(name="follows", description="This server's follows")
     @app_commands.guild_only()
     async def follows(self, interaction: discord.Interaction) -> None:
-        follows = await asyncio.to_thread(self.bot.library.follows, interaction.guild_id)
+        follows = await asyncio.to_thread(self.bot.library.following.all, interaction.guild_id)
         name = interaction.guild.name if interaction.guild else ""
         await interaction.response.send_message(embed=follows_embed(follows, name), ephemeral=True)
 
@@ -124,7 +126,7 @@ class FollowsCog(commands.Cog):
 
     async def _pass(self) -> None:
         library, ready = self.bot.library, []
-        for follow in await asyncio.to_thread(library.follows):
+        for follow in await asyncio.to_thread(library.following.all):
             guild = self.bot.get_guild(follow.guild_id)
             if guild is None:  # another process's shard, or a server the bot left
                 continue
@@ -134,7 +136,7 @@ class FollowsCog(commands.Cog):
                     if not can_post(channel):
                         continue
                     log.info("follow %s resumed: I can post in channel %s again", follow.id, follow.channel_id)
-                    await asyncio.to_thread(library.resume_follow, follow.id)
+                    await asyncio.to_thread(library.following.resume, follow.id)
                 if channel is None:
                     await self._pause(follow, "its channel was deleted")
                     continue
@@ -143,7 +145,7 @@ class FollowsCog(commands.Cog):
                 log.exception("checking follow %s failed; trying again next pass", follow.id)
         if not ready:
             return
-        news = await asyncio.to_thread(library.follow_news, [follow for follow, _ in ready])
+        news = await asyncio.to_thread(library.following.news_of, [follow for follow, _ in ready])
         for follow, channel in ready:
             try:
                 await self._deliver(follow, channel, *news[follow.id])
@@ -158,9 +160,9 @@ class FollowsCog(commands.Cog):
         library = self.bot.library
         most, made = self.bot.settings.follow_max_posts, 0
         for number, item in enumerate(news):
-            earlier = await asyncio.to_thread(library.earlier_post, follow.channel_id, item.article_id)
+            earlier = await asyncio.to_thread(library.following.earlier_post, follow.channel_id, item.article_id)
             if earlier is not None and await self._join(channel, earlier, item):
-                await asyncio.to_thread(library.follow_posted, follow, item.article_id, earlier)
+                await asyncio.to_thread(library.following.posted, follow, item.article_id, earlier)
                 continue
             if made == most:
                 command = f"/latest topic:{follow.topic}".replace("`", "'")
@@ -172,9 +174,9 @@ class FollowsCog(commands.Cog):
             if message is None:
                 return  # the cursor stays: this story and the rest come next pass (or the follow paused)
             made += 1
-            await asyncio.to_thread(library.follow_posted, follow, item.article_id, message.id)
+            await asyncio.to_thread(library.following.posted, follow, item.article_id, message.id)
         if newest > follow.cursor:
-            await asyncio.to_thread(library.follow_dealt_with, follow, newest)
+            await asyncio.to_thread(library.following.dealt_with, follow, newest)
 
     async def _join(self, channel: discord.TextChannel, message_id: int, item: Headline) -> bool:
         """Add a story to the channel's post of its event ("Also reported by"); False when that post
@@ -205,7 +207,7 @@ class FollowsCog(commands.Cog):
 
     async def _pause(self, follow: Follow, reason: str) -> None:
         log.warning("follow %s (%r in guild %s) paused: %s", follow.id, follow.topic, follow.guild_id, reason)
-        await asyncio.to_thread(self.bot.library.pause_follow, follow.id, reason)
+        await asyncio.to_thread(self.bot.library.following.pause, follow.id, reason)
 
 
 async def setup(bot: NewsBot) -> None:

@@ -14,14 +14,13 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
-from index.articles import ArticleStore
-from index.dedup import canonical_url, fingerprint, near_duplicate
 from index.errors import NewsbotError
-from index.feeds import FeedEntry, FeedError, extract_article, parse_feed, summary_article
-from index.fetch import Fetcher
+from index.intake.dedup import canonical_url, fingerprint, near_duplicate
+from index.intake.feeds import FeedEntry, FeedError, extract_article, parse_feed, summary_article
+from index.intake.fetch import Fetcher
+from index.intake.sources import read_articles
 from index.models import Article, IngestReport
-from index.registry import Source, SourceRegistry
-from index.sources import read_articles
+from index.store import ArticleStore, Source, SourceRegistry
 from index.text import hide_credentials
 
 log = logging.getLogger(__name__)

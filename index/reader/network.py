@@ -17,9 +17,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from index.bert import Bert, BertShape
-from index.loading import load_tokenizer, load_transformers_model
-from index.spans import MAX_ANSWER_TOKENS, SPANS_PER_WINDOW
+from index.reader.bert import Bert, BertShape
+from index.reader.loading import load_tokenizer, load_transformers_model
+from index.reader.spans import MAX_ANSWER_TOKENS, SPANS_PER_WINDOW
 
 MAX_QUESTION_TOKENS = 64  # the rest of a window (192 or 256 tokens) holds the headline and passage
 TITLE_MARK = " | "  # between the headline and the passage in the second segment

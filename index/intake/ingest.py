@@ -12,15 +12,14 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from index.articles import ArticleStore, PreparedArticle, content_hash
-from index.chunk import Chunker
 from index.config import LibraryConfig
 from index.dates import published_moment
-from index.dedup import fingerprint
-from index.embed import Embedder
 from index.errors import NothingIndexedError
+from index.intake.chunk import Chunker
+from index.intake.dedup import fingerprint
 from index.models import Article, IngestReport, Passage
-from index.store import Store
+from index.retrieval import Embedder
+from index.store import ArticleStore, PreparedArticle, Store, content_hash
 
 Progress = Callable[[int, int | None], None]  # (done so far, total if known)
 FUTURE_SKEW = timedelta(days=1)  # how far ahead of its ingest a story's date is still believed (time zones, clocks)

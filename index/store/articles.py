@@ -10,14 +10,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.database import now
-from index.dates import published_utc
+from index.dates import now, published_utc
 from index.errors import ModelChangedError, NewsbotError
-from index.generations import VectorGenerations
 from index.models import Article, Headline, Passage, Story
-from index.store import Store
+from index.store.contract import Store
+from index.store.generations import VectorGenerations
+from index.store.vectors import VectorIndex
 from index.text import all_words_query, lead_of, lexical_query
-from index.vectors import VectorIndex
 
 
 def content_hash(article: Article) -> str:

@@ -12,13 +12,13 @@ from typing import Any
 
 import numpy as np
 
+from index.config import DEFAULT_MODEL
 from index.errors import NewsbotError
-from index.loading import load_sentence_transformer
-from index.pooled_encoder import PooledEncoder, is_plain_mean_pooling
+from index.reader import load_sentence_transformer
+from index.retrieval.encoder import PooledEncoder, is_plain_mean_pooling
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _BUNDLED_NAMES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
 
 

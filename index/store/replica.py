@@ -13,9 +13,9 @@ from typing import cast
 
 import numpy as np
 
-from index.generations import VectorGenerations
-from index.postgres import PgConnection
-from index.vectors import VectorIndex
+from index.store.generations import VectorGenerations
+from index.store.postgres import PgConnection
+from index.store.vectors import VectorIndex
 
 
 class ReplicaGenerations(VectorGenerations):

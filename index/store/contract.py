@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from index.config import LibraryConfig
-    from index.generations import VectorGenerations
+    from index.store.generations import VectorGenerations
 
 
 @runtime_checkable
@@ -82,13 +82,13 @@ def open_store(config: LibraryConfig) -> tuple[Store, VectorGenerations]:
     """The configured backend and the keeper of its vector index: PostgreSQL with an in-memory FAISS
     replica when `database_url` is set, else SQLite and FAISS files in `data_dir`."""
     if config.database_url:
-        from index.postgres import PostgresDatabase
-        from index.replica import ReplicaGenerations
+        from index.store.postgres import PostgresDatabase
+        from index.store.replica import ReplicaGenerations
 
         shared = PostgresDatabase(config.database_url)
         return shared, ReplicaGenerations(shared, config.index_policy)
-    from index.database import Database
-    from index.generations import VectorGenerations
+    from index.store.generations import VectorGenerations
+    from index.store.sqlite import Database
 
     store = Database(config.data_dir)
     return store, VectorGenerations(store, config.index_policy)

@@ -15,11 +15,10 @@ import shutil
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
 from index.errors import NewsbotError, NotWritableError
-from index.schema import SQLITE_ADDED_COLUMNS, SQLITE_SCHEMA, SQLITE_VERSION
+from index.store.schema import SQLITE_ADDED_COLUMNS, SQLITE_SCHEMA, SQLITE_VERSION
 
 DB_NAME = "news.sqlite3"
 
@@ -219,10 +218,6 @@ class Database(GenerationStore):
             except OSError as exc:
                 raise NotWritableError(f"cannot create data dir {self.data_dir}: {exc.strerror}") from exc
 
-    def checkpoint(self) -> None:
-        """Fold the write-ahead log into the database file (sizes on disk then reflect the data)."""
-        self.connect().execute("PRAGMA wal_checkpoint(TRUNCATE)")
-
     @contextlib.contextmanager
     def writing(self) -> Iterator[None]:
         """Exclusive right to write, across threads (a lock) and processes (an flock)."""
@@ -301,7 +296,3 @@ def bump_generation(conn, now: str, model_name: str, dimension: int | None) -> i
         "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", values.items()
     )
     return generation
-
-
-def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -20,9 +20,9 @@ from urllib.parse import quote
 
 import numpy as np
 
-from index.database import GenerationStore
 from index.errors import NewsbotError, StoreUnavailableError
-from index.schema import POSTGRES_MIGRATIONS, POSTGRES_SCHEMA, POSTGRES_VERSION
+from index.store.schema import POSTGRES_MIGRATIONS, POSTGRES_SCHEMA, POSTGRES_VERSION
+from index.store.sqlite import GenerationStore
 
 _WRITE_LOCK = 0x6E657773  # advisory lock keys ("news", "newt"): writers take turns; migrations run once
 _SCHEMA_LOCK = 0x6E657774

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from index.database import now
+from index.dates import now
 from index.errors import NewsbotError
-from index.store import Store
+from index.store.contract import Store
 from index.text import hide_credentials
 
 

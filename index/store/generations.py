@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from index.vectors import IndexPolicy, VectorIndex, vector_file
+from index.config import IndexPolicy
+from index.store.vectors import VectorIndex, vector_file
 
 log = logging.getLogger(__name__)
 

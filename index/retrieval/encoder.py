@@ -40,7 +40,7 @@ class PooledEncoder:
     def __init__(self, folder: Path, device: str = "cpu") -> None:
         import torch
 
-        from index.loading import load_tokenizer
+        from index.reader import load_tokenizer
 
         config = json.loads((folder / "sentence_bert_config.json").read_text(encoding="utf-8"))
         self.max_length = int(config["max_seq_length"])
@@ -75,8 +75,7 @@ class PooledEncoder:
 def _load_model(folder: Path):
     """`index/bert.py`'s encoder for a BERT checkpoint in safetensors (memory-mapped, and without
     importing transformers' model machinery: most of a new process's start); else transformers'."""
-    from index.bert import Bert, BertShape
-    from index.loading import load_transformers_model
+    from index.reader import Bert, BertShape, load_transformers_model
 
     try:
         return Bert(BertShape.read(folder)).load_checkpoint(folder / "model.safetensors")

@@ -20,8 +20,9 @@ from urllib.parse import urljoin
 import httpcore
 import httpx
 
-from index.backoff import HostBackoff, retry_after_seconds
+from index.config import FetchLimits
 from index.errors import NewsbotError
+from index.intake.backoff import HostBackoff, retry_after_seconds
 
 USER_AGENT = "newsbot/0.1 (a Discord news bot; polls feeds politely)"
 
@@ -43,16 +44,6 @@ class FetchError(NewsbotError):
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
-
-
-@dataclass(frozen=True)
-class FetchLimits:
-    connect_timeout: float = 5.0
-    read_timeout: float = 10.0
-    total_seconds: float = 30.0
-    max_bytes: int = 5_000_000
-    max_redirects: int = 5
-    allowed_hosts: frozenset[str] = frozenset()  # hosts allowed even on private addresses (tests)
 
 
 @dataclass(frozen=True)

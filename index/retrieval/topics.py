@@ -19,10 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.articles import ArticleStore
-from index.embed import Embedder
-from index.generations import VectorGenerations
 from index.models import Headline
+from index.retrieval.embed import Embedder
+from index.store import ArticleStore, VectorGenerations
 from index.text import content_terms
 
 TOPICS_KEPT = 4096  # topic vectors a process keeps

@@ -19,10 +19,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from index.config import READ_PASSAGES
 from index.dates import published_moment
 from index.errors import NewsbotError
 from index.models import Answer, Hit, Proposal
-from index.spans import (
+from index.reader.spans import (
     MAX_ANSWER_TOKENS,
     SPANS_PER_WINDOW,
     WORDS,
@@ -49,12 +50,8 @@ __all__ = ["Calibration", "Candidate", "ExtractiveReader", "Reader", "Reading", 
 
 log = logging.getLogger(__name__)
 
-WEIGHTS_FILE = Path(__file__).with_name("weights") / "reader.safetensors"
+WEIGHTS_FILE = Path(__file__).parent.parent / "weights" / "reader.safetensors"
 CALIBRATION_FILE = WEIGHTS_FILE.with_suffix(".json")
-# Top passages read for an answer. On the held-out 2024 weeks, as shipped, 12 against 8: EM 13.9
-# both, F1 19.4 against 18.9, evidence@1 16.1 against 15.6, for about 50% more reading time. Under
-# other quantizations and weights the EM difference ranged from -2.2 (float32) to +1.1: a close call.
-READ_PASSAGES = 12
 CANDIDATES = 3  # unconfirmed answers offered when the reader is unsure
 TITLE_READ = 300  # characters of a headline read before each passage (as LibraryConfig.max_title_chars)
 
@@ -126,9 +123,9 @@ class ExtractiveReader:
         prior: SpanPrior | None = None,
         quantize: bool = True,
         bfloat16: bool = True,
-        one_window_at_a_time: bool = True,
         max_answer_tokens: int = MAX_ANSWER_TOKENS,
         weights: Path = WEIGHTS_FILE,
+        network: tuple[Any, Any] | None = None,
     ) -> None:
         """`model`: None reads with the bundled network (`weights`); a Hugging Face extractive-QA
         model name or folder reads with that one (the hub must be reachable for a name).
@@ -141,16 +138,15 @@ class ExtractiveReader:
 
         `quantize`: int8 attention layers (as shipped and calibrated); with `bfloat16`, the
         feed-forward layers in bfloat16 where the CPU has bfloat16 instructions
-        (`reader_model.as_shipped`). `one_window_at_a_time`: read
-        each window alone, unpadded; with int8 layers a batch changes how each passage is read
-        (`reader_model.run_windows`)."""
+        (`reader_model.as_shipped`). Each window is read alone,
+        unpadded: with int8 layers a batch changes how each passage is read (`network.run_windows`).
+        `network`: an already loaded (network, tokenizer), as another reader's `network` gives it."""
         self.model = model
         self.weights = weights
         self.passages = passages
         self.max_answer_tokens = max_answer_tokens
         self.quantize = quantize
         self.bfloat16 = bfloat16
-        self.one_window_at_a_time = one_window_at_a_time
         if calibration is None:
             calibration = Calibration.load() if model is None else Calibration()
         self.calibration = calibration
@@ -158,15 +154,23 @@ class ExtractiveReader:
         if prior is None:
             prior = calibration.prior if model is None else SpanPrior()
         self.prior = prior
-        self._net: Any = None  # loaded on first use
-        self._tokenizer: Any = None
+        # The network and its tokenizer: loaded on first use, or another reader's (`network`).
+        loaded: tuple[Any, Any] = network if network is not None else (None, None)
+        self._net, self._tokenizer = loaded
         self._lock = threading.Lock()
+
+    @property
+    def network(self) -> tuple[Any, Any]:
+        """The loaded network and its tokenizer (loading them now if need be): another reader given
+        them as `network` reads with the same weights without loading them again."""
+        self.warm_up()
+        return self._net, self._tokenizer
 
     def warm_up(self) -> None:
         with self._lock:
             if self._net is not None:
                 return
-            from index.reader_model import HubNet, as_shipped, hub_model, load_net  # torch: loaded here
+            from index.reader.network import HubNet, as_shipped, hub_model, load_net  # torch: loaded here
 
             try:
                 if self.model is None:
@@ -257,7 +261,7 @@ class ExtractiveReader:
         not yet set)."""
         import torch
 
-        from index.reader_model import best_spans, encode, run_windows  # torch: loaded on first use
+        from index.reader.network import best_spans, encode, run_windows  # torch: loaded on first use
 
         hits = list(hits[: self.passages])
         if not hits:
@@ -268,7 +272,7 @@ class ExtractiveReader:
         # must not make every question crawl.
         windows = encode(self._tokenizer, question, [(h.story.title[:TITLE_READ], h.text) for h in hits])
         with torch.inference_mode():
-            start, end, relevance = run_windows(self._net, windows, one_by_one=self.one_window_at_a_time)
+            start, end, relevance = run_windows(self._net, windows, one_by_one=True)
         weights = term_weights(question, hits)
         asked = set(content_terms(question)) | {w.lower() for w in WORDS.findall(question)}
         spans: list[Span] = []

@@ -16,44 +16,18 @@ other write.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import faiss
 import numpy as np
 
+from index.config import EXACT, IVF, IndexPolicy
+
 log = logging.getLogger(__name__)
 
 _FILE = re.compile(r"^vectors-(\d+)\.faiss$")
-
-EXACT = "exact"
-IVF = "ivf-sq8"
-
-
-@dataclass(frozen=True)
-class IndexPolicy:
-    """When to leave exact search, and how the approximate index is shaped."""
-
-    exact_below: int = 50_000  # passages; exact search below this many, IVF-SQ8 from here on
-    nprobe: int = 128  # inverted lists read per search; more = better recall, slower
-    lists_per_sqrt: float = 4.0  # nlist = lists_per_sqrt * sqrt(passages)
-    train_per_list: int = 50  # training sample = train_per_list * nlist vectors (at most all)
-    hysteresis: float = 0.8  # an IVF index goes back to exact only below exact_below * hysteresis
-
-    def __post_init__(self) -> None:
-        if self.exact_below < 1 or self.nprobe < 1:
-            raise ValueError("exact_below and nprobe must be positive")
-
-    def lists_for(self, count: int) -> int:
-        return max(16, int(self.lists_per_sqrt * math.sqrt(max(count, 1))))
-
-    def kind_for(self, count: int, current: str | None = None) -> str:
-        if current == IVF:
-            return IVF if count >= self.exact_below * self.hysteresis else EXACT
-        return IVF if count >= self.exact_below else EXACT
 
 
 def vector_file(data_dir: Path, generation: int) -> Path:

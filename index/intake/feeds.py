@@ -12,8 +12,8 @@ from urllib.parse import urljoin, urlsplit
 
 from index.dates import normalise_published
 from index.errors import NewsbotError
+from index.intake.sources import html_to_article_text
 from index.models import Article
-from index.sources import html_to_article_text
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,10 @@ def _entry_published(raw) -> str | None:
             except ValueError:  # a date that cannot be placed in UTC (year 1 at +14:00): as if undated
                 continue
     stamp = raw.get("published_parsed") or raw.get("updated_parsed")  # feedparser's UTC reading of odd formats
-    return datetime.fromtimestamp(calendar.timegm(stamp), UTC).isoformat(timespec="seconds") if stamp else None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(stamp), UTC).isoformat(timespec="seconds") if stamp else None
+    except (ValueError, OverflowError, OSError):  # past year 9999 in UTC: as if undated, not a broken feed
+        return None
 
 
 def parse_feed(body: bytes, feed_url: str, max_entries: int) -> tuple[str, list[FeedEntry]]:

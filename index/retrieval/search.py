@@ -9,30 +9,14 @@ what just happened, so among passages that match about as well, newer stories ra
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from index.articles import ArticleStore
+from index.config import SearchWeights
 from index.dates import published_moment
-from index.embed import Embedder
-from index.generations import VectorGenerations
 from index.models import Hit
-
-
-@dataclass(frozen=True)
-class SearchWeights:
-    dense: float = 1.0
-    lexical: float = 1.0
-    rrf_k: int = 60  # the usual reciprocal-rank-fusion damping constant
-    depth: int = 50  # how deep each ranking is read before fusing
-    # A passage of a story published at the moment of asking gains `recency` of a first place in
-    # one ranking; the gain shrinks by a factor e every `recency_days`. Chosen on the 6 held-out
-    # 2024 RealTime QA weeks, each question asked on its own date: recall@5 28.9 -> 32.8,
-    # recall@12 36.7 -> 37.2, recall@20 37.8 -> 38.9 (benchmarks/retrieval.py --year 2024 --weeks 6).
-    recency: float = 0.5
-    recency_days: float = 14.0
+from index.retrieval.embed import Embedder
+from index.store import ArticleStore, VectorGenerations
 
 
 def recency_gain(published: str | None, as_of: datetime, weights: SearchWeights) -> float:
@@ -82,23 +66,17 @@ class HybridSearch:
         self.embedder = embedder
         self.weights = weights or SearchWeights()
 
-    def search(
-        self, question: str, k: int, timings: dict[str, float] | None = None, as_of: datetime | None = None
-    ) -> list[Hit]:
+    def search(self, question: str, k: int, as_of: datetime | None = None) -> list[Hit]:
         """The top `k` passages as the library would have given them at `as_of`: recency measured
         from that moment and stories published after it left out (default: now, nothing left out;
-        an undated story is never left out). `timings`, when given, receives seconds per stage."""
-        clock = _Stopwatch(timings)
+        an undated story is never left out)."""
         if as_of is not None and as_of.tzinfo is None:
             as_of = as_of.replace(tzinfo=UTC)
         vector = self.embedder.encode_question(question)
-        clock.lap("embed_question")
         depth = max(self.weights.depth, k)
         while True:
             dense = self.vectors.current().search(vector, depth)
-            clock.lap("dense_search")
             lexical = self.articles.lexical_search(question, depth)
-            clock.lap("lexical_search")
             fused = fuse(dense, lexical, self.weights)
             rows = self.articles.passages([pid for pid, _ in fused])
             if as_of is None:
@@ -132,7 +110,6 @@ class HybridSearch:
                     article_id=row.article_id,
                 )
             )
-        clock.lap("fusion")
         return hits
 
 
@@ -145,17 +122,3 @@ def _published_after(published: str | None, moment: datetime) -> bool:
     if published and len(published) == 10:
         return when.date() > moment.astimezone(UTC).date()
     return when > moment
-
-
-class _Stopwatch:
-    """Adds the seconds since the previous lap to `timings[stage]`; does nothing without a dict."""
-
-    def __init__(self, timings: dict[str, float] | None) -> None:
-        self.timings = timings
-        self.last = time.perf_counter()
-
-    def lap(self, stage: str) -> None:
-        if self.timings is not None:
-            now = time.perf_counter()
-            self.timings[stage] = self.timings.get(stage, 0.0) + now - self.last
-            self.last = now

@@ -59,11 +59,6 @@ def fingerprint(text: str, shingle: int = 3) -> bytes:
     return signature.tobytes()
 
 
-def similarity(a: bytes, b: bytes) -> float:
-    """Estimated Jaccard similarity of the two texts' shingle sets."""
-    return float(np.mean(np.frombuffer(a, np.uint32) == np.frombuffer(b, np.uint32)))
-
-
 def near_duplicate(candidate: bytes, known: Iterable[tuple[int, bytes]], threshold: float = 0.6) -> int | None:
     """The id of a known (id, fingerprint) whose text shares at least `threshold` of its shingles."""
     rows = [(item_id, value) for item_id, value in known if isinstance(value, bytes) and len(value) == len(candidate)]

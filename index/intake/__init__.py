@@ -1,0 +1,72 @@
+"""The intake wing: news in. Sources (files, feeds, pages), fetching them safely, spotting copies,
+cutting articles into passages, ingesting them, and polling the configured sources. The names
+below load on first use."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+_HOMES = {
+    "Chunker": "index.intake.chunk",
+    "FINGERPRINT_CHARS": "index.intake.dedup",
+    "FetchError": "index.intake.fetch",
+    "Fetcher": "index.intake.fetch",
+    "Ingester": "index.intake.ingest",
+    "PollReport": "index.intake.poller",
+    "Poller": "index.intake.poller",
+    "Progress": "index.intake.ingest",
+    "article_from_record": "index.intake.sources",
+    "canonical_url": "index.intake.dedup",
+    "check_url": "index.intake.fetch",
+    "fingerprint": "index.intake.dedup",
+    "html_to_article_text": "index.intake.sources",
+    "is_public": "index.intake.fetch",
+    "near_duplicate": "index.intake.dedup",
+    "normalise_published": "index.intake.sources",
+    "parse_feed": "index.intake.feeds",
+    "passage_input": "index.intake.ingest",
+    "read_articles": "index.intake.sources",
+    "read_page": "index.intake.poller",
+    "resolve_url": "index.intake.fetch",
+}
+
+__all__ = [
+    "Chunker",
+    "FINGERPRINT_CHARS",
+    "FetchError",
+    "Fetcher",
+    "Ingester",
+    "PollReport",
+    "Poller",
+    "Progress",
+    "article_from_record",
+    "canonical_url",
+    "check_url",
+    "fingerprint",
+    "html_to_article_text",
+    "is_public",
+    "near_duplicate",
+    "normalise_published",
+    "parse_feed",
+    "passage_input",
+    "read_articles",
+    "read_page",
+    "resolve_url",
+]
+
+if TYPE_CHECKING:
+    from index.intake.chunk import Chunker
+    from index.intake.dedup import FINGERPRINT_CHARS, canonical_url, fingerprint, near_duplicate
+    from index.intake.fetch import Fetcher, FetchError, check_url, is_public, resolve_url
+    from index.intake.ingest import Ingester, Progress, passage_input
+    from index.intake.poller import Poller, PollReport, read_page
+    from index.intake.sources import article_from_record, html_to_article_text, normalise_published, read_articles
+
+
+def __getattr__(name: str):
+    if name not in _HOMES:
+        raise AttributeError(f"module 'index.intake' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_HOMES[name]), name)
+    globals()[name] = value
+    return value

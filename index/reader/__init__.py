@@ -1,0 +1,120 @@
+"""The reader wing: the extractive reader (network, spans, calibration) that answers a question
+from the passages search found, with a quote, or abstains. Its weights and model card are in
+`index/weights/`. The names below load on first use (the network imports torch)."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+_HOMES = {
+    "BFloat16Linear": "index.reader.network",
+    "Bert": "index.reader.bert",
+    "BertShape": "index.reader.bert",
+    "CALIBRATION_FILE": "index.reader.extractive",
+    "Calibration": "index.reader.extractive",
+    "ExtractiveReader": "index.reader.extractive",
+    "FROZEN": "index.reader.network",
+    "Reader": "index.reader.extractive",
+    "ReaderNet": "index.reader.network",
+    "Span": "index.reader.extractive",
+    "SpanPrior": "index.reader.extractive",
+    "WEIGHTS_FILE": "index.reader.extractive",
+    "as_shipped": "index.reader.network",
+    "bare_name": "index.reader.spans",
+    "base_location": "index.reader.network",
+    "best_spans": "index.reader.network",
+    "build_net": "index.reader.network",
+    "closest_stories": "index.reader.spans",
+    "crosses_sentences": "index.reader.spans",
+    "encode_pairs": "index.reader.network",
+    "feed_forward_in_bfloat16": "index.reader.network",
+    "has_bfloat16": "index.reader.network",
+    "load_sentence_transformer": "index.reader.loading",
+    "load_tokenizer": "index.reader.loading",
+    "load_trained": "index.reader.network",
+    "load_transformers_model": "index.reader.loading",
+    "names_a_time": "index.reader.spans",
+    "normalise": "index.reader.spans",
+    "pool": "index.reader.spans",
+    "sentence_around": "index.reader.spans",
+    "trim": "index.reader.spans",
+}
+
+__all__ = [
+    "BFloat16Linear",
+    "Bert",
+    "BertShape",
+    "CALIBRATION_FILE",
+    "Calibration",
+    "ExtractiveReader",
+    "FROZEN",
+    "Reader",
+    "ReaderNet",
+    "Span",
+    "SpanPrior",
+    "WEIGHTS_FILE",
+    "as_shipped",
+    "bare_name",
+    "base_location",
+    "best_spans",
+    "build_net",
+    "closest_stories",
+    "crosses_sentences",
+    "encode_pairs",
+    "feed_forward_in_bfloat16",
+    "has_bfloat16",
+    "load_sentence_transformer",
+    "load_tokenizer",
+    "load_trained",
+    "load_transformers_model",
+    "names_a_time",
+    "normalise",
+    "pool",
+    "sentence_around",
+    "trim",
+]
+
+if TYPE_CHECKING:
+    from index.reader.bert import Bert, BertShape
+    from index.reader.extractive import (
+        CALIBRATION_FILE,
+        WEIGHTS_FILE,
+        Calibration,
+        ExtractiveReader,
+        Reader,
+        Span,
+        SpanPrior,
+    )
+    from index.reader.loading import load_sentence_transformer, load_tokenizer, load_transformers_model
+    from index.reader.network import (
+        FROZEN,
+        BFloat16Linear,
+        ReaderNet,
+        as_shipped,
+        base_location,
+        best_spans,
+        build_net,
+        encode_pairs,
+        feed_forward_in_bfloat16,
+        has_bfloat16,
+        load_trained,
+    )
+    from index.reader.spans import (
+        bare_name,
+        closest_stories,
+        crosses_sentences,
+        names_a_time,
+        normalise,
+        pool,
+        sentence_around,
+        trim,
+    )
+
+
+def __getattr__(name: str):
+    if name not in _HOMES:
+        raise AttributeError(f"module 'index.reader' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_HOMES[name]), name)
+    globals()[name] = value
+    return value

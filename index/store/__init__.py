@@ -1,0 +1,71 @@
+"""The store wing: the articles, passages, vectors, sources, poll state, follows and posts of a
+library, kept in SQLite and FAISS files or in PostgreSQL. All the SQL of the library lives here;
+`open_store` chooses the backend. The names below load on first use."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+_HOMES = {
+    "ArticleStore": "index.store.articles",
+    "Database": "index.store.sqlite",
+    "Follow": "index.store.follows",
+    "FollowBook": "index.store.follows",
+    "POSTGRES_SCHEMA": "index.store.schema",
+    "PostgresDatabase": "index.store.postgres",
+    "PreparedArticle": "index.store.articles",
+    "SQLITE_ADDED_COLUMNS": "index.store.schema",
+    "SQLITE_SCHEMA": "index.store.schema",
+    "SQLITE_VERSION": "index.store.schema",
+    "Source": "index.store.registry",
+    "SourceRegistry": "index.store.registry",
+    "Store": "index.store.contract",
+    "VectorGenerations": "index.store.generations",
+    "VectorIndex": "index.store.vectors",
+    "content_hash": "index.store.articles",
+    "open_store": "index.store.contract",
+    "redacted": "index.store.postgres",
+    "vector_file": "index.store.vectors",
+}
+
+__all__ = [
+    "ArticleStore",
+    "Database",
+    "Follow",
+    "FollowBook",
+    "POSTGRES_SCHEMA",
+    "PostgresDatabase",
+    "PreparedArticle",
+    "SQLITE_ADDED_COLUMNS",
+    "SQLITE_SCHEMA",
+    "SQLITE_VERSION",
+    "Source",
+    "SourceRegistry",
+    "Store",
+    "VectorGenerations",
+    "VectorIndex",
+    "content_hash",
+    "open_store",
+    "redacted",
+    "vector_file",
+]
+
+if TYPE_CHECKING:
+    from index.store.articles import ArticleStore, PreparedArticle, content_hash
+    from index.store.contract import Store, open_store
+    from index.store.follows import Follow, FollowBook
+    from index.store.generations import VectorGenerations
+    from index.store.postgres import PostgresDatabase, redacted
+    from index.store.registry import Source, SourceRegistry
+    from index.store.schema import POSTGRES_SCHEMA, SQLITE_ADDED_COLUMNS, SQLITE_SCHEMA, SQLITE_VERSION
+    from index.store.sqlite import Database
+    from index.store.vectors import VectorIndex, vector_file
+
+
+def __getattr__(name: str):
+    if name not in _HOMES:
+        raise AttributeError(f"module 'index.store' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_HOMES[name]), name)
+    globals()[name] = value
+    return value
