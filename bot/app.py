@@ -12,11 +12,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import NotAdmin, NotChannelManager
-from bot.embeds import REBUILDING, SOMETHING_WRONG, error_text, notice
+from bot.checks import CoolingDown, NotAdmin, NotChannelManager
+from bot.embeds import notice, reply_to
 from bot.settings import Settings
 from index import Library, NewsbotError
-from index.errors import ModelChangedError
 
 log = logging.getLogger(__name__)
 
@@ -84,14 +83,11 @@ class NewsBot(commands.AutoShardedBot):
             message = "Sorry, only the bot's operators can do that: it changes the news every server shares."
         elif isinstance(error, NotChannelManager):
             message = "Sorry, managing this server's follows needs the Manage Channels permission here."
-        elif isinstance(error, app_commands.CommandInvokeError) and isinstance(error.original, ModelChangedError):
-            log.warning("command %s: %s", interaction.command and interaction.command.name, error.original)
-            message = REBUILDING
-        elif isinstance(error, app_commands.CommandInvokeError) and isinstance(error.original, NewsbotError):
-            message = error_text(error.original)
+        elif isinstance(error, CoolingDown):
+            message = str(error)
         else:
-            log.error("command %s failed", interaction.command and interaction.command.name, exc_info=error)
-            message = SOMETHING_WRONG
+            failed = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+            message = reply_to(failed, f"command {interaction.command and interaction.command.name}")
         await reply_privately(interaction, message)
 
     def uptime(self) -> float:

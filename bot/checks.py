@@ -19,6 +19,7 @@ from discord import app_commands
 
 if TYPE_CHECKING:
     from bot.app import NewsBot
+    from bot.cooldown import Cooldown
 
 
 class NotAdmin(app_commands.CheckFailure):
@@ -41,6 +42,25 @@ def admin_only():
     async def predicate(interaction: discord.Interaction) -> bool:
         if not await is_operator(interaction):
             raise NotAdmin("operators only")
+        return True
+
+    return app_commands.check(predicate)
+
+
+class CoolingDown(app_commands.CheckFailure):
+    """Raised when a user sends another command before their pause is over; says how long is left."""
+
+
+def one_at_a_time():
+    """A check: the user's pause between the commands of this cog (its `cooldown`, a
+    `bot.cooldown.Cooldown`) is over; it starts the next one. The one cooldown check of the slash
+    commands; the reply saying how long to wait is the bot's error handler's."""
+
+    async def predicate(interaction: discord.Interaction) -> bool:
+        command = cast(app_commands.Command, interaction.command)
+        cooldown = cast("Cooldown", getattr(command.binding, "cooldown"))  # noqa: B009 (binding is typed Any | None)
+        if message := cooldown.check(interaction.user.id):
+            raise CoolingDown(message)
         return True
 
     return app_commands.check(predicate)

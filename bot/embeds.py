@@ -16,7 +16,7 @@ import discord
 from bot.render import AGREEING_SHOWN
 from bot.settings import in_setting_terms
 from index import Answer, Story
-from index.errors import OperatorError
+from index.errors import ModelChangedError, NewsbotError, NothingIndexedError, OperatorError
 from index.events import Event
 from index.follows import Follow
 from index.models import Headline
@@ -216,6 +216,25 @@ class Reply:
     def as_kwargs(self) -> dict:
         """The arguments of `send`, `reply` and `followup.send`."""
         return {name: value for name, value in (("content", self.content), ("embed", self.embed)) if value is not None}
+
+
+NO_NEWS = "No news is indexed yet; an operator needs to add sources first."
+
+
+def reply_to(error: BaseException, doing: str) -> str:
+    """What a member is told when `doing` (a command, answering a mention) failed with `error`: the
+    one mapping of errors to chat. The library's own errors are explained; where one names things
+    of the bot's machine (a folder, a model's location, an operator's command) the logs get them;
+    anything else is one sentence, and the logs get the traceback."""
+    if isinstance(error, NothingIndexedError):  # names the data folder
+        return NO_NEWS
+    if isinstance(error, ModelChangedError):  # names the model and an operator's command
+        log.warning("%s: %s", doing, error)
+        return REBUILDING
+    if isinstance(error, NewsbotError):
+        return error_text(error)
+    log.error("%s failed", doing, exc_info=error)
+    return SOMETHING_WRONG
 
 
 def error_text(error: Exception | str) -> str:

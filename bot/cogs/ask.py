@@ -11,10 +11,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.checks import one_at_a_time
 from bot.cooldown import Cooldown
-from bot.embeds import REBUILDING, SOMETHING_WRONG, Reply, answer_embed, error_text
-from index import NewsbotError
-from index.errors import ModelChangedError, NothingIndexedError
+from bot.embeds import Reply, answer_embed, reply_to
 
 if TYPE_CHECKING:
     from bot.app import NewsBot
@@ -33,24 +32,14 @@ class AskCog(commands.Cog):
         """The reply to `question`: an answer embed, or a plain explanation."""
         try:
             answer = await asyncio.to_thread(self.bot.library.ask, question)
-        except NothingIndexedError:  # its message names a folder on the bot's machine: not for chat
-            return Reply("No news is indexed yet; an operator needs to add sources first.")
-        except ModelChangedError as exc:  # names the model's folder and an operator's command: not for chat
-            log.warning("cannot answer: %s", exc)
-            return Reply(REBUILDING)
-        except NewsbotError as exc:
-            return Reply(error_text(exc))
-        except Exception:  # a damaged store, a bug: the same one sentence for /ask and a mention
-            log.exception("answering %r failed", question[:200])
-            return Reply(SOMETHING_WRONG)
+        except Exception as exc:  # the same replies for /ask, a mention and every other command
+            return Reply(reply_to(exc, f"answering {question[:200]!r}"))
         return Reply(embed=answer_embed(answer))
 
     @app_commands.command(name="ask", description="Ask a question about the news")
     @app_commands.describe(question=f"for example: {EXAMPLE}")
+    @one_at_a_time()
     async def ask(self, interaction: discord.Interaction, question: str) -> None:
-        if message := self.cooldown.check(interaction.user.id):
-            await interaction.response.send_message(message, ephemeral=True)
-            return
         await interaction.response.defer(thinking=True)
         reply = await self.answer(question)
         try:

@@ -9,6 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.checks import one_at_a_time
 from bot.cooldown import Cooldown
 from bot.embeds import brief_embed, clip, safe, stories_embed
 from index import Story
@@ -63,13 +64,11 @@ class LatestCog(commands.Cog):
         self.cooldown = Cooldown(bot.settings.question_cooldown_seconds, "request")
 
     @app_commands.command(name="latest", description="The newest stories in the index")
+    @one_at_a_time()
     @app_commands.describe(topic="only stories about this", count="how many stories (1-50)")
     async def latest(
         self, interaction: discord.Interaction, topic: str | None = None, count: app_commands.Range[int, 1, 50] = 10
     ) -> None:
-        if message := self.cooldown.check(interaction.user.id):
-            await interaction.response.send_message(message, ephemeral=True)
-            return
         await interaction.response.defer(thinking=True)
         stories = await asyncio.to_thread(self.bot.library.latest, count, topic)
         title = f"Latest stories about {safe(clip(topic, 100))}" if topic else "Latest stories"
@@ -80,6 +79,7 @@ class LatestCog(commands.Cog):
         await interaction.followup.send(embed=view.embed(), view=view)
 
     @app_commands.command(name="brief", description="The top events of the last hours, one line each")
+    @one_at_a_time()
     @app_commands.describe(hours="how far back (default 24)", topic="only events about this")
     async def brief(
         self,
@@ -87,9 +87,6 @@ class LatestCog(commands.Cog):
         hours: app_commands.Range[int, 1, 168] = 24,
         topic: str | None = None,
     ) -> None:
-        if message := self.cooldown.check(interaction.user.id):
-            await interaction.response.send_message(message, ephemeral=True)
-            return
         await interaction.response.defer(thinking=True)
         events = await asyncio.to_thread(self.bot.library.brief, float(hours), topic)
         await interaction.followup.send(embed=brief_embed(events, hours, topic))
