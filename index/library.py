@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -121,10 +121,15 @@ class Library:
         return self.ingest_articles(articles, progress, report)
 
     def ingest_articles(
-        self, articles: Iterable[Article], progress: Progress | None = None, report: IngestReport | None = None
+        self,
+        articles: Iterable[Article],
+        progress: Progress | None = None,
+        report: IngestReport | None = None,
+        fingerprints: Mapping[str, tuple[str, bytes]] | None = None,
     ) -> IngestReport:
-        """Index articles given in memory (a poll's entries, an application's own feed)."""
-        return self._ingester.ingest(articles, progress, report)
+        """Index articles given in memory (a poll's entries, an application's own feed); a poll
+        passes the `fingerprints` it made (url -> (text, MinHash)) so they are not made twice."""
+        return self._ingester.ingest(articles, progress, report, fingerprints)
 
     def reindex(self, progress: Progress | None = None) -> int:
         """Re-embed every passage with the configured model (questions read the old vectors until

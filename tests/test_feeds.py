@@ -56,6 +56,35 @@ def test_rss_and_atom_land_once_with_pages_extracted(feed_library, server):
     assert rss.kind == atom.kind == "web"
 
 
+def test_a_poll_fingerprints_each_new_story_once_and_reads_the_stored_ones_once(feed_library, server, monkeypatch):
+    """The poller fingerprints an entry to spot a copy; ingest keeps that fingerprint instead of
+    making it again, and a pass reads the stored fingerprints once, not once a source."""
+    import index.intake.dedup as dedup
+    import index.intake.ingest as ingest
+    import index.intake.poller as poller
+    from index.store import ArticleStore
+
+    made: list[str] = []
+    reads: list[int] = []
+
+    def counted(text, *args, **kwargs):
+        made.append(text)
+        return dedup.fingerprint(text, *args, **kwargs)
+
+    monkeypatch.setattr(poller, "fingerprint", counted)
+    monkeypatch.setattr(ingest, "fingerprint", counted)
+    read_all = ArticleStore.fingerprints
+    monkeypatch.setattr(ArticleStore, "fingerprints", lambda self: reads.append(1) or read_all(self))
+    feed_library.add_source(f"{server.base}/rss.xml", "herald")
+    feed_library.add_source(f"{server.base}/atom.xml", "wire")
+    report = feed_library.poll(only_due=False)
+    assert report.new == 3 and report.duplicates == 2
+    # Each entry read is fingerprinted once, at the poller (the wire's fragment copy of the herald's
+    # URL is known by URL and needs none); nothing is fingerprinted again at ingest.
+    assert len(made) == len(set(made)) == report.new + 1
+    assert reads == [1]
+
+
 def test_second_poll_is_conditional_and_fetches_nothing_new(feed_library, server):
     feed_library.add_source(f"{server.base}/rss.xml")
     feed_library.poll(only_due=False)

@@ -5,7 +5,7 @@ passage after a model change."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -38,11 +38,17 @@ class Ingester:
         self.chunker = chunker
 
     def ingest(
-        self, articles: Iterable[Article], progress: Progress | None = None, report: IngestReport | None = None
+        self,
+        articles: Iterable[Article],
+        progress: Progress | None = None,
+        report: IngestReport | None = None,
+        fingerprints: Mapping[str, tuple[str, bytes]] | None = None,
     ) -> IngestReport:
         """Index `articles`, a batch per transaction. Pipelined: while the encoder embeds one batch, a
         worker thread reads, cuts and splits the next (the encoder is the slowest stage, so the
-        others hide behind it)."""
+        others hide behind it). `fingerprints` (url -> (text, fingerprint)), the ones a poll already
+        made: an article whose text is still that text is not fingerprinted again."""
+        made = fingerprints or {}
         report = report or IngestReport()
         self.db.ensure_writable()
         if self.db.exists:  # check before spending minutes embedding with the wrong model
@@ -61,7 +67,7 @@ class Ingester:
                     ahead = splitter.submit(prepare_next)  # the next batch is split while this one is embedded
                     count, split = ready
                     if split:
-                        self._embed_and_write(split, report)
+                        self._embed_and_write(split, report, made)
                     if progress:
                         progress(count, None)
             finally:
@@ -85,16 +91,21 @@ class Ingester:
         report.timed("split", time.perf_counter() - started)
         return len(batch), split
 
-    def _embed_and_write(self, split: list[tuple[Article, str, list[Passage]]], report: IngestReport) -> None:
+    def _embed_and_write(
+        self,
+        split: list[tuple[Article, str, list[Passage]]],
+        report: IngestReport,
+        fingerprints: Mapping[str, tuple[str, bytes]],
+    ) -> None:
         started = time.perf_counter()
         texts = [passage_input(a.title, p.text) for a, _, passages in split for p in passages]
         vectors = self.embedder.encode(texts)
         report.timed("embed", time.perf_counter() - started)
         prepared, at = [], 0
         for article, digest, passages in split:
-            prepared.append(
-                PreparedArticle(article, passages, vectors[at : at + len(passages)], digest, fingerprint(article.text))
-            )
+            known = fingerprints.get(article.url)
+            value = known[1] if known is not None and known[0] == article.text else fingerprint(article.text)
+            prepared.append(PreparedArticle(article, passages, vectors[at : at + len(passages)], digest, value))
             at += len(passages)
         started = time.perf_counter()
         with self.db.writing():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from index.errors import NewsbotError
@@ -97,14 +97,15 @@ class Poller:
         registry: SourceRegistry,
         articles: ArticleStore,
         fetcher: Fetcher,
-        ingest: Callable[[Iterable[Article]], IngestReport],
+        ingest: Callable[..., IngestReport],
         *,
         interval_minutes: float,
         max_entries: int,
         jitter: float = 0.1,
     ) -> None:
-        """`ingest` indexes articles (the library's `ingest_articles`); the poller reads the
-        registry and the articles' digests and fingerprints itself, and writes nothing else."""
+        """`ingest` indexes articles (the library's `ingest_articles`, given the fingerprints the
+        poller made so they are not made again); the poller reads the registry and the articles'
+        digests and fingerprints itself, and writes nothing else."""
         self.registry = registry
         self.articles = articles
         self.ingest = ingest
@@ -113,6 +114,7 @@ class Poller:
         self.max_entries = max_entries
         self.jitter = jitter
         self._deadline: float | None = None
+        self._known: list[tuple[int, bytes]] | None = None  # the stored fingerprints, read once a pass
 
     def due(self, now: float | None = None) -> list[Source]:
         now = time.time() if now is None else now
@@ -127,6 +129,7 @@ class Poller:
         """Read each source; whatever one source or entry raises is recorded on that source and the
         pass goes on. Past `budget_seconds`, the sources not yet read stay due for the next pass."""
         report = PollReport()
+        self._known = None
         self._deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
         for done, source in enumerate(sources, start=1):
             if self._out_of_time():
@@ -233,20 +236,22 @@ class Poller:
 
     def _store(self, articles: list[Article], source: Source, report: PollReport, signatures: dict) -> None:
         known_urls = self.articles.article_digests([a.url for a in articles])
-        known = self.articles.fingerprints()
-        fresh = []
+        if self._known is None:
+            self._known = self.articles.fingerprints()
+        known = self._known
+        fresh, made = [], {}
         for article in articles:
             if article.url not in known_urls:
-                value = fingerprint(article.text)
+                value = made[article.url] = fingerprint(article.text)
                 if near_duplicate(value, known) is not None:
                     report.duplicates += 1
                     self.registry.remember_feed_entry(
                         article.url, source.id, signatures.get(article.url, ""), "duplicate"
                     )
                     continue
-                known.append((-1, value))  # a story twice in one poll counts once too
+                known.append((-1, value))  # a story twice in one poll, or in two sources, counts once too
             fresh.append(article)
-        report.count(self.ingest(fresh))
+        report.count(self.ingest(fresh, fingerprints={a.url: (a.text, made[a.url]) for a in fresh if a.url in made}))
         # Remembered only after the articles are committed: a crash before this refetches, never loses.
         for article in fresh:
             self.registry.remember_feed_entry(article.url, source.id, signatures.get(article.url, ""), "stored")
