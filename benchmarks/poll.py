@@ -18,7 +18,6 @@ from pathlib import Path
 
 import index.intake.poller as poller_module
 from index import Library, LibraryConfig
-from index.config import FetchLimits
 from index.intake import Chunker, Fetcher
 from index.retrieval import Embedder
 
@@ -88,7 +87,6 @@ def main() -> None:
     args = parser.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(args.entries))
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    limits = FetchLimits(allowed_hosts=frozenset({"127.0.0.1"}))
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         totals: dict[str, float] = {}
@@ -99,7 +97,9 @@ def main() -> None:
         chunker.split = timed(totals, "split", chunker.split)
         poller_module.extract_article = timed(totals, "extract", poller_module.extract_article)
         Fetcher.get = timed(totals, "fetch", Fetcher.get)
-        config = LibraryConfig(data_dir=Path(folder), fetch_limits=limits, max_entries_per_poll=args.entries)
+        config = LibraryConfig(
+            data_dir=Path(folder), fetch_allowed_hosts=("127.0.0.1",), max_entries_per_poll=args.entries
+        )
         library = Library(config, embedder=embedder, chunker=chunker)
         library.warm_up()
         for run in range(args.runs):

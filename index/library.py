@@ -178,7 +178,7 @@ class Library:
         article: HEADLINE"); NewsbotError for a typo, a dead feed, a page that is neither."""
         url = url.strip()
         check_url(url, self.config.fetch_limits.allowed_hosts)
-        entries, article = read_page(self.fetcher.get(url), url, "", self.config.max_entries_per_poll)
+        entries, article = read_page(self._web().get(url), url, "", self.config.max_entries_per_poll)
         if article is not None:
             return f"an article: {article.title[:100]}"
         return f"a feed of {len(entries)} {'entry' if len(entries) == 1 else 'entries'}"
@@ -202,7 +202,7 @@ class Library:
             poller = Poller(
                 self._registry,
                 self._articles,
-                self.fetcher,
+                self._web(),
                 self.ingest_articles,
                 interval_minutes=self.config.poll_interval_minutes,
                 max_entries=self.config.max_entries_per_poll,
@@ -224,8 +224,8 @@ class Library:
         with self._db.writing():
             return self._articles.remove_older_than(cutoff)
 
-    @property
-    def fetcher(self) -> Fetcher:
+    def _web(self) -> Fetcher:
+        """The one fetcher of this library (its per-host backoff is shared by every poll)."""
         if self._fetcher is None:
             self._fetcher = Fetcher(self.config.fetch_limits)
         return self._fetcher

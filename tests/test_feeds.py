@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from index import NewsbotError
-from index.config import FetchLimits
+from index.config import LibraryConfig
 from index.intake import Fetcher, FetchError, canonical_url, check_url
 from tests.conftest import stored
 from tests.newsserver import Handler, NewsServer
 
-TEST_LIMITS = FetchLimits(
-    connect_timeout=2,
-    read_timeout=2,
-    total_seconds=2,
-    max_bytes=1_000_000,
-    allowed_hosts=frozenset({"127.0.0.1", "localhost"}),
-)
+# The library's fetch parameters for a server on 127.0.0.1 that answers at once.
+TEST_FETCH = {
+    "fetch_timeout_seconds": 2,
+    "fetch_total_seconds": 2,
+    "fetch_max_bytes": 1_000_000,
+    "fetch_allowed_hosts": ("127.0.0.1", "localhost"),
+}
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def server():
 
 @pytest.fixture
 def feed_library(make_library, tmp_path):
-    return make_library(tmp_path / "feeds", fetch_limits=TEST_LIMITS)
+    return make_library(tmp_path / "feeds", **TEST_FETCH)
 
 
 def test_rss_and_atom_land_once_with_pages_extracted(feed_library, server):
@@ -133,7 +133,7 @@ def test_wrongly_encoded_feed_is_read(feed_library, server):
 
 
 def test_host_backoff_after_503_with_retry_after(server):
-    fetcher = Fetcher(TEST_LIMITS)
+    fetcher = Fetcher(LibraryConfig(data_dir=Path("."), **TEST_FETCH).fetch_limits)
     with pytest.raises(FetchError, match="HTTP 503; backing off 127.0.0.1 for 120 s"):
         fetcher.get(f"{server.base}/articles/broken.html")
     with pytest.raises(FetchError, match="back off"):
@@ -143,7 +143,7 @@ def test_host_backoff_after_503_with_retry_after(server):
 
 
 def test_private_addresses_refused_without_the_test_allowance(make_library, tmp_path, server):
-    library = make_library(tmp_path / "strict", fetch_limits=replace(TEST_LIMITS, allowed_hosts=frozenset()))
+    library = make_library(tmp_path / "strict", **{**TEST_FETCH, "fetch_allowed_hosts": ()})
     with pytest.raises(NewsbotError, match="non-public address"):
         library.add_source(f"{server.base}/rss.xml")
     for url in (
@@ -159,7 +159,7 @@ def test_private_addresses_refused_without_the_test_allowance(make_library, tmp_
         with pytest.raises(FetchError, match="only http and https"):
             check_url(url)
     # A redirect to a private address is refused at the hop, not followed.
-    fetcher = Fetcher(replace(TEST_LIMITS, allowed_hosts=frozenset()))
+    fetcher = Fetcher(LibraryConfig(data_dir=Path("."), **{**TEST_FETCH, "fetch_allowed_hosts": ()}).fetch_limits)
     with pytest.raises(FetchError, match="non-public address"):
         fetcher.get(f"{server.base}/redirect")
 
@@ -266,7 +266,7 @@ def test_any_exception_from_a_source_is_recorded_and_the_pass_goes_on(feed_libra
 
 
 def test_poll_budget_leaves_the_rest_for_the_next_pass(make_library, tmp_path, server):
-    library = make_library(tmp_path / "budget", fetch_limits=TEST_LIMITS, poll_budget_seconds=0.5)
+    library = make_library(tmp_path / "budget", **TEST_FETCH, poll_budget_seconds=0.5)
     slow = library.add_source(f"{server.base}/slow", "slow")
     herald = library.add_source(f"{server.base}/rss.xml", "herald")
     report = library.poll(only_due=False, source_ids=[slow.id, herald.id])
@@ -305,14 +305,14 @@ def test_retry_after_is_remembered_by_the_next_process(make_library, tmp_path, s
     """A 503 with Retry-After: 120 on a source polled every 30 s: the source's next poll is put off
     at least 120 s in the store, so another process's `poll --due` does not ask again minutes later."""
     folder = tmp_path / "retry"
-    first = make_library(folder, fetch_limits=TEST_LIMITS)
+    first = make_library(folder, **TEST_FETCH)
     source = first.add_source(f"{server.base}/articles/broken.html", "busy", interval_minutes=0.5)
     before = time.time()
     report = first.poll(only_due=False)
     assert len(report.failures) == 1 and "HTTP 503" in report.failures[0]
     assert first.source(source.id).next_poll_at >= before + 120
     asked = Handler.hits.get("/articles/broken.html", 0)
-    later = make_library(folder, fetch_limits=TEST_LIMITS)  # a new process: a fresh in-memory backoff
+    later = make_library(folder, **TEST_FETCH)  # a new process: a fresh in-memory backoff
     assert later.poll(only_due=True).sources == 0
     assert Handler.hits.get("/articles/broken.html", 0) == asked
 
@@ -324,7 +324,7 @@ def test_a_refused_connection_is_said_in_words():
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with pytest.raises(FetchError, match="the server refused or did not answer the connection"):
-        Fetcher(TEST_LIMITS).get(f"http://127.0.0.1:{port}/rss.xml")
+        Fetcher(LibraryConfig(data_dir=Path("."), **TEST_FETCH).fetch_limits).get(f"http://127.0.0.1:{port}/rss.xml")
 
 
 def test_no_check_adds_a_source_whose_host_does_not_resolve_yet(tmp_path):

@@ -91,8 +91,8 @@ def finds_demo_passage(library) -> bool:
 
 
 def test_store_migrates_to_ivf_and_back_atomically(make_library, tmp_path):
-    policy = IndexPolicy(exact_below=20, nprobe=64)
-    library = make_library(tmp_path / "data", index_policy=policy)
+    policy = {"exact_search_below": 20, "ivf_nprobe": 64}
+    library = make_library(tmp_path / "data", **policy)
     library.ingest([SAMPLE_NEWS])
     assert library.stats()["vector_index"] == EXACT and library.stats()["vectors"] == 13
 
@@ -105,7 +105,7 @@ def test_store_migrates_to_ivf_and_back_atomically(make_library, tmp_path):
     assert finds_demo_passage(library)
 
     # Another process opening the folder reads the IVF file as saved, not a rebuild.
-    reopened = make_library(tmp_path / "data", index_policy=policy)
+    reopened = make_library(tmp_path / "data", **policy)
     assert reopened.stats()["vector_index"] == IVF
     assert finds_demo_passage(reopened)
 
@@ -117,11 +117,11 @@ def test_store_migrates_to_ivf_and_back_atomically(make_library, tmp_path):
 
 
 def test_missing_ivf_file_is_rebuilt_as_ivf(make_library, tmp_path):
-    policy = IndexPolicy(exact_below=20, nprobe=64)
-    library = make_library(tmp_path / "data", index_policy=policy)
+    policy = {"exact_search_below": 20, "ivf_nprobe": 64}
+    library = make_library(tmp_path / "data", **policy)
     library.ingest([SAMPLE_NEWS, write_jsonl(tmp_path / "old.jsonl", extra_articles(12))])
     vector_file(library.config.data_dir, library.generation).unlink()
-    reopened = make_library(tmp_path / "data", index_policy=policy)
+    reopened = make_library(tmp_path / "data", **policy)
     stats = reopened.stats()
     assert stats["vector_index"] == IVF and stats["vectors"] == stats["passages"]
 

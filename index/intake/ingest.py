@@ -53,7 +53,7 @@ class Ingester:
         self.db.ensure_writable()
         if self.db.exists:  # check before spending minutes embedding with the wrong model
             self.articles.check_model(self.embedder.model_name)
-        batches = _batches((self._capped(a, report) for a in articles), self.config.batch_articles)
+        batches = _batches((self._capped(a, report) for a in articles), self.config.ingest_batch_articles)
         queued: dict[str, str] = {}  # url -> digest of what earlier batches of this run will write
         with ThreadPoolExecutor(1, thread_name_prefix="newsbot-split") as splitter:
 

@@ -148,8 +148,7 @@ def run_windows(net, windows: Windows, one_by_one: bool = False):
 
     `one_by_one` runs each window alone, without padding. Dynamically quantized int8 layers scale
     their input by the range of the whole batch, so in a batch the other passages and the padding
-    change how a passage is read: on the held-out 2024 news weeks, reading 20 passages in one all-int8
-    batch gave EM 11.1, one window at a time 15.0 (benchmarks/realtimeqa.py --passages 20)."""
+    change how a passage is read (the README gives what that cost on news)."""
     if not one_by_one:
         return net(windows.input_ids, windows.attention_mask, windows.token_type_ids)
     rows, width = windows.input_ids.shape

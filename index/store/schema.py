@@ -136,10 +136,8 @@ CREATE TABLE IF NOT EXISTS passages (
 );
 CREATE INDEX IF NOT EXISTS passages_by_article ON passages (article_id, ordinal);
 -- The words of each passage (headline and body) in a narrow table of their own, stripped of positions
--- and weights: ranking reads these small rows, not the wide passage rows with their vectors. Measured
--- at 100k passages on an idle machine: `ask` p50 1.38x SQLite's with weighted tsvectors in this table
--- (lexical 29 ms), 1.15-1.26x stripped (lexical 25.5 ms); fused recall@5 on RealTime QA 28.9 either
--- way, as SQLite's (recall@1 16.1 -> 15.0).
+-- and weights: ranking reads these small rows, not the wide passage rows with their vectors (faster
+-- at the same fused recall; the README's "Scaling out" has the measurements).
 CREATE TABLE IF NOT EXISTS passage_terms (
     passage_id BIGINT PRIMARY KEY REFERENCES passages (id) ON DELETE CASCADE,
     terms TSVECTOR NOT NULL
