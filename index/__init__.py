@@ -7,7 +7,9 @@ module of the library (the reader's network, say) imports without the whole libr
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 _HOMES = {
     "Answer": "index.models",
@@ -40,9 +42,18 @@ if TYPE_CHECKING:
     from index.models import Answer, Article, Hit, Passage, Story
 
 
-def __getattr__(name: str):
-    if name not in _HOMES:
-        raise AttributeError(f"module 'index' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_HOMES[name]), name)
-    globals()[name] = value
-    return value
+def lazy_names(package: str, homes: dict[str, str]) -> Callable[[str], Any]:
+    """A package's `__getattr__` that imports each of its public names from its home module on first
+    use and keeps it: the package (the library, or one of its wings) imports nothing until asked."""
+
+    def load(name: str) -> Any:
+        if name not in homes:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(homes[name]), name)
+        setattr(sys.modules[package], name, value)
+        return value
+
+    return load
+
+
+__getattr__ = lazy_names(__name__, _HOMES)

@@ -4,8 +4,9 @@ below load on first use."""
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from index import lazy_names
 
 _HOMES = {
     "Chunker": "index.intake.chunk",
@@ -64,9 +65,4 @@ if TYPE_CHECKING:
     from index.intake.sources import article_from_record, html_to_article_text, normalise_published, read_articles
 
 
-def __getattr__(name: str):
-    if name not in _HOMES:
-        raise AttributeError(f"module 'index.intake' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_HOMES[name]), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _HOMES)

@@ -4,8 +4,9 @@ from the passages search found, with a quote, or abstains. Its weights and model
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from index import lazy_names
 
 _HOMES = {
     "BFloat16Linear": "index.reader.network",
@@ -112,9 +113,4 @@ if TYPE_CHECKING:
     )
 
 
-def __getattr__(name: str):
-    if name not in _HOMES:
-        raise AttributeError(f"module 'index.reader' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_HOMES[name]), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _HOMES)

@@ -3,8 +3,9 @@ and matching stories to topics. The names below load on first use."""
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from index import lazy_names
 
 _HOMES = {
     "Embedder": "index.retrieval.embed",
@@ -39,9 +40,4 @@ if TYPE_CHECKING:
     from index.retrieval.topics import TopicMatcher, TopicRule
 
 
-def __getattr__(name: str):
-    if name not in _HOMES:
-        raise AttributeError(f"module 'index.retrieval' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_HOMES[name]), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _HOMES)

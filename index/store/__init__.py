@@ -4,8 +4,9 @@ library, kept in SQLite and FAISS files or in PostgreSQL. All the SQL of the lib
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from index import lazy_names
 
 _HOMES = {
     "ArticleStore": "index.store.articles",
@@ -63,9 +64,4 @@ if TYPE_CHECKING:
     from index.store.vectors import VectorIndex, vector_file
 
 
-def __getattr__(name: str):
-    if name not in _HOMES:
-        raise AttributeError(f"module 'index.store' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_HOMES[name]), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _HOMES)
