@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
         quiet_libraries()
         return COMMANDS[args.command](args, settings)
     except NewsbotError as exc:
-        say(f"newsbot: error: {hide_credentials(in_setting_terms(str(exc)))}", file=sys.stderr)
+        say(f"newsbot: error: {hide_credentials(in_setting_terms(exc))}", file=sys.stderr)
         return 1
     except sqlite3.DatabaseError as exc:  # a damaged file: say what and what to do, not a traceback
         folder = getattr(args, "data_dir", None) or "the data folder"

@@ -186,7 +186,9 @@ def cmd_sources(args, settings: Settings) -> int:
             try:
                 found = library.probe_source(location)
             except NewsbotError as exc:
-                raise NewsbotError(f"{exc}; not added (`--no-check` adds it anyway)") from None
+                raise NewsbotError(
+                    f"{exc}; not added (`--no-check` adds it anyway)", parameters=exc.parameters
+                ) from None
         source = library.add_source(location, args.name, args.interval, resolve=not args.no_check)
         said = f"added source {source.id} ({source.kind}): {source.name} {source.shown().location}"
         say(said + (f": {found}" if found else ""))

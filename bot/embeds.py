@@ -243,15 +243,14 @@ def error_text(error: Exception | str) -> str:
     if isinstance(error, OperatorError):  # names a path or a database address: the logs get that
         log.warning("told a member %r: %s", error.chat, error)
         return notice(error.chat)
-    text = str(error).strip()
+    text = in_setting_terms(error).strip()
     text = text[:1].upper() + text[1:]
     return notice(text if text.endswith((".", "!", "?")) else text + ".")
 
 
 def notice(text: str) -> str:
-    """A plain bot message, cut to Discord's message limit; the library's parameters it names are
-    given as the settings an operator changes."""
-    return clip(in_setting_terms(text), MESSAGE_LIMIT)
+    """A plain bot message, cut to Discord's message limit."""
+    return clip(text, MESSAGE_LIMIT)
 
 
 def follow_embed(item: Headline, topic: str, follow_id: int) -> discord.Embed:

@@ -4,7 +4,6 @@ parameters (`LibraryConfig`, extended here) and the application's own."""
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +12,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from index import LibraryConfig
-from index.errors import NewsbotError
+from index.errors import NewsbotError, Notice
 
 # One library per user wherever the command runs from (~/.local/share/newsbot on Linux).
 DEFAULT_DATA_DIR = platformdirs.user_data_path("newsbot")
@@ -121,20 +120,20 @@ class Settings(BaseSettings, LibraryConfig):
         return LibraryConfig(**values)
 
 
-# The library's parameters that its messages name, as the settings that fill them: what people read.
-_SETTING_OF = {
-    "max_article_chars": "NEWSBOT_MAX_ARTICLE_CHARS",
-    "max_title_chars": "NEWSBOT_MAX_TITLE_CHARS",
-    "embedding_model": "NEWSBOT_EMBEDDING_MODEL",
-    "database_url": "NEWSBOT_DATABASE_URL",
-    "allowed_hosts": "NEWSBOT_FETCH_ALLOWED_HOSTS",
-}
-_LIBRARY_PARAMETER = re.compile(r"\b(" + "|".join(_SETTING_OF) + r")\b")
+def setting_of(parameter: str) -> str:
+    """The variable that sets one of the library's parameters (each is read from its own name)."""
+    if parameter not in LibraryConfig.model_fields:
+        raise ValueError(f"{parameter!r} is no parameter of the library")
+    return f"{Settings.model_config['env_prefix']}{parameter.upper()}"
 
 
-def in_setting_terms(message: str) -> str:
-    """A library message with the parameters it names given as the NEWSBOT_ settings that fill them."""
-    return _LIBRARY_PARAMETER.sub(lambda m: _SETTING_OF[m.group()], message)
+def in_setting_terms(said: Exception | Notice | str) -> str:
+    """A library error or notice as text, the parameters it names (its `parameters`) given as the
+    settings that fill them."""
+    text = str(said)
+    for parameter in getattr(said, "parameters", ()):
+        text = text.replace(parameter, setting_of(parameter))
+    return text
 
 
 _LIST_SETTINGS = {

@@ -1,8 +1,31 @@
-"""Errors a user can cause, carrying a message fit to show them as it is."""
+"""Errors a user can cause, carrying a message fit to show them as it is, and the notices the
+library gives about input it read but not all of."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
 
 
 class NewsbotError(Exception):
-    """A problem with the user's input or environment, explained in one line."""
+    """A problem with the user's input or environment, explained in one line. `parameters`: the
+    library parameters the message names (as `LibraryConfig` calls them), so that an application
+    can name each as the setting that fills it."""
+
+    def __init__(self, message: str = "", *, parameters: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.parameters = parameters
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the library did to input it was given (an article cut short, a date moved), in one
+    line; `parameters` as a NewsbotError's."""
+
+    text: str
+    parameters: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return self.text
 
 
 class NothingIndexedError(NewsbotError):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from index.errors import Notice
+
 
 @dataclass(frozen=True)
 class Article:
@@ -147,7 +149,7 @@ class IngestReport:
     unchanged: int = 0
     passages: int = 0
     problems: list[str] = field(default_factory=list)  # input that could not be read: skipped
-    warnings: list[str] = field(default_factory=list)  # input read, but not all of it (an article cut short)
+    warnings: list[Notice] = field(default_factory=list)  # input read, but not all of it (an article cut short)
     # seconds per stage: split (sentences), embed, sqlite (rows + FTS), vectors (FAISS update + save)
     seconds: dict[str, float] = field(default_factory=dict)
 

@@ -15,6 +15,7 @@ import pytest
 
 from bot.settings import Settings, in_setting_terms
 from index import LibraryConfig
+from index.errors import NewsbotError, Notice
 from index.store import (
     POSTGRES_SCHEMA,
     SQLITE_ADDED_COLUMNS,
@@ -47,10 +48,36 @@ def test_the_library_never_names_the_applications_settings():
 
 
 def test_library_parameters_are_shown_as_settings():
-    message = "a headline of 900 characters; kept the first 299 (max_title_chars is 300)"
-    assert in_setting_terms(message).endswith("(NEWSBOT_MAX_TITLE_CHARS is 300)")
-    assert in_setting_terms("name the host in allowed_hosts") == "name the host in NEWSBOT_FETCH_ALLOWED_HOSTS"
-    assert in_setting_terms("NEWSBOT_FETCH_ALLOWED_HOSTS stays") == "NEWSBOT_FETCH_ALLOWED_HOSTS stays"
+    notice = Notice("a headline of 900 characters; kept the first 299 (max_title_chars is 300)", ("max_title_chars",))
+    assert in_setting_terms(notice).endswith("(NEWSBOT_MAX_TITLE_CHARS is 300)")
+    error = NewsbotError("name the host in fetch_allowed_hosts", parameters=("fetch_allowed_hosts",))
+    assert in_setting_terms(error) == "name the host in NEWSBOT_FETCH_ALLOWED_HOSTS"
+    assert in_setting_terms("max_title_chars, said of no parameter") == "max_title_chars, said of no parameter"
+    with pytest.raises(ValueError):  # a library message can only name what the library has
+        in_setting_terms(NewsbotError("the max_titles", parameters=("max_titles",)))
+
+
+def test_every_library_message_that_names_a_parameter_says_which():
+    """A parameter named in a library error or notice without being listed would reach people unnamed
+    as a setting: every such message lists what it names."""
+    parameters = set(LibraryConfig.model_fields) | {"allowed_hosts"}
+    unlisted = []
+    for path in sorted((ROOT / "index").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "id", "").endswith(("Error", "Notice"))):
+                continue
+            words = {
+                word
+                for part in ast.walk(node)
+                if isinstance(part, ast.Constant) and isinstance(part.value, str)
+                for word in re.findall(r"[a-z_]+", part.value)
+            }
+            listed = any(k.arg == "parameters" for k in node.keywords) or (
+                node.func.id == "Notice" and len(node.args) > 1
+            )
+            if words & parameters and not listed:
+                unlisted.append(f"{path.relative_to(ROOT)}:{node.lineno} names {sorted(words & parameters)}")
+    assert unlisted == []
 
 
 def _contract() -> dict[str, object]:

