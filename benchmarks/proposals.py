@@ -4,7 +4,7 @@ Reading is the slow part (a quarter of a second a question); valuing and pooling
 the network reads each question once, through the library's own search (as of the question's
 date), and `tune_reader.py` and `calibrate_reader.py` re-weigh the cached spans as often as they
 like. The sets are never 2025:
-- `news`: the 6 weeks of 2024 `train_reader.py` holds out (hard questions over a week of news);
+- `news`: the 6 weeks of 2024 `training/reader.py` holds out (hard questions over a week of news);
 - `squad`: the calibration half of SQuAD's held-out titles, ingested as news (`squad_news.py`):
   plain questions, and SQuAD 2.0's unanswerable ones.
 `squad-report`, the other half of those titles, is read the same way for `squad_news.py`'s report

@@ -2,7 +2,7 @@
 
     python benchmarks/squad_news.py [--half report|calibration] [--threshold T]
 
-Each paragraph of the SQuAD titles `train_reader.squad_split` keeps out of training becomes an
+Each paragraph of the SQuAD titles `training.reader_data.squad_split` keeps out of training becomes an
 article (the title its headline), one library per part; every question of those paragraphs is asked through the
 library's own search and reader (the network's reading of each is cached by `proposals.py` under
 the weights' digest; the first run reads, about 15 minutes a half): the answerable ones (right =
@@ -40,7 +40,7 @@ CALIBRATION_SAMPLE = 1250  # calibration questions read of the dev titles (any k
 
 
 def held_out(half: str) -> tuple[list[Article], list[dict]]:
-    """The articles (one a paragraph) and questions of one part of SQuAD (`train_reader.squad_split`):
+    """The articles (one a paragraph) and questions of one part of SQuAD (`training.reader_data.squad_split`):
     `report`, the 24 odd-indexed dev titles, `REPORT_SAMPLE` of their questions; `calibration`, `CALIBRATION_SAMPLE`
     questions of its 6 dev titles (answerable and SQuAD 2.0 unanswerable ones, as they come) and as
     many answerable ones of its 30 held-back training titles. Every paragraph of a part's titles is

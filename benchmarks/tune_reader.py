@@ -1,4 +1,4 @@
-"""Choose the reader's span prior (index/reader.py `SpanPrior`) on data the product never reports on.
+"""Choose the reader's span prior (index/reader/spans.py `SpanPrior`) on data the product never reports on.
 
     python benchmarks/tune_reader.py [--overlap 0,1,2,3] [--echo 0,2] [--staleness 0,0.25] [--bare-names 0,1]
 

@@ -236,7 +236,7 @@ def train(args: argparse.Namespace) -> None:
 
 
 def join(folder: Path, out: Path) -> None:
-    """One weights file of a run's shards (what `index.reader_model.load_trained` reads)."""
+    """One weights file of a run's shards (what `index.reader.load_trained` reads)."""
     from safetensors import safe_open
     from safetensors.torch import save_file
 

@@ -109,7 +109,7 @@ def main() -> None:
         help="with --evaluate: on the held-out report titles (SQuAD dev's odd-indexed 24), not the calibration ones",
     )
     parser.add_argument(
-        "--as-shipped", action="store_true", help="with --evaluate: read as the product reads (reader_model.as_shipped)"
+        "--as-shipped", action="store_true", help="with --evaluate: read as the product reads (index.reader.as_shipped)"
     )
     args = parser.parse_args()
     bfloat16 = args.bfloat16 if args.bfloat16 is not None else args.device.startswith("cuda") or has_bfloat16()

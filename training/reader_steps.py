@@ -26,7 +26,7 @@ def freeze_embeddings(net: ReaderNet) -> None:
 
 
 def save_net(net: ReaderNet, path: Path, meta: dict[str, str]) -> None:
-    """The trained part in float16 safetensors (what `index.reader_model.load_trained` reads)."""
+    """The trained part in float16 safetensors (what `index.reader.load_trained` reads)."""
     from safetensors.torch import save_file
 
     path.parent.mkdir(parents=True, exist_ok=True)

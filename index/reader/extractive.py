@@ -2,7 +2,7 @@
 the answer span inside it; the answer's sentence is the quote, and a calibrated confidence
 decides between answering and abstaining.
 
-The default network is the one this project trains (`benchmarks/train_reader.py`, weights in
+The default network is the one this project trains (`training/reader.py`, weights in
 `index/weights/`); `model` may instead name any Hugging Face extractive-QA model (start/end
 heads, no passage head) for users who can reach the hub.
 """
@@ -138,7 +138,7 @@ class ExtractiveReader:
 
         `quantize`: int8 attention layers (as shipped and calibrated); with `bfloat16`, the
         feed-forward layers in bfloat16 where the CPU has bfloat16 instructions
-        (`reader_model.as_shipped`). Each window is read alone,
+        (`network.as_shipped`). Each window is read alone,
         unpadded: with int8 layers a batch changes how each passage is read (`network.run_windows`).
         `network`: an already loaded (network, tokenizer), as another reader's `network` gives it."""
         self.model = model

@@ -77,7 +77,7 @@ class SpanPrior:
     # about, not the answer).
     echo: float = 0.0
     # Loses `staleness` for every week its story is older than the newest story that competes for
-    # the answer (`reader.staled`), up to `stale_weeks`: when the news changed, the latest report
+    # the answer (`extractive.staled`), up to `stale_weeks`: when the news changed, the latest report
     # wins, unless the question names a time.
     staleness: float = 0.0
     stale_weeks: float = 4.0
