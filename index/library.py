@@ -1,4 +1,5 @@
-"""The facade applications call: ingest, ask, latest, reindex, stats. Everything else is detail."""
+"""The facade applications call: ingest, ask, search, latest, brief, poll, sources, following, reindex,
+stats. Everything else is detail."""
 
 from __future__ import annotations
 
