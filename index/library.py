@@ -266,9 +266,7 @@ class Library:
         have then: recency counted from that moment, stories published after it left out."""
         question = self.check_question(question)
         moment = as_of_moment(as_of)
-        self.check_ready()
-        hits = self._search.search(question, self.config.top_k, as_of=moment)
-        answer = self._reader.answer(question, hits)
+        answer = self._reader.answer(question, self.search(question, as_of=moment))
         return replace(
             answer,
             agreeing=self._distinct_stories(answer),
