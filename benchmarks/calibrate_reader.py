@@ -96,12 +96,15 @@ def main() -> None:
         default=0.0,
         help="the share of the SQuAD side's weight the unanswerable questions carry (0: as they come)",
     )
+    parser.add_argument(
+        "--headline-chars", type=int, default=Calibration.headline_chars, help="headline read before each passage"
+    )
     parser.add_argument("--out", type=Path, default=CALIBRATION_FILE)
     args = parser.parse_args()
 
     prior = SpanPrior(overlap=args.overlap, echo=args.echo, staleness=args.staleness, bare_names=args.bare_names)
     reader = ExtractiveReader(calibration=Calibration(), prior=prior)
-    rows = rows_for([r for name in SETS for r in proposals(name)], reader)
+    rows = rows_for([r for name in SETS for r in proposals(name, headline_chars=args.headline_chars)], reader)
     kinds = np.array([r["kind"] for r in rows])
     squashed = tuple(args.squash.split(",")) if args.squash else ()
     x, y = matrix(rows, Calibration(squashed=squashed)), np.array([r["right"] for r in rows])
@@ -115,7 +118,7 @@ def main() -> None:
             weight[inside] = share * weight[squad].sum() / inside.sum()
     w = fit_logistic(x, y, l2=args.l2, weight=weight)
     weights = {name: float(v) for name, v in zip(FEATURES, w[1:], strict=True)}
-    calibration = Calibration(float(w[0]), weights, 0.5, prior, squashed=squashed)
+    calibration = Calibration(float(w[0]), weights, 0.5, prior, squashed=squashed, headline_chars=args.headline_chars)
     confidence = np.array([calibration.confidence(r["features"]) for r in rows])
     threshold = max(threshold_for(confidence[sides == s], y[sides == s], args.precision) for s in ("news", "squad"))
     print("weights: " + ", ".join(f"{k} {v:+.3f}" for k, v in [("bias", w[0]), *weights.items()]))
@@ -136,6 +139,7 @@ def main() -> None:
                 "threshold": round(threshold, 4),
                 "prior": asdict(prior),
                 "squashed": list(squashed),
+                "headline_chars": args.headline_chars,
                 "fitted_on": "RealTime QA 2024 held-out weeks (news), SQuAD calibration titles (squad_split) as "
                 f"news (plain, unanswerable): {', '.join(f'{k} {int(np.sum(kinds == k))}' for k in KINDS)}",
                 "precision_wanted": args.precision,

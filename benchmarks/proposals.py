@@ -39,15 +39,19 @@ REPORT_SETS = ("squad-report",)  # what `squad_news.py` reports on: never tuned 
 
 
 def reader_key(reader: ExtractiveReader) -> str:
-    """The weights, the passages read, and the feed-forward layers' precision: what the spans depend on."""
+    """The weights, the passages and headline read, and the feed-forward layers' precision: what the
+    spans depend on."""
     digest = hashlib.sha256(Path(reader.weights).read_bytes()).hexdigest()[:12]
     precision = "-bf16" if reader.bfloat16 and has_bfloat16() else ""
-    return f"{digest}-p{reader.passages}{precision}"
+    return f"{digest}-p{reader.passages}-h{reader.headline_chars}{precision}"
 
 
-def proposals(name: str, reader: ExtractiveReader | None = None, models: dict | None = None) -> list[dict]:
-    """[{"kind", "question", "gold", "spans"}] for every question of a set, read once and cached."""
-    reader = reader or ExtractiveReader(calibration=Calibration())
+def proposals(
+    name: str, reader: ExtractiveReader | None = None, models: dict | None = None, headline_chars: int | None = None
+) -> list[dict]:
+    """[{"kind", "question", "gold", "spans"}] for every question of a set, read once and cached
+    (by `reader`, or the bundled network reading `headline_chars` of each headline)."""
+    reader = reader or ExtractiveReader(calibration=Calibration(), headline_chars=headline_chars)
     path = CACHE / "proposals" / f"{name}-{reader_key(reader)}.pkl"
     if path.exists():
         return pickle.loads(path.read_bytes())

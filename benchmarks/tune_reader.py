@@ -45,9 +45,10 @@ def main() -> None:
     parser.add_argument("--staleness", type=values, default=[0.0, 0.25, 0.5])
     parser.add_argument("--long-answer", type=values, default=[0.5])
     parser.add_argument("--bare-names", type=values, default=[0.0, 1.0], help="0 (off) and/or 1 (on)")
+    parser.add_argument("--headline-chars", type=int, help="headline read before each passage (default: as shipped)")
     args = parser.parse_args()
 
-    records = [r for name in SETS for r in proposals(name)]
+    records = [r for name in SETS for r in proposals(name, headline_chars=args.headline_chars)]
     results = []
     for overlap, echo, staleness, long_answer, bare in itertools.product(
         args.overlap, args.echo, args.staleness, args.long_answer, args.bare_names

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 import sys
 
 from bot.commands import COMMANDS
@@ -11,6 +10,7 @@ from bot.parser import build_parser
 from bot.settings import in_setting_terms, load_settings
 from bot.terminal import quiet_libraries, say
 from index import NewsbotError
+from index.store import storage_errors
 from index.text import hide_credentials
 
 log = logging.getLogger("newsbot")
@@ -18,6 +18,7 @@ log = logging.getLogger("newsbot")
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    settings = None
     try:
         settings = load_settings(**command_settings(args))
         logging.basicConfig(
@@ -28,20 +29,28 @@ def main(argv: list[str] | None = None) -> int:
     except NewsbotError as exc:
         say(f"newsbot: error: {hide_credentials(in_setting_terms(exc))}", file=sys.stderr)
         return 1
-    except sqlite3.DatabaseError as exc:  # a damaged file: say what and what to do, not a traceback
-        folder = getattr(args, "data_dir", None) or "the data folder"
-        say(
-            f"newsbot: error: the news library's database is damaged or unreadable ({exc}); restore"
-            f" {folder} from a backup, or move it aside and ingest the news again (a damaged FAISS file alone"
-            " is rebuilt by itself; `newsbot reindex` re-embeds what SQLite still holds)",
-            file=sys.stderr,
-        )
+    except storage_errors() as exc:  # a damaged database: say what and what to do, not a traceback
+        shared = settings is not None and settings.database_url is not None
+        say(f"newsbot: error: {hide_credentials(damaged(exc, args, shared))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         say("newsbot: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 1
+
+
+def damaged(error: Exception, args, shared: bool) -> str:
+    """What a database error the store raised means to an operator, and what to do (`shared`: the
+    library is in PostgreSQL, not the SQLite file of the data folder)."""
+    if not shared:
+        folder = getattr(args, "data_dir", None) or "the data folder"
+        return (
+            f"the news library's database is damaged or unreadable ({error}); restore {folder} from a backup, or"
+            " move it aside and ingest the news again (a damaged FAISS file alone is rebuilt by itself;"
+            " `newsbot reindex` re-embeds what SQLite still holds)"
+        )
+    return f"the news library's PostgreSQL database failed ({type(error).__name__}: {error}); check it and try again"
 
 
 def command_settings(args) -> dict:

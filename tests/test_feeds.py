@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from index import NewsbotError
 from index.config import LibraryConfig
 from index.intake import Fetcher, FetchError, canonical_url, check_url
+from index.models import Article
 from tests.conftest import stored
 from tests.newsserver import Handler, NewsServer
 
@@ -57,32 +59,49 @@ def test_rss_and_atom_land_once_with_pages_extracted(feed_library, server):
 
 
 def test_a_poll_fingerprints_each_new_story_once_and_reads_the_stored_ones_once(feed_library, server, monkeypatch):
-    """The poller fingerprints an entry to spot a copy; ingest keeps that fingerprint instead of
-    making it again, and a pass reads the stored fingerprints once, not once a source."""
-    import index.intake.dedup as dedup
-    import index.intake.ingest as ingest
-    import index.intake.poller as poller
+    """The poller fingerprints an entry to spot a copy and hands that fingerprint to ingest with the
+    story, and a pass reads the stored fingerprints once, not once a source."""
     from index.store import ArticleStore
 
-    made: list[str] = []
+    handed: dict[str, tuple[str, bytes]] = {}
+    ingested: list[str] = []
+    ingest_articles = feed_library.ingest_articles
+
+    def recording(articles, *args, fingerprints=None, **kwargs):
+        articles = list(articles)
+        ingested.extend(a.url for a in articles)
+        handed.update(fingerprints or {})
+        return ingest_articles(articles, *args, fingerprints=fingerprints, **kwargs)
+
     reads: list[int] = []
-
-    def counted(text, *args, **kwargs):
-        made.append(text)
-        return dedup.fingerprint(text, *args, **kwargs)
-
-    monkeypatch.setattr(poller, "fingerprint", counted)
-    monkeypatch.setattr(ingest, "fingerprint", counted)
     read_all = ArticleStore.fingerprints
+    monkeypatch.setattr(feed_library, "ingest_articles", recording)
     monkeypatch.setattr(ArticleStore, "fingerprints", lambda self: reads.append(1) or read_all(self))
     feed_library.add_source(f"{server.base}/rss.xml", "herald")
     feed_library.add_source(f"{server.base}/atom.xml", "wire")
     report = feed_library.poll(only_due=False)
-    assert report.new == 3 and report.duplicates == 2
-    # Each entry read is fingerprinted once, at the poller (the wire's fragment copy of the herald's
-    # URL is known by URL and needs none); nothing is fingerprinted again at ingest.
-    assert len(made) == len(set(made)) == report.new + 1
+    assert report.new == 3 and report.duplicates == 2 and len(ingested) == 3
+    # Every story ingested came with the fingerprint the poller made of its text, and that one is kept.
+    assert set(handed) == set(ingested)
+    for url in ingested:
+        kept = stored(feed_library, "SELECT fingerprint FROM articles WHERE url = ?", (url,))
+        assert [bytes(row[0]) for row in kept] == [handed[url][1]]
     assert reads == [1]
+
+
+def test_ingest_keeps_a_fingerprint_handed_to_it_for_the_same_text_only(feed_library):
+    """A fingerprint a poll made is kept as given (so it is not made twice); one made of another text
+    (the page changed since) is not: ingest fingerprints the text it stores."""
+    text = "The river ferry resumed its crossings on Monday after a week of repairs to the landing."
+    given = bytes(range(256))  # no text fingerprints to this
+    same = Article(url="https://ferry.example/same", title="Ferry back", text=text, published="2025-05-05")
+    other = Article(
+        url="https://ferry.example/other", title="Ferry again", text=text + " More.", published="2025-05-05"
+    )
+    feed_library.ingest_articles([same, other], fingerprints={same.url: (text, given), other.url: (text, given)})
+    kept = dict(stored(feed_library, "SELECT url, fingerprint FROM articles"))
+    assert bytes(kept[same.url]) == given
+    assert bytes(kept[other.url]) not in (given, b"") and len(kept[other.url]) == len(given)
 
 
 def test_second_poll_is_conditional_and_fetches_nothing_new(feed_library, server):
@@ -255,10 +274,14 @@ def test_any_exception_from_a_source_is_recorded_and_the_pass_goes_on(feed_libra
     local = feed_library.add_source(str(folder), "drop folder")
     feed_library.add_source(f"{server.base}/rss.xml", "herald")
 
-    def unreadable(paths, *args, **kwargs):
-        raise PermissionError(13, "Permission denied", str(folder))
+    walk = os.walk
 
-    monkeypatch.setattr("index.intake.poller.read_articles", unreadable)  # root reads everything: simulate it
+    def unreadable(top, *args, **kwargs):
+        if os.fspath(top) == str(folder):
+            raise PermissionError(13, "Permission denied", str(folder))
+        return walk(top, *args, **kwargs)
+
+    monkeypatch.setattr(os, "walk", unreadable)  # root reads everything: simulate the folder failing
     report = feed_library.poll(only_due=False)
     assert report.new == 3 and len(report.failures) == 1 and "PermissionError" in report.failures[0]
     assert feed_library.source(local.id).failing

@@ -127,3 +127,19 @@ def test_no_form_of_connection_string_shows_its_password(url, tmp_path, embedder
     with pytest.raises(NewsbotError) as caught:
         library.stats()
     assert "hunter2-secret" not in str(caught.value)
+
+
+def test_a_failing_database_is_one_line_from_the_command_line(pg_library, database_url):
+    """A PostgreSQL error mid-command (a table dropped under the library) is one line naming the
+    database, not a traceback and not the SQLite file's advice."""
+    import psycopg
+
+    pg_library().ingest([SAMPLE_NEWS])
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("DROP TABLE passages CASCADE")
+    process = newsbot_process(database_url, "latest")
+    _, stderr = process.communicate(timeout=120)
+    text = stderr.decode()
+    assert process.returncode == 1, text
+    assert text.startswith("newsbot: error: the news library's PostgreSQL database failed"), text
+    assert "Traceback" not in text and "data folder" not in text

@@ -12,15 +12,15 @@ _HOMES = {
     "BFloat16Linear": "index.reader.network",
     "Bert": "index.reader.bert",
     "BertShape": "index.reader.bert",
-    "CALIBRATION_FILE": "index.reader.extractive",
-    "Calibration": "index.reader.extractive",
+    "CALIBRATION_FILE": "index.reader.calibration",
+    "Calibration": "index.reader.calibration",
     "ExtractiveReader": "index.reader.extractive",
     "FROZEN": "index.reader.network",
     "Reader": "index.reader.extractive",
     "ReaderNet": "index.reader.network",
     "Span": "index.reader.extractive",
     "SpanPrior": "index.reader.extractive",
-    "WEIGHTS_FILE": "index.reader.extractive",
+    "WEIGHTS_FILE": "index.reader.calibration",
     "as_shipped": "index.reader.network",
     "bare_name": "index.reader.spans",
     "base_location": "index.reader.network",
@@ -78,10 +78,8 @@ __all__ = [
 
 if TYPE_CHECKING:
     from index.reader.bert import Bert, BertShape
+    from index.reader.calibration import CALIBRATION_FILE, WEIGHTS_FILE, Calibration
     from index.reader.extractive import (
-        CALIBRATION_FILE,
-        WEIGHTS_FILE,
-        Calibration,
         ExtractiveReader,
         Reader,
         Span,

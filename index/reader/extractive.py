@@ -9,13 +9,11 @@ heads, no passage head) for users who can reach the hub.
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import threading
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,6 +21,7 @@ from index.config import READ_PASSAGES
 from index.dates import published_moment
 from index.errors import NewsbotError
 from index.models import Answer, Hit, Proposal
+from index.reader.calibration import TITLE_READ, WEIGHTS_FILE, Calibration
 from index.reader.spans import (
     MAX_ANSWER_TOKENS,
     SPANS_PER_WINDOW,
@@ -50,10 +49,7 @@ __all__ = ["Calibration", "Candidate", "ExtractiveReader", "Reader", "Reading", 
 
 log = logging.getLogger(__name__)
 
-WEIGHTS_FILE = Path(__file__).parent.parent / "weights" / "reader.safetensors"
-CALIBRATION_FILE = WEIGHTS_FILE.with_suffix(".json")
 CANDIDATES = 3  # unconfirmed answers offered when the reader is unsure
-TITLE_READ = 300  # characters of a headline read before each passage (as LibraryConfig.max_title_chars)
 
 
 class Reader(Protocol):
@@ -62,47 +58,6 @@ class Reader(Protocol):
     def warm_up(self) -> None: ...
 
     def answer(self, question: str, hits: Sequence[Hit]) -> Answer: ...
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """A logistic model from a reading's features to the chance its answer is right, the
-    confidence below which the reader abstains, and the span prior the features were read with.
-    Fitted by `benchmarks/calibrate_reader.py`; shipped in `index/weights/reader.json`."""
-
-    bias: float = 0.0
-    weights: dict[str, float] = field(default_factory=lambda: {"top": 1.0})
-    threshold: float = 0.5
-    prior: SpanPrior = field(default_factory=SpanPrior)  # how spans were valued when this was fitted
-    # Below the threshold, answers at least this likely are offered as unconfirmed candidates; below
-    # it they are noise (a question the news does not touch still gets a "best" span).
-    candidate_floor: float = 0.1
-    # Features read on a log scale (sign(x) * ln(1 + |x|)) before the weights: the network's scores
-    # run far higher on encyclopaedia paragraphs like its training data than on news, and a linear
-    # weight fitted on both rates every news answer as if it were a weak encyclopaedia one.
-    squashed: tuple[str, ...] = ()
-
-    @classmethod
-    def load(cls, path: Path = CALIBRATION_FILE) -> Calibration:
-        if not path.exists():
-            return cls()
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return cls(
-            data["bias"],
-            dict(data["weights"]),
-            data["threshold"],
-            SpanPrior(**data.get("prior", {})),
-            data.get("candidate_floor", cls.candidate_floor),
-            tuple(data.get("squashed", ())),
-        )
-
-    def confidence(self, features: dict[str, float]) -> float:
-        z = self.bias + sum(w * self.read(features, name) for name, w in self.weights.items())
-        return 1.0 / (1.0 + math.exp(-max(min(z, 30.0), -30.0)))
-
-    def read(self, features: dict[str, float], name: str) -> float:
-        value = features.get(name, 0.0)
-        return math.copysign(math.log1p(abs(value)), value) if name in self.squashed else value
 
 
 class ExtractiveReader:
@@ -126,6 +81,7 @@ class ExtractiveReader:
         max_answer_tokens: int = MAX_ANSWER_TOKENS,
         weights: Path = WEIGHTS_FILE,
         network: tuple[Any, Any] | None = None,
+        headline_chars: int | None = None,
     ) -> None:
         """`model`: None reads with the bundled network (`weights`); a Hugging Face extractive-QA
         model name or folder reads with that one (the hub must be reachable for a name).
@@ -140,7 +96,9 @@ class ExtractiveReader:
         feed-forward layers in bfloat16 where the CPU has bfloat16 instructions
         (`network.as_shipped`). Each window is read alone,
         unpadded: with int8 layers a batch changes how each passage is read (`network.run_windows`).
-        `network`: an already loaded (network, tokenizer), as another reader's `network` gives it."""
+        `network`: an already loaded (network, tokenizer), as another reader's `network` gives it.
+        `headline_chars`: how much of each story's headline is read before its passage; None takes
+        the calibration's."""
         self.model = model
         self.weights = weights
         self.passages = passages
@@ -154,6 +112,7 @@ class ExtractiveReader:
         if prior is None:
             prior = calibration.prior if model is None else SpanPrior()
         self.prior = prior
+        self.headline_chars = calibration.headline_chars if headline_chars is None else headline_chars
         # The network and its tokenizer: loaded on first use, or another reader's (`network`).
         loaded: tuple[Any, Any] = network if network is not None else (None, None)
         self._net, self._tokenizer = loaded
@@ -268,9 +227,10 @@ class ExtractiveReader:
             return []
         if self._net is None:
             self.warm_up()
-        # The headline goes before every passage; one stored before headlines were capped at ingest
-        # must not make every question crawl.
-        windows = encode(self._tokenizer, question, [(h.story.title[:TITLE_READ], h.text) for h in hits])
+        # The headline (as much as the calibration says) goes before every passage; one stored before
+        # headlines were capped at ingest must not make every question crawl.
+        read = min(self.headline_chars, TITLE_READ)
+        windows = encode(self._tokenizer, question, [(h.story.title[:read], h.text) for h in hits])
         with torch.inference_mode():
             start, end, relevance = run_windows(self._net, windows, one_by_one=True)
         weights = term_weights(question, hits)

@@ -22,10 +22,13 @@ _HOMES = {
     "Source": "index.store.registry",
     "SourceRegistry": "index.store.registry",
     "Store": "index.store.contract",
-    "VectorGenerations": "index.store.generations",
+    "FileGenerations": "index.store.generations",
+    "ReplicaGenerations": "index.store.replica",
+    "VectorGenerations": "index.store.contract",
     "VectorIndex": "index.store.vectors",
     "content_hash": "index.store.articles",
     "open_store": "index.store.contract",
+    "storage_errors": "index.store.contract",
     "redacted": "index.store.postgres",
     "vector_file": "index.store.vectors",
 }
@@ -33,11 +36,13 @@ _HOMES = {
 __all__ = [
     "ArticleStore",
     "Database",
+    "FileGenerations",
     "Follow",
     "FollowBook",
     "POSTGRES_SCHEMA",
     "PostgresDatabase",
     "PreparedArticle",
+    "ReplicaGenerations",
     "SQLITE_ADDED_COLUMNS",
     "SQLITE_SCHEMA",
     "SQLITE_VERSION",
@@ -49,16 +54,18 @@ __all__ = [
     "content_hash",
     "open_store",
     "redacted",
+    "storage_errors",
     "vector_file",
 ]
 
 if TYPE_CHECKING:
     from index.store.articles import ArticleStore, PreparedArticle, content_hash
-    from index.store.contract import Store, open_store
+    from index.store.contract import Store, VectorGenerations, open_store, storage_errors
     from index.store.follows import Follow, FollowBook
-    from index.store.generations import VectorGenerations
+    from index.store.generations import FileGenerations
     from index.store.postgres import PostgresDatabase, redacted
     from index.store.registry import Source, SourceRegistry
+    from index.store.replica import ReplicaGenerations
     from index.store.schema import POSTGRES_SCHEMA, SQLITE_ADDED_COLUMNS, SQLITE_SCHEMA, SQLITE_VERSION
     from index.store.sqlite import Database
     from index.store.vectors import VectorIndex, vector_file

@@ -13,8 +13,7 @@ import numpy as np
 from index.dates import now, published_utc
 from index.errors import ModelChangedError, NewsbotError
 from index.models import Article, Headline, Passage, Story
-from index.store.contract import Store
-from index.store.generations import VectorGenerations
+from index.store.contract import Store, VectorGenerations
 from index.store.vectors import VectorIndex
 from index.text import all_words_query, lead_of, lexical_query
 

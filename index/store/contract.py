@@ -9,13 +9,17 @@ backend lacks a member.
 
 from __future__ import annotations
 
+import sqlite3
+import sys
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from index.config import LibraryConfig
-    from index.store.generations import VectorGenerations
+    import numpy as np
+
+    from index.config import IndexPolicy, LibraryConfig
+    from index.store.vectors import VectorIndex
 
 
 @runtime_checkable
@@ -78,6 +82,28 @@ class Store(Protocol):
         """Record what a generation did to the vectors, for other processes to catch up from."""
 
 
+class VectorGenerations(Protocol):
+    """The keeper of a store's vector index: the FAISS index serving questions, at the store's
+    latest committed generation. Each backend has one (`FileGenerations` for SQLite,
+    `ReplicaGenerations` for PostgreSQL)."""
+
+    @property
+    def index_policy(self) -> IndexPolicy:
+        """When an exact index gives way to an IVF one, and how the latter is searched."""
+
+    def current(self) -> VectorIndex:
+        """The index of the latest committed generation, loaded, caught up or rebuilt as needed."""
+
+    def rebuild(self) -> VectorIndex:
+        """A new index of every vector the store holds."""
+
+    def install(self, index: VectorIndex, generation: int, *, save: bool) -> None:
+        """Serve `index` as `generation`'s (inside the write that made it)."""
+
+    def apply_changes(self, generation: int, removed: np.ndarray, added: np.ndarray, vectors: np.ndarray) -> None:
+        """Move the served index to `generation` by one write's removed and added vectors."""
+
+
 def open_store(config: LibraryConfig) -> tuple[Store, VectorGenerations]:
     """The configured backend and the keeper of its vector index: PostgreSQL with an in-memory FAISS
     replica when `database_url` is set, else SQLite and FAISS files in `data_dir`."""
@@ -87,8 +113,19 @@ def open_store(config: LibraryConfig) -> tuple[Store, VectorGenerations]:
 
         shared = PostgresDatabase(config.database_url)
         return shared, ReplicaGenerations(shared, config.index_policy)
-    from index.store.generations import VectorGenerations
+    from index.store.generations import FileGenerations
     from index.store.sqlite import Database
 
     store = Database(config.data_dir)
-    return store, VectorGenerations(store, config.index_policy)
+    return store, FileGenerations(store, config.index_policy)
+
+
+def storage_errors() -> tuple[type[Exception], ...]:
+    """What the backends raise when their database is damaged, unreadable or fails mid-command
+    (sqlite3's DatabaseError; psycopg's Error once psycopg is loaded), for an application to turn
+    into a message instead of a traceback."""
+    errors: list[type[Exception]] = [sqlite3.DatabaseError]
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is not None:
+        errors.append(psycopg.Error)
+    return tuple(errors)

@@ -11,26 +11,39 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from index.config import IndexPolicy
 from index.store.vectors import VectorIndex, vector_file
 
+if TYPE_CHECKING:
+    from index.store.sqlite import Database
+
 log = logging.getLogger(__name__)
 
 
-class VectorGenerations:
-    """The vector index serving questions, kept in step with the database's generation."""
+class KeptGenerations:
+    """What both backends' keepers share: the index serving questions and the generation it is of,
+    moved forward by a write's changes (or rebuilt when the corpus crossed the policy's size line).
+    A backend's keeper says how an index is rebuilt, installed and found for the latest generation
+    (`index.store.contract.VectorGenerations`)."""
 
-    def __init__(self, db: Any, index_policy: IndexPolicy | None = None) -> None:
-        # `db`: a Database here; ReplicaGenerations keeps a PostgresDatabase.
-        self.db = db
+    def __init__(self, index_policy: IndexPolicy | None = None) -> None:
         self.index_policy = index_policy or IndexPolicy()
         self._vectors: VectorIndex | None = None
         self._vectors_generation = -1
         self._vectors_lock = threading.Lock()
+
+    def rebuild(self) -> VectorIndex:
+        raise NotImplementedError
+
+    def install(self, index: VectorIndex, generation: int, *, save: bool) -> None:
+        """Serve `index` as `generation`'s (a backend that keeps files saves it when `save`)."""
+        with self._vectors_lock:
+            self._vectors = index
+            self._vectors_generation = generation
 
     def apply_changes(self, generation: int, removed: np.ndarray, added: np.ndarray, vectors: np.ndarray) -> None:
         with self._vectors_lock:
@@ -46,6 +59,14 @@ class VectorGenerations:
         index = self.rebuild() if base is None else base.with_changes(removed, added, vectors)
         self.install(index, generation, save=True)
 
+
+class FileGenerations(KeptGenerations):
+    """The SQLite backend's keeper: one FAISS file per committed generation beside the database."""
+
+    def __init__(self, db: Database, index_policy: IndexPolicy | None = None) -> None:
+        super().__init__(index_policy)
+        self.db = db
+
     def install(self, index: VectorIndex, generation: int, *, save: bool) -> None:
         if save:
             try:
@@ -53,9 +74,7 @@ class VectorGenerations:
             except OSError as exc:
                 # SQLite has committed; the next open rebuilds the FAISS copy from it.
                 log.warning("could not save vector index for generation %d: %s", generation, exc)
-        with self._vectors_lock:
-            self._vectors = index
-            self._vectors_generation = generation
+        super().install(index, generation, save=False)
 
     def rebuild(self) -> VectorIndex:
         """Every vector SQLite holds, read in slices into one array (no per-row Python copies)."""

@@ -13,19 +13,19 @@ from typing import cast
 
 import numpy as np
 
-from index.store.generations import VectorGenerations
-from index.store.postgres import PgConnection
+from index.config import IndexPolicy
+from index.store.generations import KeptGenerations
+from index.store.postgres import PgConnection, PostgresDatabase
 from index.store.vectors import VectorIndex
 
 
-class ReplicaGenerations(VectorGenerations):
+class ReplicaGenerations(KeptGenerations):
     """A process's in-memory FAISS copy of the vectors PostgreSQL holds, kept at the library's
     generation: one cheap read per question, and a catch-up from `vector_log` when it moved."""
 
-    def install(self, index: VectorIndex, generation: int, *, save: bool) -> None:
-        with self._vectors_lock:
-            self._vectors = index
-            self._vectors_generation = generation
+    def __init__(self, db: PostgresDatabase, index_policy: IndexPolicy | None = None) -> None:
+        super().__init__(index_policy)
+        self.db = db
 
     def current(self) -> VectorIndex:
         generation = self.db.generation
