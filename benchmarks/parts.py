@@ -11,15 +11,15 @@ from index import Article, LibraryConfig
 from index.config import DEFAULT_MODEL
 from index.intake import fingerprint
 from index.models import Passage
-from index.store import ArticleStore, PreparedArticle, content_hash, open_store
+from index.store import PreparedArticle, content_hash, open_store
 
 
 class StoreParts:
     """A second handle on a library's store, as another process would hold it."""
 
     def __init__(self, config: LibraryConfig) -> None:
-        self.db, self.vectors = open_store(config)
-        self.articles = ArticleStore(self.db, self.vectors)
+        storage = open_store(config)
+        self.db, self.vectors, self.articles = storage.backend, storage.vectors, storage.articles
 
     def write(self, stories: Iterable[tuple[Article, list[Passage], np.ndarray]], model: str = DEFAULT_MODEL) -> int:
         """Store articles with their passages and vectors as given (no embedding); passages written."""

@@ -33,7 +33,7 @@ from index.intake import (
 from index.models import Answer, Article, Citation, Hit, IngestReport, Story
 from index.reader import ExtractiveReader, Reader
 from index.retrieval import Embedder, HybridSearch, TopicMatcher
-from index.store import ArticleStore, FollowBook, Source, SourceRegistry, open_store
+from index.store import Source, open_store
 from index.text import without_surrogates
 
 log = logging.getLogger(__name__)
@@ -59,9 +59,8 @@ class Library:
         self.config = config
         # The rooms: a database (SQLite files in data_dir, or PostgreSQL), the vector index at its
         # generation (FAISS files, or an in-memory replica), the articles, the polled sources.
-        self._db, self._vectors = open_store(config)
-        self._articles = ArticleStore(self._db, self._vectors)
-        self._registry = SourceRegistry(self._db)
+        storage = open_store(config)
+        self._db, self._vectors, self._articles, self._registry = storage[:4]
         self._embedder = embedder or Embedder(config.embedding_model, batch_size=config.embed_batch_size)
         self._chunker = chunker or Chunker(config.passage_words)
         self._search = HybridSearch(
@@ -72,7 +71,7 @@ class Library:
         )
         self._reader: Reader = reader or _make_reader(config)
         self._topics = TopicMatcher(self._articles, self._vectors, self._embedder)
-        self._following = Following(FollowBook(self._db), self._articles, self._topics, config.max_follows_per_guild)
+        self._following = Following(storage.follows, self._articles, self._topics, config.max_follows_per_guild)
         self._ingester = Ingester(config, self._db, self._articles, self._embedder, self._chunker)
         self._warm = threading.Lock()
         self._poll_lock = threading.Lock()

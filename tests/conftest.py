@@ -99,7 +99,7 @@ def filler_news(path: Path, count: int = 400) -> Path:
 def stored(library: Library, sql: str, params: tuple = ()) -> list[tuple]:
     """Rows of the library's store, read as another process would (through the store wing's
     `open_store`): what a test checks was kept, on either backend."""
-    db, _ = open_store(library.config)
+    db = open_store(library.config).backend
     try:
         return [tuple(row) for row in db.connect().execute(sql, params).fetchall()]
     finally:

@@ -355,7 +355,7 @@ async def test_a_model_change_awaiting_reindex_shows_users_no_server_path(world,
     """Once every /ask, mention and /latest topic showed the model's folder on the bot's machine and
     the operator's command; users get a plain sentence, the operator's log the details."""
     stored = "/srv/newsbot/models/old-model"
-    db, _ = open_store(bot_library.config)  # as another process with another model left it
+    db = open_store(bot_library.config).backend  # as another process with another model left it
     with db.transaction() as conn:
         conn.execute("UPDATE meta SET value = ? WHERE key = 'embedding_model'", (stored,))
     db.close()

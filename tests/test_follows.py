@@ -176,7 +176,7 @@ def test_follows_made_before_topic_vectors_were_kept_are_migrated_and_delivered(
     library = library_at(tmp_path / "old")
     library.following.add(1, 10, VOLCANO, created_by=7)
     library.close()
-    db, _ = open_store(library.config)
+    db = open_store(library.config).backend
     with db.transaction() as conn:  # as newsbot left it before the columns existed
         conn.execute("ALTER TABLE follows DROP COLUMN topic_vector")
         conn.execute("ALTER TABLE follows DROP COLUMN topic_model")

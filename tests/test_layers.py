@@ -21,7 +21,9 @@ from index.store import (
     SQLITE_ADDED_COLUMNS,
     SQLITE_SCHEMA,
     Database,
+    FileGenerations,
     PostgresDatabase,
+    ReplicaGenerations,
     Store,
     open_store,
 )
@@ -100,10 +102,14 @@ def test_each_backend_keeps_the_storage_contract(backend):
 
 
 def test_open_store_chooses_the_backend(tmp_path):
-    store, vectors = open_store(LibraryConfig(data_dir=tmp_path))
-    assert isinstance(store, Database) and isinstance(store, Store) and vectors.db is store
-    store, vectors = open_store(LibraryConfig(data_dir=tmp_path, database_url="postgresql://nobody@127.0.0.1:9/x"))
-    assert isinstance(store, PostgresDatabase) and vectors.db is store
+    local = open_store(LibraryConfig(data_dir=tmp_path))
+    assert isinstance(local.backend, Database) and isinstance(local.backend, Store)
+    assert isinstance(local.vectors, FileGenerations) and local.vectors.db is local.backend
+    shared = open_store(LibraryConfig(data_dir=tmp_path, database_url="postgresql://nobody@127.0.0.1:9/x"))
+    assert isinstance(shared.backend, PostgresDatabase) and isinstance(shared.vectors, ReplicaGenerations)
+    for storage in (local, shared):  # every part reads and writes the one backend
+        assert storage.vectors.db is storage.backend
+        assert {storage.articles.db, storage.sources.db, storage.follows.db} == {storage.backend}
 
 
 def _tables(schema: str) -> dict[str, set[str]]:

@@ -1,6 +1,6 @@
 """The store wing: the articles, passages, vectors, sources, poll state, follows and posts of a
 library, kept in SQLite and FAISS files or in PostgreSQL. All the SQL of the library lives here;
-`open_store` chooses the backend. The names below load on first use."""
+`open_store` chooses the backend and gives the library its `Storage`. The names below load on first use."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ _HOMES = {
     "VectorGenerations": "index.store.contract",
     "VectorIndex": "index.store.vectors",
     "content_hash": "index.store.articles",
-    "open_store": "index.store.contract",
+    "open_store": "index.store.storage",
+    "Storage": "index.store.storage",
     "storage_errors": "index.store.contract",
     "redacted": "index.store.postgres",
     "vector_file": "index.store.vectors",
@@ -48,6 +49,7 @@ __all__ = [
     "SQLITE_VERSION",
     "Source",
     "SourceRegistry",
+    "Storage",
     "Store",
     "VectorGenerations",
     "VectorIndex",
@@ -60,7 +62,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from index.store.articles import ArticleStore, PreparedArticle, content_hash
-    from index.store.contract import Store, VectorGenerations, open_store, storage_errors
+    from index.store.contract import Store, VectorGenerations, storage_errors
     from index.store.follows import Follow, FollowBook
     from index.store.generations import FileGenerations
     from index.store.postgres import PostgresDatabase, redacted
@@ -68,6 +70,7 @@ if TYPE_CHECKING:
     from index.store.replica import ReplicaGenerations
     from index.store.schema import POSTGRES_SCHEMA, SQLITE_ADDED_COLUMNS, SQLITE_SCHEMA, SQLITE_VERSION
     from index.store.sqlite import Database
+    from index.store.storage import Storage, open_store
     from index.store.vectors import VectorIndex, vector_file
 
 

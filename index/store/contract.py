@@ -4,7 +4,8 @@ place a backend is chosen.
 Two backends keep it: `Database` (one SQLite file in the data folder, FAISS files beside it) and
 `PostgresDatabase` (one PostgreSQL database shared by processes on several machines, an in-memory
 FAISS replica in each). A new backend or table starts here; `tests/test_layers.py` fails while a
-backend lacks a member.
+backend lacks a member. `index.store.storage.open_store` puts a backend together with the domain
+parts that read and write it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 if TYPE_CHECKING:
     import numpy as np
 
-    from index.config import IndexPolicy, LibraryConfig
+    from index.config import IndexPolicy
     from index.store.vectors import VectorIndex
 
 
@@ -102,22 +103,6 @@ class VectorGenerations(Protocol):
 
     def apply_changes(self, generation: int, removed: np.ndarray, added: np.ndarray, vectors: np.ndarray) -> None:
         """Move the served index to `generation` by one write's removed and added vectors."""
-
-
-def open_store(config: LibraryConfig) -> tuple[Store, VectorGenerations]:
-    """The configured backend and the keeper of its vector index: PostgreSQL with an in-memory FAISS
-    replica when `database_url` is set, else SQLite and FAISS files in `data_dir`."""
-    if config.database_url:
-        from index.store.postgres import PostgresDatabase
-        from index.store.replica import ReplicaGenerations
-
-        shared = PostgresDatabase(config.database_url)
-        return shared, ReplicaGenerations(shared, config.index_policy)
-    from index.store.generations import FileGenerations
-    from index.store.sqlite import Database
-
-    store = Database(config.data_dir)
-    return store, FileGenerations(store, config.index_policy)
 
 
 def storage_errors() -> tuple[type[Exception], ...]:
