@@ -45,7 +45,7 @@ import torch
 from tqdm import tqdm
 
 from index.reader import WEIGHTS_FILE as WEIGHTS
-from index.reader import as_shipped, build_net, has_bfloat16, load_trained
+from index.reader import Calibration, as_shipped, build_net, has_bfloat16, load_trained
 from training.reader_data import SPLIT_SEED, featurise, news_examples, news_split, squad_split
 from training.reader_steps import (
     batches,
@@ -109,7 +109,10 @@ def main() -> None:
         help="with --evaluate: on the held-out report titles (SQuAD dev's odd-indexed 24), not the calibration ones",
     )
     parser.add_argument(
-        "--as-shipped", action="store_true", help="with --evaluate: read as the product reads (index.reader.as_shipped)"
+        "--as-shipped",
+        action="store_true",
+        help="with --evaluate: read as the product reads (index.reader.as_shipped, and only as much of each title as"
+        " the shipped calibration's headline_chars)",
     )
     args = parser.parse_args()
     bfloat16 = args.bfloat16 if args.bfloat16 is not None else args.device.startswith("cuda") or has_bfloat16()
@@ -143,9 +146,11 @@ def main() -> None:
     held_weeks = {question["week"] for question, _ in news_valid}
     if args.evaluate:
         load_trained(net, args.evaluate)
+        headline_chars = None
         if args.as_shipped:
             net = as_shipped(net.eval())
-        result = validate(net, tokenizer, squad_valid, news_valid, args.device, args.max_length)
+            headline_chars = Calibration.load().headline_chars
+        result = validate(net, tokenizer, squad_valid, news_valid, args.device, args.max_length, headline_chars)
         answerable = sum(1 for e in squad_valid if e["answers"])
         print(
             f"{args.evaluate}: {answerable} answerable held-out SQuAD questions, {len(news_valid)} held-out news "

@@ -134,13 +134,21 @@ def read(net, tokenizer, question: str, passages: list[tuple[str, str]], device:
     return best[1], best[2]
 
 
-def validate(net, tokenizer, squad_valid, news_valid, device: str, max_length: int) -> dict:
+def validate(net, tokenizer, squad_valid, news_valid, device: str, max_length: int, headline_chars=None) -> dict:
+    """SQuAD EM/F1 (gold paragraph given) and news EM/evidence (the 12 passages ranked first);
+    `headline_chars`: how much of each title or headline is read (None: all of it, as in training)."""
     net.eval()
+
+    def shown(title: str) -> str:
+        return title if headline_chars is None else title[:headline_chars]
+
     em = f1s = n = 0
     for example in squad_valid:
         if not example["answers"]:
             continue
-        answer, _ = read(net, tokenizer, example["question"], [(example["title"], example["text"])], device, max_length)
+        answer, _ = read(
+            net, tokenizer, example["question"], [(shown(example["title"]), example["text"])], device, max_length
+        )
         em += max(normalise_answer(answer) == normalise_answer(g) for g in example["answers"])
         f1s += max(f1(answer, g) for g in example["answers"])
         n += 1
@@ -148,7 +156,7 @@ def validate(net, tokenizer, squad_valid, news_valid, device: str, max_length: i
     em = evidence = 0
     for question, passages in news_valid:
         order = rank_passages(question["question"], passages)[:12]
-        chosen = [passages[i] for i in order]
+        chosen = [(shown(passages[i][0]), passages[i][1]) for i in order]
         answer, which = read(net, tokenizer, question["question"], chosen, device, max_length)
         golds = question["answers"]
         em += max(normalise_answer(answer) == normalise_answer(g) for g in golds)
