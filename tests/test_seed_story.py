@@ -59,16 +59,17 @@ def seed_library(embedder, reader, chunker, tmp_path_factory):
     return library
 
 
-# Measured with the reader trained on SQuAD's training set and its calibration (2026-12-04), strictly
-# (the expected short answer, not an overlap): the best span is right for 9 of the 20 (10 with the
-# reader before) and 3 are answered right at the shipped threshold (7 before; 1 answered wrong). The
+# Measured with the reader trained on SQuAD's training set, reading each passage without its headline
+# (2026-12-07), strictly (the expected short answer, not an overlap): the best span is right for 12 of
+# the 20 (9 with the headline read, 10 with the reader before) and 5 are answered right at the shipped
+# threshold (3 with the headline; 7 before), 1 answered wrong ("465" for the votes Takaichi got). The
 # network scores this story's passages far lower than encyclopaedia paragraphs like its training data,
-# so most right spans come with confidences of 0.1-0.2. Issue 32 asks for 13 and 10, and "Yoshihiko
-# Noda" for the first question, whose best span is "US President Donald Trump" (the passage with the
-# vote count reads to it as one that does not answer): missed, see the README. The floors leave one
-# question of slack for another CPU's kernels; they catch a regression.
-BEST_RIGHT_AT_LEAST = 8
-ANSWERED_RIGHT_AT_LEAST = 2
+# so most right spans come with confidences of 0.1-0.25. Issue 32 asks for 13 and 10, and "Yoshihiko
+# Noda" for the first question, which the network reads as unanswered in the passage with the vote
+# count ("garnering 237 votes against ... Noda's 149"): missed, see the README. The floors leave a
+# question or two of slack for another CPU's kernels; they catch a regression.
+BEST_RIGHT_AT_LEAST = 11
+ANSWERED_RIGHT_AT_LEAST = 4
 
 
 def test_seed_story_questions(seed_library, reader):
