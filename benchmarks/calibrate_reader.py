@@ -97,7 +97,10 @@ def main() -> None:
         help="the share of the SQuAD side's weight the unanswerable questions carry (0: as they come)",
     )
     parser.add_argument(
-        "--headline-chars", type=int, default=Calibration.headline_chars, help="headline read before each passage"
+        "--headline-chars",
+        type=int,
+        default=Calibration.load().headline_chars,
+        help="headline read before each passage (default: as shipped)",
     )
     parser.add_argument("--out", type=Path, default=CALIBRATION_FILE)
     args = parser.parse_args()

@@ -50,7 +50,9 @@ def proposals(
     name: str, reader: ExtractiveReader | None = None, models: dict | None = None, headline_chars: int | None = None
 ) -> list[dict]:
     """[{"kind", "question", "gold", "spans"}] for every question of a set, read once and cached
-    (by `reader`, or the bundled network reading `headline_chars` of each headline)."""
+    (by `reader`, or the bundled network reading `headline_chars` of each headline: None, as shipped)."""
+    if headline_chars is None:
+        headline_chars = Calibration.load().headline_chars
     reader = reader or ExtractiveReader(calibration=Calibration(), headline_chars=headline_chars)
     path = CACHE / "proposals" / f"{name}-{reader_key(reader)}.pkl"
     if path.exists():
