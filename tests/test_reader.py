@@ -225,6 +225,27 @@ def test_bundled_calibration_ships_with_a_threshold(reader):
     assert reader.calibration.weights
 
 
+def test_the_headline_read_before_each_passage_is_the_calibrations(reader, tmp_path):
+    """How much of a headline the network reads is fitted with the calibration and shipped with it
+    (a file from before the setting read the whole headline); with none read, the headline cannot
+    change a reading, with it read it does."""
+    old = tmp_path / "old.json"
+    old.write_text('{"bias": 0.0, "weights": {"top": 1.0}, "threshold": 0.3}', encoding="utf-8")
+    assert Calibration.load(old).headline_chars == Calibration().headline_chars > 0
+    assert reader.headline_chars == Calibration.load().headline_chars
+    question = "Who opened the new library in Sandvik?"
+    text = "Mayor Ingrid Dahl opened the new library in Sandvik on Saturday, after two years of building."
+    plain, busy = hit(text, title="Library opens"), hit(text, title="Minister Arne Holt hails Sandvik's library")
+    spans = {}
+    for chars in (0, 300):
+        reading = ExtractiveReader(headline_chars=chars, network=reader.network)
+        spans[chars] = [
+            [(s.start, s.end, round(s.margin, 3)) for s in reading.propose(question, [h])] for h in (plain, busy)
+        ]
+    assert spans[0][0] == spans[0][1]  # the headline is not read: the same spans, scored the same
+    assert spans[300][0] != spans[300][1]  # read, it changes how the passage is scored
+
+
 def test_missing_bundled_weights_are_a_clear_error(tmp_path):
     with pytest.raises(NewsbotError, match="cannot load reader model"):
         ExtractiveReader(weights=tmp_path / "none.safetensors").warm_up()

@@ -1,5 +1,5 @@
-"""The storage contract: what the library, its search and its poller use of a backend, and the one
-place a backend is chosen.
+"""The storage contract: what the domain parts of the store wing use of a backend, what a keeper of
+its vector index does, and the errors a backend raises.
 
 Two backends keep it: `Database` (one SQLite file in the data folder, FAISS files beside it) and
 `PostgresDatabase` (one PostgreSQL database shared by processes on several machines, an in-memory
