@@ -144,3 +144,20 @@ def test_squad_parts_never_share_a_title_and_report_is_the_odd_dev_titles():
     for example in parts["train"][:2000]:
         if example["answers"]:
             assert example["text"][example["start"] :].startswith(example["answer"])
+
+
+def test_titles_can_be_dropped_from_a_share_of_the_examples_as_the_product_reads():
+    from training.reader_data import without_titles
+
+    examples = [{"question": f"q{i}", "title": f"Headline {i}", "text": f"passage {i}"} for i in range(400)]
+    none = without_titles(examples, 0.0, random.Random(1))
+    assert none == examples
+    every = without_titles(examples, 1.0, random.Random(1))
+    assert all(e["title"] == "" for e in every)
+    assert [(e["question"], e["text"]) for e in every] == [(e["question"], e["text"]) for e in examples]
+    half = without_titles(examples, 0.5, random.Random(1))
+    assert 150 < sum(e["title"] == "" for e in half) < 250
+    assert half == without_titles(examples, 0.5, random.Random(1))  # the same seed drops the same ones
+    assert all(e["title"] == f"Headline {i}" for i, e in enumerate(examples))  # the originals are untouched
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        without_titles(examples, 1.5, random.Random(1))

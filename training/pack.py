@@ -95,15 +95,18 @@ def write_pack(features: list[dict], watched: list[dict], base: Path, folder: Pa
 
 def pack(args: argparse.Namespace) -> None:
     from index.reader import base_location, load_tokenizer
-    from training.reader_data import featurise, news_examples, news_split, squad_split
+    from training.reader_data import featurise, news_examples, news_split, squad_split, without_titles
 
     base = Path(base_location())
     tokenizer = load_tokenizer(str(base))
     parts = squad_split()
     news, _ = news_split()
     examples = parts["train"] + news_examples(news, random.Random(args.seed), week_negatives=args.week_negatives)
+    examples = without_titles(examples, args.drop_titles, random.Random(args.seed))
     watched = random.Random(args.seed).sample(parts["calibration"], min(WATCHED, len(parts["calibration"])))
-    key = hashlib.sha256(json.dumps([args.seed, args.max_length, len(examples), examples[-1]]).encode()).hexdigest()
+    watched = without_titles(watched, args.drop_titles, random.Random(args.seed))
+    keyed = [args.seed, args.max_length, len(examples), examples[-1]] + ([args.drop_titles] if args.drop_titles else [])
+    key = hashlib.sha256(json.dumps(keyed).encode()).hexdigest()
     cache = Path("~/.cache/newsbot/pack").expanduser() / f"features-{key[:12]}.pt"
     if cache.exists():
         features, watched_features = torch.load(cache)
@@ -121,6 +124,7 @@ def pack(args: argparse.Namespace) -> None:
         "max_length": args.max_length,
         "seed": args.seed,
         "week_negatives": args.week_negatives,
+        "drop_titles": args.drop_titles,
         "key": key[:12],
     }
     sizes = write_pack(features, watched_features, base, args.pack, meta)

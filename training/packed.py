@@ -258,6 +258,12 @@ def main(argv: list[str] | None = None) -> None:
     packing.add_argument("--seed", type=int, default=13)
     packing.add_argument("--max-length", type=int, default=192)
     packing.add_argument("--week-negatives", type=int, default=0)
+    packing.add_argument(
+        "--drop-titles",
+        type=float,
+        default=0.0,
+        help="share of examples read without their title or headline (1: all, as the product reads since 2026-12-07)",
+    )
     training = commands.add_parser("train", help="train from a pack (there)")
     training.add_argument("--pack", type=Path, default=PACK)
     training.add_argument("--out", type=Path, required=True, help="folder for the two weight shards")

@@ -46,7 +46,7 @@ from tqdm import tqdm
 
 from index.reader import WEIGHTS_FILE as WEIGHTS
 from index.reader import Calibration, as_shipped, build_net, has_bfloat16, load_trained
-from training.reader_data import SPLIT_SEED, featurise, news_examples, news_split, squad_split
+from training.reader_data import SPLIT_SEED, featurise, news_examples, news_split, squad_split, without_titles
 from training.reader_steps import (
     batches,
     collate,
@@ -86,6 +86,12 @@ def main() -> None:
         type=int,
         default=1,
         help="each news example this many times in an epoch (news is otherwise about 1 window in 10)",
+    )
+    parser.add_argument(
+        "--drop-titles",
+        type=float,
+        default=0.0,
+        help="share of examples read without their title or headline (1: all, as the product reads since 2026-12-07)",
     )
     parser.add_argument(
         "--listwise",
@@ -159,11 +165,11 @@ def main() -> None:
         return
     if args.news_repeat < 1:
         sys.exit("--news-repeat must be at least 1")
+    read_titles = 0 if args.drop_titles == 1 else None  # validate as it trains: without titles when all dropped
     news_part = news_examples(news, random.Random(args.seed), week_negatives=args.week_negatives)
-    examples = squad_train + news_part * args.news_repeat
-    key = hashlib.sha256(
-        json.dumps([args.seed, args.max_length, len(examples), examples[-1]], sort_keys=True).encode()
-    ).hexdigest()[:12]
+    examples = without_titles(squad_train + news_part * args.news_repeat, args.drop_titles, random.Random(args.seed))
+    keyed = [args.seed, args.max_length, len(examples), examples[-1]] + ([args.drop_titles] if args.drop_titles else [])
+    key = hashlib.sha256(json.dumps(keyed, sort_keys=True).encode()).hexdigest()[:12]
     cache = args.work / f"features-{key}.pt"
     if cache.exists():
         features = torch.load(cache)
@@ -255,7 +261,7 @@ def main() -> None:
         bar.update(1)
         bar.set_postfix(loss=f"{running:.3f}")
         if step % args.validate_every == 0 or step == args.steps:
-            result = validate(net, tokenizer, squad_valid, news_valid, args.device, args.max_length)
+            result = validate(net, tokenizer, squad_valid, news_valid, args.device, args.max_length, read_titles)
             score = result["squad_f1"] + result["news_em"] * 2
             line = " ".join(f"{k} {v:.1f}" for k, v in result.items())
             mark = ""

@@ -141,6 +141,14 @@ def squad_split() -> dict[str, list[dict]]:
     return parts
 
 
+def without_titles(examples: list[dict], share: float, rng: random.Random) -> list[dict]:
+    """The examples with the title dropped from `share` of them (chosen by `rng`): the product reads
+    passages without their headline (`reader.json`'s headline_chars), so training can read them so too."""
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"the share of titles dropped must be between 0 and 1, not {share}")
+    return [dict(e, title="") if e.get("title") and rng.random() < share else e for e in examples]
+
+
 def news_questions(year: str) -> list[tuple[dict, list[tuple[str, str]]]]:
     """Each question of a year with the (headline, passage) pairs of its articles."""
     folder = DATA / "realtimeqa" / year
