@@ -60,7 +60,8 @@ class Library:
         # The rooms: a database (SQLite files in data_dir, or PostgreSQL), the vector index at its
         # generation (FAISS files, or an in-memory replica), the articles, the polled sources.
         storage = open_store(config)
-        self._db, self._vectors, self._articles, self._registry = storage[:4]
+        self._db, self._vectors = storage.backend, storage.vectors
+        self._articles, self._registry = storage.articles, storage.sources
         self._embedder = embedder or Embedder(config.embedding_model, batch_size=config.embed_batch_size)
         self._chunker = chunker or Chunker(config.passage_words)
         self._search = HybridSearch(

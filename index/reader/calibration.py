@@ -12,7 +12,9 @@ from index.reader.spans import SpanPrior
 
 WEIGHTS_FILE = Path(__file__).parent.parent / "weights" / "reader.safetensors"
 CALIBRATION_FILE = WEIGHTS_FILE.with_suffix(".json")
-TITLE_READ = 300  # characters of a headline read before each passage (as LibraryConfig.max_title_chars)
+# The most of a headline ever read before a passage (as LibraryConfig.max_title_chars), and what a
+# calibration that does not say reads.
+TITLE_READ = 300
 
 
 @dataclass(frozen=True)

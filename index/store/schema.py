@@ -1,5 +1,5 @@
 """The library's schema in both dialects, side by side: SQLite (`index/store/sqlite.py`) and PostgreSQL
-(`index/postgres.py`). They declare the same tables and columns, but for the words of passages (an
+(`index/store/postgres.py`). They declare the same tables and columns, but for the words of passages (an
 FTS5 table; a tsvector table) and PostgreSQL's vector log; `tests/test_layers.py` proves it.
 
 A new table goes into both texts (`CREATE ... IF NOT EXISTS`, so opening an older library adds it)
