@@ -8,7 +8,8 @@ each embedded by its headline and its text's first 300 characters): the 4 neares
 the same month as the nearest, shuffled. Writes, for labelling by hand, each topic's story ids with
 headline and lead to `--out` (outside the project: it holds data text) and prints them. The labels
 go into topic_set.json by id only. Drawing is seeded, so the same topics and seed draw the same
-stories (the 20 topics added on 2026-12-07: seed 7, in the order they appear there). Needs
+stories (the topics added on 2026-12-07, in the order they appear there: the 20 held ones
+with seed 7, the 20 tune ones with seed 11). Needs
 ../shared/data/realtimeqa/.
 """
 

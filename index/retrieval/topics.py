@@ -1,18 +1,22 @@
 """Which stories are about a short topic: the one matcher behind follows, `brief --topic` and
 `latest --topic`, so the three show the same stories for the same topic.
 
-People follow one- to three-word phrases ("volcanic eruptions", "labour strikes", "Japan"). A
-story is about a topic when its headline names every word of it (stems that share a beginning
-count: "eruptions" and "erupts" both begin "erupt"), or when one of its passages is close enough
-to the topic's embedding. A short phrase scores lower with a passage about it than a sentence
-does, so the cut-off depends on the topic's length: two words 0.40 (a question-long topic 0.50, as
-before); a single word 0.475, as the headline names most stories about a single word and its
-looser matches were off the topic. `benchmarks/topics.py` chose them on the tune part of a
-labelled set of training-year stories and reports the held-out part.
+People follow one- to three-word phrases ("volcanic eruptions", "labour strikes", "Japan"). How
+close a story is to such a phrase is read off its passages and its headline: the best and
+second-best cosine of a passage with the topic's embedding, the cosine of the story as a whole
+(its passages averaged) and of its opening passage, whether the headline (or the headline and
+lead) names every word of the topic (stems that share a beginning count: "eruptions" and "erupts"
+both begin "erupt"), the topic's length (a short phrase scores lower with a passage about it than
+a sentence does) and the story's. One logistic model weighs them into the chance the story is
+about the topic; `benchmarks/topics.py --fit` fitted it on the tune part of a labelled set of
+training-year stories, chose the cut-off by cross-validation there, and reports the held-out part.
+A round-up that mentions the topic once, or a story that names a word of it in another sense,
+scores high on one passage or the headline and low on the rest.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,37 +38,103 @@ SHARED_STEM = 5  # a stem this long that begins another word's stem names it ("e
 class TopicFeatures:
     """What the rule decides a (topic, story) pair on."""
 
-    closeness: float  # the best cosine of the story's passages with the topic
+    closeness: float  # the best cosine of the story's passages with the topic (-1: no passages)
+    runner_up: float  # the second best (the best again for a story of one passage)
+    whole: float  # the cosine of the story's mean passage vector
+    opening: float  # the cosine of its first passage (headline and lead)
+    passages: int  # the story's passages
     words: int  # the topic's content words
     in_headline: bool  # the headline names every word of the topic
     in_lead: bool  # the headline and lead together name every word of it
 
+    def values(self) -> tuple[float, ...]:
+        """The model's inputs, in the order of TOPIC_FEATURES."""
+        return (
+            self.closeness,
+            self.runner_up,
+            self.whole,
+            self.opening,
+            float(self.in_headline),
+            float(self.in_lead),
+            float(self.words <= 1),
+            float(self.words == 2),
+            math.log(max(self.passages, 1)),
+        )
+
+
+TOPIC_FEATURES = (
+    "closeness",
+    "runner_up",
+    "whole",
+    "opening",
+    "in_headline",
+    "in_lead",
+    "one_word",
+    "two_words",
+    "log_passages",
+)
+
 
 @dataclass(frozen=True)
 class TopicRule:
-    """A story is about a topic when it names the topic (`lexical`: where it must) or is close
-    enough to it: `one_word`, `two_words` and `more_words` are the cosine cut-offs by the topic's
-    length (chosen by `benchmarks/topics.py` on its tune part)."""
+    """A story is about a topic when the logistic model's chance is at least `threshold`. The
+    weights (one per TOPIC_FEATURES) and the threshold were fitted by `benchmarks/topics.py --fit`;
+    `nearest_floor` is only where `latest --topic` starts looking among older stories' passages."""
 
-    one_word: float = 0.475
-    two_words: float = 0.40
-    more_words: float = 0.50
-    lexical: str = "headline"  # "headline", "lead" (headline or lead) or "none"
+    bias: float = -6.9437
+    weights: tuple[float, ...] = (-2.0911, 5.1017, 6.8033, 3.7389, 0.8497, 1.7678, 1.0986, 1.4097, -0.2308)
+    threshold: float = 0.47
+    nearest_floor: float = 0.25
 
-    def cut_off(self, words: int) -> float:
-        return self.one_word if words <= 1 else self.two_words if words == 2 else self.more_words
+    def chance(self, features: TopicFeatures) -> float:
+        z = self.bias + sum(w * v for w, v in zip(self.weights, features.values(), strict=True))
+        return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+
+    def about(self, features: TopicFeatures) -> bool:
+        return features.passages > 0 and self.chance(features) >= self.threshold
 
     @property
     def lowest(self) -> float:
-        return min(self.one_word, self.two_words, self.more_words)
+        return self.nearest_floor
 
-    def about(self, features: TopicFeatures) -> bool:
-        if features.words and (
-            (self.lexical in ("headline", "lead") and features.in_headline)
-            or (self.lexical == "lead" and features.in_lead)
-        ):
-            return True
-        return features.closeness >= self.cut_off(features.words)
+
+@dataclass(frozen=True)
+class TopicCloseness:
+    """A story's cosines with each of several topics (one row each)."""
+
+    best: np.ndarray
+    runner_up: np.ndarray
+    whole: np.ndarray
+    opening: np.ndarray
+    passages: int
+
+    @classmethod
+    def missing(cls, topics: int) -> TopicCloseness:
+        nothing = np.full(topics, -1.0, dtype=np.float32)
+        return cls(nothing, nothing, nothing, nothing, 0)
+
+    def of(self, topic: int) -> tuple[float, float, float, float, int]:
+        return (
+            float(self.best[topic]),
+            float(self.runner_up[topic]),
+            float(self.whole[topic]),
+            float(self.opening[topic]),
+            self.passages,
+        )
+
+
+def story_closeness(rows: np.ndarray, vectors: np.ndarray) -> TopicCloseness:
+    """A story's passage vectors (in passage order) against the topics' vectors."""
+    cosines = rows @ vectors.T  # passages x topics
+    if len(rows) > 1:
+        top_two = -np.partition(-cosines, 1, axis=0)[:2]
+        best, runner_up = top_two[0], top_two[1]
+    else:
+        best = runner_up = cosines[0]
+    mean = rows.mean(axis=0)
+    norm = float(np.linalg.norm(mean))
+    whole = (mean / norm) @ vectors.T if norm > 0 else np.zeros(len(vectors), dtype=np.float32)
+    return TopicCloseness(best, runner_up, whole, cosines[0], len(rows))
 
 
 def names_every_word(topic_terms: set[str], text_terms: set[str]) -> bool:
@@ -142,7 +212,8 @@ class TopicMatcher:
             vectors = self.vectors(topics)
         if passages is None:
             passages = self.articles.passage_vectors([s.article_id for s in stories])
-        closeness = {article_id: (rows @ vectors.T).max(axis=0) for article_id, rows in passages.items()}
+        closeness = {article_id: story_closeness(rows, vectors) for article_id, rows in passages.items()}
+        missing = TopicCloseness.missing(len(topics))
         headlines = {s.article_id: set(content_terms(s.story.title)) for s in stories}
         leads = {s.article_id: headlines[s.article_id] | set(content_terms(s.lead)) for s in stories}
         found = []
@@ -151,7 +222,7 @@ class TopicMatcher:
             found.append(
                 {
                     s.article_id: TopicFeatures(
-                        closeness=float(closeness[s.article_id][at]) if s.article_id in closeness else -1.0,
+                        *closeness.get(s.article_id, missing).of(at),
                         words=len(terms),
                         in_headline=bool(terms) and names_every_word(terms, headlines[s.article_id]),
                         in_lead=bool(terms) and names_every_word(terms, leads[s.article_id]),

@@ -315,13 +315,14 @@ class ArticleStore:
         return [Headline(r[0], Story(r[1], r[2], r[3], r[4]), lead_of(r[5] or "")) for r in rows]
 
     def passage_vectors(self, article_ids: Sequence[int]) -> dict[int, np.ndarray]:
-        """Each article's passage vectors, one row a passage."""
+        """Each article's passage vectors, one row a passage, in the order of the passages."""
         if not article_ids:
             return {}
         marks = ",".join("?" * len(article_ids))
         found: dict[int, list[np.ndarray]] = {}
         rows = self.db.connect().execute(
-            f"SELECT article_id, vector FROM passages WHERE article_id IN ({marks})", list(article_ids)
+            f"SELECT article_id, vector FROM passages WHERE article_id IN ({marks}) ORDER BY article_id, ordinal",
+            list(article_ids),
         )
         for article_id, blob in rows:
             found.setdefault(article_id, []).append(np.frombuffer(bytes(blob), dtype=np.float32))

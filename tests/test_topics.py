@@ -1,0 +1,61 @@
+"""The topic rule's inputs and its judgement: what a story's passages say about a short topic."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from index.retrieval.topics import TOPIC_FEATURES, TopicFeatures, TopicRule, story_closeness
+
+
+def unit(*values: float) -> np.ndarray:
+    vector = np.array(values, dtype=np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+def test_a_storys_closeness_reads_best_runner_up_whole_and_opening():
+    topics = np.vstack([unit(1, 0, 0), unit(0, 1, 0)])
+    passages = np.vstack([unit(0, 1, 0), unit(1, 0, 0), unit(1, 1, 0)])  # opening, then two more
+    closeness = story_closeness(passages, topics)
+    best, runner_up, whole, opening, count = closeness.of(0)
+    assert (best, opening, count) == (pytest.approx(1.0), pytest.approx(0.0), 3)
+    assert runner_up == pytest.approx(2**-0.5)
+    mean = passages.mean(axis=0)
+    assert whole == pytest.approx(float(mean[0] / np.linalg.norm(mean)))
+    assert closeness.of(1)[3] == pytest.approx(1.0)  # the opening passage is the second topic's
+
+
+def test_a_story_of_one_passage_is_its_own_runner_up():
+    closeness = story_closeness(unit(3, 4, 0)[None, :], unit(1, 0, 0)[None, :])
+    assert closeness.of(0) == (pytest.approx(0.6), pytest.approx(0.6), pytest.approx(0.6), pytest.approx(0.6), 1)
+
+
+def features(best: float, runner_up: float, whole: float, opening: float, **kw) -> TopicFeatures:
+    values = {"passages": 12, "words": 2, "in_headline": False, "in_lead": False} | kw
+    return TopicFeatures(best, runner_up, whole, opening, **values)
+
+
+def test_a_round_up_that_mentions_the_topic_once_is_not_about_it():
+    rule = TopicRule()
+    about_it = features(0.55, 0.52, 0.58, 0.50)
+    round_up = features(0.55, 0.12, 0.18, 0.10)  # one item of twelve is close
+    assert rule.about(about_it)
+    assert not rule.about(round_up)
+    assert rule.chance(round_up) < rule.chance(about_it)
+
+
+def test_naming_the_topic_in_the_headline_counts_for_it_but_not_alone():
+    rule = TopicRule()
+    close = features(0.36, 0.33, 0.38, 0.34)
+    assert rule.chance(features(0.36, 0.33, 0.38, 0.34, in_headline=True, in_lead=True)) > rule.chance(close)
+    # A headline that uses a topic word in another sense, its story far from the topic.
+    assert not rule.about(features(0.15, 0.10, 0.12, 0.15, in_headline=True, in_lead=True))
+
+
+def test_a_story_without_passages_is_about_nothing():
+    nothing = TopicFeatures(-1.0, -1.0, -1.0, -1.0, passages=0, words=1, in_headline=True, in_lead=True)
+    assert not TopicRule().about(nothing)
+
+
+def test_the_rule_has_a_weight_for_every_feature():
+    assert len(TopicRule().weights) == len(TOPIC_FEATURES) == len(features(0.1, 0.1, 0.1, 0.1).values())
