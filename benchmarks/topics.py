@@ -100,7 +100,7 @@ def main() -> int:
         for key, about in entry["stories"].items()
         if key in article_ids
     ]
-    added = {entry["topic"] for entry in topic_set if entry.get("added")}  # held topics added later
+    added = {entry["topic"] for entry in topic_set if entry.get("added")}  # the 20 + 20 topics added on 2026-12-07
     stories = parts.articles.headlines_of(sorted(set(article_ids.values())))
     print(f"{len(topic_set)} topics, {len(labelled)} labelled pairs, {len(stories)} stories")
     said: dict[str, set[int]] = {}
