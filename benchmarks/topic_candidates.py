@@ -24,11 +24,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from topics import EMBEDDER, REALTIMEQA, TRAINING_YEARS
 
-from index.retrieval import Embedder
-
-REALTIMEQA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "realtimeqa"
-TRAINING_YEARS = ("2022", "2023", "2024")
 LEAD_CHARS = 300
 LITTLE_WORDS = {"the", "and", "of"}
 
@@ -74,12 +71,11 @@ def main() -> int:
         return 0
     stories = training_stories()
     keys = sorted(stories)
-    embedder = Embedder()
-    vectors = embedder.encode([stories[key]["title"] + ". " + stories[key]["lead"] for key in keys])
+    vectors = EMBEDDER.encode([stories[key]["title"] + ". " + stories[key]["lead"] for key in keys])
     rng = random.Random(args.seed)
     drawn = {}
     for topic in args.topics:
-        order = np.argsort(-(vectors @ embedder.encode([topic])[0]))
+        order = np.argsort(-(vectors @ EMBEDDER.encode([topic])[0]))
         ranked, titles = [], set()
         for row in order:
             key = keys[row]

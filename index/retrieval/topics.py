@@ -93,10 +93,6 @@ class TopicRule:
     def about(self, features: TopicFeatures) -> bool:
         return features.passages > 0 and self.chance(features) >= self.threshold
 
-    @property
-    def lowest(self) -> float:
-        return self.nearest_floor
-
 
 @dataclass(frozen=True)
 class TopicCloseness:
@@ -261,7 +257,7 @@ class TopicMatcher:
         if self.articles.has_passages():
             self.articles.check_model(self.model_name)
             near = self.passage_index.current().search(self.vector(topic), NEAREST_LOOKED_AT)
-            close = [passage_id for passage_id, score in near if score >= self.rule.lowest]
+            close = [passage_id for passage_id, score in near if score >= self.rule.nearest_floor]
             older |= {row.article_id for row in self.articles.passages(close).values()}
         candidates.update((h.article_id, h) for h in self.articles.headlines_of(sorted(older - set(candidates))))
         return self.about(topic, list(candidates.values()))
