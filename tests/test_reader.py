@@ -213,6 +213,19 @@ def test_normalise_and_sentence_around():
     assert sentence_around(text, start, start + 6) == ("Second has the answer here.", 11)
 
 
+def test_a_quote_never_begins_with_a_datelines_tail():
+    text = "Updated 11:42 a.m. ET\n\nThe council approved the budget on Monday. Mr. Okafor voted against it."
+    start = text.index("budget")
+    quote, offset = sentence_around(text, start, start + 6)
+    assert quote == "The council approved the budget on Monday."
+    assert text[offset:].startswith("The council")
+    start = text.index("Okafor")
+    assert sentence_around(text, start, start + 6)[0] == "Mr. Okafor voted against it."
+    text = "Polls closed at 8 p.m. on Sunday and Ana Ruiz led."
+    start = text.index("Ana")
+    assert sentence_around(text, start, start + 8)[0] == text
+
+
 def test_calibration_is_a_logistic_of_the_features(tmp_path):
     calibration = Calibration(bias=-1.0, weights={"top": 0.5}, threshold=0.4)
     assert math.isclose(calibration.confidence({"top": 2.0}), 0.5)

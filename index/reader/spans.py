@@ -15,7 +15,9 @@ from index.text import content_terms
 # How long an answer may be, and how many the network proposes in each window it reads.
 MAX_ANSWER_TOKENS = 16
 SPANS_PER_WINDOW = 5
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+")
+# A sentence ends at . ! or ? and the space after it, but not after a.m./p.m. or a title ("11:42 a.m. ET",
+# "Mr. Noda"): a quote must not begin with the tail of a dateline.
+_SENTENCE_END = re.compile(r"(?<=[.!?])(?<!\b[ap]\.m\.)(?<!\b(?:Mr|Ms|Dr|St|Jr|Sr)\.)(?<!\bMrs\.)[\"'”’)\]]*\s+")
 _EDGE_PUNCTUATION = " \t\n\"'“”‘’()[]{},.;:!?—–-"
 _NORMALISE = re.compile(r"[^\w\s]")
 # A span-length prior: a span's value loses LONG_ANSWER_PENALTY for every word past the first
@@ -36,14 +38,17 @@ def normalise(text: str) -> str:
 
 
 def sentence_around(text: str, start: int, end: int) -> tuple[str, int]:
-    """The sentence(s) of `text` holding [start, end), and their offset in `text`."""
-    begin = 0
-    for match in _SENTENCE_END.finditer(text):
+    """The sentence(s) of `text` holding [start, end), and their offset in `text`. A sentence never
+    runs across a line break: a dateline or byline on a line of its own is not part of the quote."""
+    begin = text.rfind("\n", 0, start) + 1
+    stop = text.find("\n", end)
+    stop = len(text) if stop < 0 else stop
+    for match in _SENTENCE_END.finditer(text, begin, stop):
         if match.end() <= start:
             begin = match.end()
         elif match.start() >= end:
             return text[begin : match.start() + 1].strip(), begin
-    return text[begin:].strip(), begin
+    return text[begin:stop].strip(), begin
 
 
 def closest_stories(hits: Sequence[Hit], candidates: Sequence = (), count: int = 3) -> list[Story]:
