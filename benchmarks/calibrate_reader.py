@@ -9,10 +9,14 @@ on a mix of question kinds, none of it 2025 and none of it what the reader train
   questions over a week of news, where the best span is right about one time in six;
 - `plain`: the calibration half of SQuAD's held-out titles ingested as news: plain questions;
 - `unanswerable`: SQuAD 2.0's questions of those titles that the text does not answer (any
-  answer is wrong; the right reply is an abstention).
-Each kind weighs the same in the fit, however many questions it has, so the confidence means the
-same on each. The threshold is the lowest confidence at which the answers given are right at
-least `--precision` of the time on every kind (unanswerable questions counted with the plain ones
+  answer is wrong; the right reply is an abstention);
+- `people` and `people-unanswerable`: people's plain questions over news (`plain_news.py`): the tune
+  halves of the project's plain-news set (answerable, and those no story of the set answers) and of
+  the held-out Wikinews documents.
+Each side (quiz news, SQuAD, people's news) weighs the same in the fit, however many questions it
+has, so the confidence means the same on each. The threshold is the lowest confidence at which the
+answers given are right at least `--precision` of the time on the quiz and SQuAD sides and
+`--people-precision` on people's news (unanswerable questions counted with the answerable ones
 they stand among). The span prior (`--overlap`, `--echo`, `--staleness`, `--bare-names`: chosen with
 `tune_reader.py`) is written beside it, since the features depend on it. Report on held-out data
 with `squad_news.py --half report` and `realtimeqa.py --year 2025`.
@@ -35,7 +39,8 @@ from index.reader import CALIBRATION_FILE, Calibration, ExtractiveReader, SpanPr
 ROOT = Path(__file__).resolve().parent.parent
 
 FEATURES = ("top", "share", "margin", "relevance", "span", "overlap", "stories", "echo", "dense", "rank")
-KINDS = ("news", "plain", "unanswerable")
+KINDS = ("news", "plain", "unanswerable", "people", "people-unanswerable")
+SIDES = {"news": "news", "plain": "squad", "unanswerable": "squad", "people": "people", "people-unanswerable": "people"}
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50, weight=None) -> np.ndarray:
@@ -82,6 +87,9 @@ def matrix(rows: list[dict], calibration: Calibration) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--precision", type=float, default=0.5, help="precision wanted on every kind when answering")
+    parser.add_argument(
+        "--people-precision", type=float, help="precision wanted on people's news questions (default: --precision)"
+    )
     parser.add_argument("--overlap", type=float, default=0.0)
     parser.add_argument("--echo", type=float, default=0.0)
     parser.add_argument("--staleness", type=float, default=0.0)
@@ -111,9 +119,10 @@ def main() -> None:
     kinds = np.array([r["kind"] for r in rows])
     squashed = tuple(args.squash.split(",")) if args.squash else ()
     x, y = matrix(rows, Calibration(squashed=squashed)), np.array([r["right"] for r in rows])
-    # news on one side, the SQuAD questions (plain and unanswerable, as they come) on the other
-    sides = np.where(kinds == "news", "news", "squad")
-    weight = np.array([len(rows) / (2 * np.sum(sides == side)) for side in sides])
+    # quiz news, the SQuAD questions (plain and unanswerable, as they come) and people's news questions
+    sides = np.array([SIDES[k] for k in kinds])
+    present = sorted(set(sides))
+    weight = np.array([len(rows) / (len(present) * np.sum(sides == side)) for side in sides])
     if args.unanswerable_share:  # the unanswerable ones weigh this share of the SQuAD side
         squad = sides == "squad"
         for kind, share in (("unanswerable", args.unanswerable_share), ("plain", 1 - args.unanswerable_share)):
@@ -123,10 +132,13 @@ def main() -> None:
     weights = {name: float(v) for name, v in zip(FEATURES, w[1:], strict=True)}
     calibration = Calibration(float(w[0]), weights, 0.5, prior, squashed=squashed, headline_chars=args.headline_chars)
     confidence = np.array([calibration.confidence(r["features"]) for r in rows])
-    threshold = max(threshold_for(confidence[sides == s], y[sides == s], args.precision) for s in ("news", "squad"))
+    wanted = {"news": args.precision, "squad": args.precision, "people": args.people_precision or args.precision}
+    threshold = max(threshold_for(confidence[sides == s], y[sides == s], wanted[s]) for s in present)
     print("weights: " + ", ".join(f"{k} {v:+.3f}" for k, v in [("bias", w[0]), *weights.items()]))
     for kind in KINDS:
         inside = kinds == kind
+        if not inside.any():
+            continue
         answered = inside & (confidence >= threshold)
         print(
             f"{kind}: {inside.sum()} questions, best span right {100 * y[inside].mean():.1f}%; at threshold "
@@ -144,8 +156,10 @@ def main() -> None:
                 "squashed": list(squashed),
                 "headline_chars": args.headline_chars,
                 "fitted_on": "RealTime QA 2024 held-out weeks (news), SQuAD calibration titles (squad_split) as "
-                f"news (plain, unanswerable): {', '.join(f'{k} {int(np.sum(kinds == k))}' for k in KINDS)}",
+                "news (plain, unanswerable), the plain-news set's and the held-out Wikinews documents' tune halves "
+                f"(people, people-unanswerable): {', '.join(f'{k} {int(np.sum(kinds == k))}' for k in KINDS)}",
                 "precision_wanted": args.precision,
+                "people_precision_wanted": args.people_precision or args.precision,
                 "passages": READ_PASSAGES,
             },
             indent=2,

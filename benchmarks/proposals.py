@@ -7,8 +7,10 @@ like. The sets are never 2025:
 - `news`: the 6 weeks of 2024 `training/reader.py` holds out (hard questions over a week of news);
 - `squad`: the calibration half of SQuAD's held-out titles, ingested as news (`squad_news.py`):
   plain questions, and SQuAD 2.0's unanswerable ones.
-`squad-report`, the other half of those titles, is read the same way for `squad_news.py`'s report
-and never for a choice.
+- `plain-news-tune` and `wikinews-tune` (`plain_news.py`): people's plain questions over news, the
+  tune halves of the project's plain-news set and of the held-out Wikinews documents.
+`squad-report`, `plain-news-report` and `wikinews-report`, the other halves, are read the same way
+for the reports and never for a choice.
 A cache is keyed by the reader's weights, passages and precision and the set, so a new reading reads again.
 """
 
@@ -19,6 +21,7 @@ import pickle
 import sys
 from pathlib import Path
 
+import plain_news
 import realtimeqa
 import squad_news
 
@@ -34,8 +37,8 @@ from training.reader_data import HELD_OUT_WEEKS
 ROOT = Path(__file__).resolve().parent.parent
 
 CACHE = ROOT / "benchmarks" / "cache"
-SETS = ("news", "squad")  # what tuning and calibration read
-REPORT_SETS = ("squad-report",)  # what `squad_news.py` reports on: never tuned on
+SETS = ("news", "squad", "plain-news-tune", "wikinews-tune")  # what tuning and calibration read
+REPORT_SETS = ("squad-report", "plain-news-report", "wikinews-report")  # what the reports read: never tuned on
 
 
 def reader_key(reader: ExtractiveReader) -> str:
@@ -60,7 +63,12 @@ def proposals(
     models = models or {"embedder": Embedder(), "reader": reader, "chunker": Chunker()}
     if name not in (*SETS, *REPORT_SETS):
         raise ValueError(f"no question set {name!r}")
-    records = _news(reader, models) if name == "news" else _squad(name, reader, models)
+    if name == "news":
+        records = _news(reader, models)
+    elif name.startswith(("plain-news-", "wikinews-")):
+        records = _people(name, reader, models)
+    else:
+        records = _squad(name, reader, models)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
     partial.write_bytes(pickle.dumps(records))
@@ -106,6 +114,28 @@ def _squad(name: str, reader: ExtractiveReader, models: dict) -> list[dict]:
             }
         )
         if number % 250 == 0:
+            print(f"[proposals] {name} {number}/{len(questions)}", file=sys.stderr)
+    return records
+
+
+def _people(name: str, reader: ExtractiveReader, models: dict) -> list[dict]:
+    set_name, split = name.rsplit("-", 1)
+    articles, questions = plain_news.articles_and_questions(set_name, split)
+    library = plain_news.set_library(set_name, split, articles, CACHE / "plain-news", models)
+    records = []
+    for number, q in enumerate(questions, start=1):
+        text = library.check_question(q["question"])
+        hits = library.search(text)
+        records.append(
+            {
+                "kind": "people" if q["answers"] else "people-unanswerable",
+                "question_kind": q["kind"],
+                "question": text,
+                "gold": q["answers"],
+                "spans": reader.propose(text, hits),
+            }
+        )
+        if number % 100 == 0:
             print(f"[proposals] {name} {number}/{len(questions)}", file=sys.stderr)
     return records
 

@@ -1,6 +1,7 @@
 """Answers and story lists as Discord embeds: pure functions, safe against whatever a story says.
 
-Article text is escaped (no Markdown, no mentions) and every field is cut to Discord's limits.
+Article text is escaped (no Markdown, no mentions) and every field is cut to Discord's limits; every
+message the bot sends or edits goes out through `outgoing`, which strips control characters.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from urllib.parse import urlsplit
 
 import discord
 
-from bot.render import AGREEING_SHOWN
+from bot.render import AGREEING_SHOWN, printable
 from bot.settings import in_setting_terms
 from index import Answer, Story
 from index.errors import ModelChangedError, NewsbotError, NothingIndexedError, OperatorError
@@ -46,6 +47,26 @@ def clip(text: str, limit: int) -> str:
     return cut + "…"
 
 
+def outgoing(content: str | None = None, *, embed: discord.Embed | None = None, **rest) -> dict:
+    """The arguments of a send, reply or edit with every string of its text and embed made
+    `printable` (the terminal's own cleaning): a right-to-left override or other control character in
+    a headline, a topic or an error reaches no Discord surface. `rest` (ephemeral, view) passes as is."""
+    message = dict(rest)
+    if content is not None:
+        message["content"] = printable(content)
+    if embed is not None:
+        message["embed"] = discord.Embed.from_dict(_printable(embed.to_dict()))
+    return message
+
+
+def _printable(value):
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {key: _printable(item) for key, item in value.items()}
+    return [_printable(item) for item in value] if isinstance(value, list) else value
+
+
 def safe(text: str) -> str:
     """Article text as inert Discord text: no formatting, links or mentions of its own."""
     text = discord.utils.escape_markdown(text, as_needed=False)
@@ -59,7 +80,7 @@ URL_LIMIT = 2000
 
 def web_url(url: str | None) -> str | None:
     """The URL if it is a well-formed http(s) link Discord accepts as-is, else None (shown unlinked)."""
-    if not url or len(url) > URL_LIMIT or not _WEB_URL.fullmatch(url):
+    if not url or len(url) > URL_LIMIT or not _WEB_URL.fullmatch(url) or printable(url) != url:
         return None
     try:
         host = urlsplit(url).hostname
@@ -175,11 +196,11 @@ def abstain_embed(answer: Answer) -> discord.Embed:
             embed.set_footer(text=f"As of {answer.as_of}.")
         return embed
     lines = [f"- {story_link(s)} ({timestamp(s.published)})" for s in answer.closest]
-    description = "I could not find an answer to that in the indexed news."
+    description = "Nothing I read in the indexed news answers that closely enough to show."
     if lines:
         description += "\n\n**Closest stories**\n" + "\n".join(lines)
     return discord.Embed(
-        title="The indexed news does not answer that",
+        title="No answer found in the indexed news",
         description=description[:DESCRIPTION_LIMIT],
         colour=ABSTAIN_COLOUR,
     )
@@ -214,8 +235,8 @@ class Reply:
     embed: discord.Embed | None = None
 
     def as_kwargs(self) -> dict:
-        """The arguments of `send`, `reply` and `followup.send`."""
-        return {name: value for name, value in (("content", self.content), ("embed", self.embed)) if value is not None}
+        """The arguments of `send`, `reply` and `followup.send`, cleaned by `outgoing`."""
+        return outgoing(self.content, embed=self.embed)
 
 
 NO_NEWS = "No news is indexed yet; an operator needs to add sources first."

@@ -79,7 +79,7 @@ def abstention_text(answer: Answer) -> str:
             lines.append(f"     — {_story_brief(candidate.story)}")
             lines.append(f"       {candidate.story.url}")
         return "\n".join(lines)
-    lines = [f"The indexed news does not answer that{when}."]
+    lines = [f"I could not find an answer to that in the indexed news{when}."]
     if answer.closest:
         lines.append("Closest stories:")
         lines.extend(f"  - {s.title or s.url} ({(s.published or 'undated')[:10]}) {s.url}" for s in answer.closest)

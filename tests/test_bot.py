@@ -107,7 +107,7 @@ async def test_abstention_lists_closest_stories(world):
     env, guild, channel, alice = world
     result = await alice.slash(channel, "ask", question="What is the boiling point of liquid nitrogen in kelvin?")
     embed = shown(result).embeds[0]
-    assert embed.title == "The indexed news does not answer that"
+    assert embed.title == "No answer found in the indexed news"
     assert "Closest stories" in embed.description and "https://news.example.org/" in embed.description
 
 

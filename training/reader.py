@@ -46,6 +46,7 @@ from tqdm import tqdm
 
 from index.reader import WEIGHTS_FILE as WEIGHTS
 from index.reader import Calibration, as_shipped, build_net, has_bfloat16, load_trained
+from training import news_qa
 from training.reader_data import SPLIT_SEED, featurise, news_examples, news_split, squad_split, without_titles
 from training.reader_steps import (
     batches,
@@ -92,6 +93,27 @@ def main() -> None:
         type=float,
         default=0.0,
         help="share of examples read without their title or headline (1: all, as the product reads since 2026-12-07)",
+    )
+    parser.add_argument(
+        "--news-qa",
+        type=int,
+        default=0,
+        help="this many people's questions over Wikinews text (training.news_qa: QAMR, QA-SRL, QANom; 0: none)",
+    )
+    parser.add_argument(
+        "--wikinews-valid",
+        type=int,
+        default=0,
+        help="also validate on this many held-out Wikinews questions (training.news_qa's held documents)",
+    )
+    parser.add_argument(
+        "--squad-sample", type=int, default=0, help="replay this many SQuAD training examples, drawn (0: all)"
+    )
+    parser.add_argument(
+        "--quiz-negatives",
+        type=float,
+        default=1.0,
+        help="share of RealTime QA's distant-label negatives kept (1: all; the positives are always kept)",
     )
     parser.add_argument(
         "--listwise",
@@ -149,6 +171,10 @@ def main() -> None:
     if args.squad_valid:
         squad_valid = random.Random(SPLIT_SEED).sample(squad_valid, min(args.squad_valid, len(squad_valid)))
     news, news_valid = news_split()
+    wikinews_valid = []
+    if args.wikinews_valid:
+        held = [e for e in news_qa.examples("held", seed=SPLIT_SEED) if "start" in e]
+        wikinews_valid = random.Random(SPLIT_SEED).sample(held, min(args.wikinews_valid, len(held)))
     held_weeks = {question["week"] for question, _ in news_valid}
     if args.evaluate:
         load_trained(net, args.evaluate)
@@ -156,7 +182,9 @@ def main() -> None:
         if args.as_shipped:
             net = as_shipped(net.eval())
             headline_chars = Calibration.load().headline_chars
-        result = validate(net, tokenizer, squad_valid, news_valid, args.device, args.max_length, headline_chars)
+        result = validate(
+            net, tokenizer, squad_valid, news_valid, args.device, args.max_length, headline_chars, wikinews_valid
+        )
         answerable = sum(1 for e in squad_valid if e["answers"])
         print(
             f"{args.evaluate}: {answerable} answerable held-out SQuAD questions, {len(news_valid)} held-out news "
@@ -167,7 +195,18 @@ def main() -> None:
         sys.exit("--news-repeat must be at least 1")
     read_titles = 0 if args.drop_titles == 1 else None  # validate as it trains: without titles when all dropped
     news_part = news_examples(news, random.Random(args.seed), week_negatives=args.week_negatives)
-    examples = without_titles(squad_train + news_part * args.news_repeat, args.drop_titles, random.Random(args.seed))
+    if args.quiz_negatives < 1:
+        kept = random.Random(args.seed)
+        news_part = [e for e in news_part if "start" in e or kept.random() < args.quiz_negatives]
+    if args.squad_sample:
+        squad_train = random.Random(args.seed).sample(squad_train, min(args.squad_sample, len(squad_train)))
+    people = []
+    if args.news_qa:
+        people = news_qa.examples("train", seed=args.seed)
+        people = random.Random(args.seed).sample(people, min(args.news_qa, len(people)))
+    examples = without_titles(
+        squad_train + news_part * args.news_repeat + people, args.drop_titles, random.Random(args.seed)
+    )
     keyed = [args.seed, args.max_length, len(examples), examples[-1]] + ([args.drop_titles] if args.drop_titles else [])
     key = hashlib.sha256(json.dumps(keyed, sort_keys=True).encode()).hexdigest()[:12]
     cache = args.work / f"features-{key}.pt"
@@ -178,7 +217,8 @@ def main() -> None:
         torch.save(features, cache)
     positives = sum(1 for f in features if f["start"])
     print(
-        f"{len(squad_train):,} SQuAD and {len(examples) - len(squad_train):,} news examples -> {len(features):,} "
+        f"{len(squad_train):,} SQuAD, {len(news_part) * args.news_repeat:,} quiz news and {len(people):,} Wikinews "
+        f"examples -> {len(features):,} "
         f"windows ({positives:,} with an answer); validating on {len(squad_valid)} SQuAD questions of "
         f"the calibration titles and {len(news_valid)} questions of 2024 weeks {min(held_weeks)}.."
         f"{max(held_weeks)}",
@@ -261,8 +301,10 @@ def main() -> None:
         bar.update(1)
         bar.set_postfix(loss=f"{running:.3f}")
         if step % args.validate_every == 0 or step == args.steps:
-            result = validate(net, tokenizer, squad_valid, news_valid, args.device, args.max_length, read_titles)
-            score = result["squad_f1"] + result["news_em"] * 2
+            result = validate(
+                net, tokenizer, squad_valid, news_valid, args.device, args.max_length, read_titles, wikinews_valid
+            )
+            score = result["squad_f1"] + result["news_em"] * 2 + result.get("wikinews_f1", 0.0)
             line = " ".join(f"{k} {v:.1f}" for k, v in result.items())
             mark = ""
             if score > best["score"]:

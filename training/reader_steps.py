@@ -116,12 +116,19 @@ def collate(features: list[dict], indices: list[int], device: str):
 @torch.no_grad()
 def read(net, tokenizer, question: str, passages: list[tuple[str, str]], device: str, max_length: int):
     """(answer, passage index) the way the product reads: best relevance + span margin wins."""
+    answer, which, _ = read_with_margin(net, tokenizer, question, passages, device, max_length)
+    return answer, which
+
+
+@torch.no_grad()
+def read_with_margin(net, tokenizer, question: str, passages: list[tuple[str, str]], device: str, max_length: int):
+    """(answer, passage index, the answer's span margin over "no answer") as `read` chooses it."""
     windows = encode_pairs(tokenizer, [(question, t, p) for t, p in passages], max_length, 64)
     start, end, relevance = net(
         windows.input_ids.to(device), windows.attention_mask.to(device), windows.token_type_ids.to(device)
     )
     start, end, relevance = start.float().cpu(), end.float().cpu(), relevance.float().cpu()
-    best = (-math.inf, "", -1)
+    best = (-math.inf, "", -1, -math.inf)
     for row in range(len(windows.passage)):
         spans = best_spans(start, end, windows, row, top=1)
         if not spans:
@@ -130,13 +137,17 @@ def read(net, tokenizer, question: str, passages: list[tuple[str, str]], device:
         value = float(relevance[row]) + margin
         if value > best[0]:
             text = passages[windows.passage[row]][1]
-            best = (value, text[spans[0].start : spans[0].end], windows.passage[row])
-    return best[1], best[2]
+            best = (value, text[spans[0].start : spans[0].end], windows.passage[row], margin)
+    return best[1], best[2], best[3]
 
 
-def validate(net, tokenizer, squad_valid, news_valid, device: str, max_length: int, headline_chars=None) -> dict:
+def validate(
+    net, tokenizer, squad_valid, news_valid, device: str, max_length: int, headline_chars=None, wikinews_valid=()
+) -> dict:
     """SQuAD EM/F1 (gold paragraph given) and news EM/evidence (the 12 passages ranked first);
-    `headline_chars`: how much of each title or headline is read (None: all of it, as in training)."""
+    `headline_chars`: how much of each title or headline is read (None: all of it, as in training).
+    `wikinews_valid` (training.news_qa's held questions): EM/F1 with the gold passage given, and the
+    median margin of the answer over "no answer" (news read as unanswerable shows as a low margin)."""
     net.eval()
 
     def shown(title: str) -> str:
@@ -164,6 +175,18 @@ def validate(net, tokenizer, squad_valid, news_valid, device: str, max_length: i
         evidence += any(f" {normalise_answer(g)} " in quote for g in golds if normalise_answer(g))
     m = max(len(news_valid), 1)
     result.update(news_em=100 * em / m, news_evidence=100 * evidence / m)
+    if wikinews_valid:
+        em = f1s = 0
+        margins = []
+        for example in wikinews_valid:
+            answer, _, margin = read_with_margin(
+                net, tokenizer, example["question"], [("", example["text"])], device, max_length
+            )
+            em += normalise_answer(answer) == normalise_answer(example["answer"])
+            f1s += f1(answer, example["answer"])
+            margins.append(margin)
+        k = len(wikinews_valid)
+        result.update(wikinews_em=100 * em / k, wikinews_f1=100 * f1s / k, wikinews_margin=sorted(margins)[k // 2])
     net.train()
     return result
 
