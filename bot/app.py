@@ -13,7 +13,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.checks import CoolingDown, NotAdmin, NotChannelManager
-from bot.embeds import notice, reply_to
+from bot.embeds import notice, outgoing, reply_to
 from bot.settings import Settings
 from index import Library, NewsbotError
 
@@ -100,9 +100,9 @@ async def reply_privately(interaction: discord.Interaction, message: str) -> Non
     message = notice(message)
     try:
         if interaction.response.is_done():
-            await interaction.followup.send(message, ephemeral=True)
+            await interaction.followup.send(**outgoing(message, ephemeral=True))
         else:
-            await interaction.response.send_message(message, ephemeral=True)
+            await interaction.response.send_message(**outgoing(message, ephemeral=True))
     except discord.HTTPException as exc:
         log.warning("could not tell the user about an error: %s", exc)
 

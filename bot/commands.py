@@ -181,15 +181,17 @@ def cmd_sources(args, settings: Settings) -> int:
     library = Library(settings.library_config())
     if args.action == "add":
         location = args.location.strip()
-        found = ""
+        found = title = ""
         if "://" in location and not args.no_check:  # read it once, so a typo or a dead feed is said now
             try:
-                found = library.probe_source(location)
+                found, title = library.probe_source(location)
             except NewsbotError as exc:
                 raise NewsbotError(
                     f"{exc}; not added (`--no-check` adds it anyway)", parameters=exc.parameters
                 ) from None
-        source = library.add_source(location, args.name, args.interval, resolve=not args.no_check)
+        # Unnamed, a feed is named by its title (else by its host; `--no-check`: its first poll names it).
+        name = args.name or title or None
+        source = library.add_source(location, name, args.interval, resolve=not args.no_check)
         said = f"added source {source.id} ({source.kind}): {source.name} {source.shown().location}"
         say(said + (f": {found}" if found else ""))
     elif args.action == "remove":

@@ -159,7 +159,9 @@ def _sources(command, common) -> None:
     add.add_argument(
         "location", metavar="URL_OR_PATH", help="an http(s) feed or article URL, or a file or folder on this machine"
     )
-    add.add_argument("--name", help="a short name (default: the host or file name)")
+    add.add_argument(
+        "--name", help="a short name, shown to everyone (default: a feed's title, else the host or file name)"
+    )
     add.add_argument("--interval", type=float, metavar="MINUTES", help="poll interval (default: the setting)")
     add.add_argument(
         "--no-check", action="store_true", help="add a web source without reading it once first (it may be down now)"

@@ -34,7 +34,7 @@ from index.models import Answer, Article, Citation, Hit, IngestReport, Story
 from index.reader import ExtractiveReader, Reader
 from index.retrieval import Embedder, HybridSearch, TopicMatcher
 from index.store import Source, open_store
-from index.text import without_surrogates
+from index.text import holds_credentials, site_name, without_surrogates
 
 log = logging.getLogger(__name__)
 
@@ -148,10 +148,12 @@ class Library:
         web_only: bool = False,
         resolve: bool = True,
     ) -> Source:
-        """Remember a feed, an article URL, or a JSONL file or folder to ingest from. `web_only`
-        (chat commands) accepts http(s) URLs only: a path would read files on the bot's machine.
-        `resolve=False` adds a URL whose host does not resolve yet (every fetch checks it again)."""
-        location = location.strip()
+        """Remember a feed, an article URL, or a JSONL file or folder to ingest from (unnamed: a URL by its
+        host until a poll reads its feed's title). `web_only` (chat commands): http(s) URLs only, a path would
+        read files on the bot's machine. `resolve=False`: a host that does not resolve yet (fetches check it)."""
+        location, name = location.strip(), (name or "").strip()
+        if holds_credentials(name):  # a name is shown to everyone: in /latest, follow posts, /sources
+            raise NewsbotError("a source's name is shown to everyone: give one without a password or key")
         if web_only and not location.lower().startswith(("http://", "https://")):
             raise NewsbotError(
                 "only http(s) feed or article URLs can be added here; files and folders are added on "
@@ -165,24 +167,24 @@ class Library:
             except FetchError as exc:
                 if resolve or not str(exc).startswith("cannot resolve"):
                     raise
-            kind, default_name = "web", location.split("://", 1)[1].split("/", 1)[0]
+            kind, default_name = "web", site_name(location)
         else:
             path = Path(location).expanduser()
             if not path.exists():
                 raise NewsbotError(f"no such file or folder: {location}")
             location, kind, default_name = str(path.resolve()), "file", path.name
         self._db.ensure_writable()
-        return self._registry.add(location, (name or default_name).strip(), kind, interval_minutes)
+        return self._registry.add(location, name or default_name, kind, interval_minutes)
 
-    def probe_source(self, url: str) -> str:
-        """Read a web source once, before it is added: what was found ("a feed of 12 entries", "an
-        article: HEADLINE"); NewsbotError for a typo, a dead feed, a page that is neither."""
+    def probe_source(self, url: str) -> tuple[str, str]:
+        """Read a web source once before it is added: what was found ("a feed of 12 entries", "an article: X")
+        and a feed's title as its name; NewsbotError for a typo, a dead feed, a page that is neither."""
         url = url.strip()
         check_url(url, self.config.fetch_limits.allowed_hosts)
-        entries, article = read_page(self._web().get(url), url, "", self.config.max_entries_per_poll)
+        title, entries, article = read_page(self._web().get(url), url, "", self.config.max_entries_per_poll)
         if article is not None:
-            return f"an article: {article.title[:100]}"
-        return f"a feed of {len(entries)} {'entry' if len(entries) == 1 else 'entries'}"
+            return f"an article: {article.title[:100]}", ""
+        return f"a feed of {len(entries)} {'entry' if len(entries) == 1 else 'entries'}", title
 
     def remove_source(self, source_id: int) -> Source:
         return self._registry.remove(source_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
@@ -76,3 +77,23 @@ def hide_credentials(text: str) -> str:
     of query parameters that carry keys (`?apikey=`, `token=`, `sig=`...). For what is shown or
     stored as a message; fetching keeps the URL as given."""
     return _SECRET_PARAMETER.sub(r"\1***", _USERINFO.sub(r"\1\2:***@", text))
+
+
+# `user:password@host` without a scheme: how a URL's credentials read once the scheme is cut off.
+_BARE_USERINFO = re.compile(r"(?:^|[\s(<\[])[^\s/@:]+:[^\s/@]+@[\w\[]")
+
+
+def holds_credentials(text: str) -> bool:
+    """True when `text` carries what `hide_credentials` masks, or a bare `user:password@host`."""
+    return hide_credentials(text) != text or bool(_BARE_USERINFO.search(text))
+
+
+def site_name(location: str) -> str:
+    """A web source's name when its feed gives none: the URL's host alone, without the user,
+    password and port the URL may carry (a name is shown to everyone)."""
+    netloc = location.split("://", 1)[-1].split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    try:
+        host = urlsplit(f"http://{netloc}").hostname
+    except ValueError:  # a port that is no number: the text before it
+        host = None
+    return host or netloc.rpartition("@")[2].split(":", 1)[0] or "web source"

@@ -168,6 +168,12 @@ class Handler(BaseHTTPRequestHandler):
             self.send(200, bad_entries(base), "application/rss+xml")
         elif path == "/bomb":
             self.send(200, gzip.compress(b"\0" * 30_000_000), "application/rss+xml", {"Content-Encoding": "gzip"})
+        elif path == "/untitled.xml":  # a feed that gives itself no title
+            body = (
+                '<?xml version="1.0"?><rss version="2.0"><channel><item><title>Harlow bridge opens</title>'
+                f"<link>{base}/articles/bridge.html</link></item></channel></rss>"
+            )
+            self.send(200, body.encode(), "application/rss+xml")
         elif path == "/latin1.xml":
             body = (
                 '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Café</title><item>'

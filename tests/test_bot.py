@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import fcntl
+import json
+from datetime import UTC, datetime, timedelta
 
 import discord
 import pytest
@@ -12,7 +15,7 @@ from bot.app import check_token, create_bot
 from bot.settings import Settings
 from index import NewsbotError
 from index.store import open_store
-from tests.conftest import DEMO_QUESTION, SAMPLE_NEWS, write_jsonl
+from tests.conftest import DEMO_QUESTION, ROOT, SAMPLE_NEWS, write_jsonl
 
 ADMIN_ID = 4242
 
@@ -458,3 +461,57 @@ async def test_cooldown_table_forgets_users_whose_pause_is_over():
     for user in range(150):
         waiting.retry_after(user)
     assert len(waiting) == 150 and waiting.retry_after(3) > 0  # nobody whose pause still runs is forgotten
+
+
+# Every bidirectional control `bot.render.printable` strips for the terminal: none may reach Discord.
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+LIGHTHOUSE = {
+    "url": "https://x.test/lighthouse",
+    "title": "Lighthouse keeper \u202egnp.exe\u202c saves two sailors off Cape Merrow",
+    "text": "Lighthouse keeper Tomas Aldren rescued two sailors whose yacht capsized off Cape Merrow on Tuesday"
+    " night, the coast guard said. Aldren rowed out in a storm \u2067and\u2069 brought both men ashore.",
+    "source": "Coast \u2066Wire\u2069",
+}
+
+
+def every_text(message) -> str:
+    """All a Discord message shows: its content and every string of its embeds."""
+    return (message.content or "") + json.dumps([embed.to_dict() for embed in message.embeds], ensure_ascii=False)
+
+
+async def test_a_headlines_bidirectional_controls_reach_no_discord_message(world, bot_library, tmp_path):
+    """A right-to-left override in a headline would show the rest of a line reversed ("...exe.png"):
+    /latest, /brief, /ask and a mention's reply show the story without any such control."""
+    recent = (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="seconds")
+    bot_library.ingest([write_jsonl(tmp_path / "bidi.jsonl", [{**LIGHTHOUSE, "published": recent}])])
+    env, guild, channel, alice = world
+    question = "Who rescued the two sailors off Cape Merrow?"
+    latest = shown(await alice.slash(channel, "latest"))
+    brief = shown(await alice.slash(channel, "brief"))
+    asked = shown(await alice.slash(channel, "ask", question=question))
+    await alice.send(channel, f"<@{env.bot.user.id}> {question}")
+    mentioned = channel.last_message
+    assert "Tomas Aldren" in asked.embeds[0].description
+    for message in (latest, brief, asked, mentioned):
+        text = every_text(message)
+        assert "gnp.exe" in text  # the story is there...
+        assert not set(text) & set(BIDI), text  # ...without its controls
+
+
+SENDS = {"send", "send_message", "reply", "edit", "edit_message", "edit_original_response"}
+
+
+def test_every_message_the_bot_sends_goes_out_through_outgoing():
+    """`bot.embeds.outgoing` is the one cleaning on the way out: a send, reply or edit that passed
+    text or an embed any other way could carry a headline's controls to Discord."""
+    bypassing = []
+    for path in sorted((ROOT / "bot").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in SENDS):
+                continue
+            spread = [keyword.value for keyword in node.keywords if keyword.arg is None]
+            through = [getattr(s.func, "id", getattr(s.func, "attr", "")) for s in spread if isinstance(s, ast.Call)]
+            plain = [keyword.arg for keyword in node.keywords if keyword.arg not in (None, "mention_author")]
+            if node.args or plain or through not in (["outgoing"], ["as_kwargs"]):
+                bypassing.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert bypassing == []

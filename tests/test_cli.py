@@ -327,7 +327,7 @@ def test_poll_forever_reads_sources_as_they_fall_due_and_stops_cleanly(tmp_path,
             process.terminate()  # SIGTERM, as systemd or docker stop it
             out, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
-    assert f"source 1 (127.0.0.1:{server.server.server_port}): 3 new" in out
+    assert "source 1 (Test Herald): 3 new" in out  # named by its feed's title when it was added
     assert re.search(r"next source due in (2[6-9]|3[0-4]) min", out)  # the default 30, with ±10% jitter
     assert out.rstrip().endswith("stopped polling")
 

@@ -13,6 +13,7 @@ from index import NewsbotError
 from index.config import LibraryConfig
 from index.intake import Fetcher, FetchError, canonical_url, check_url
 from index.models import Article
+from index.store import open_store
 from tests.conftest import stored
 from tests.newsserver import Handler, NewsServer
 
@@ -360,3 +361,79 @@ def test_no_check_adds_a_source_whose_host_does_not_resolve_yet(tmp_path):
     assert added.returncode == 0 and "added source 1 (web)" in added.stdout
     private = newsbot("sources", "add", "http://127.0.0.1/feed.xml", "--no-check", data_dir=data)
     assert private.returncode == 1 and "non-public address" in private.stderr  # still refused
+
+
+# -- a source's name is shown to everyone: never the credentials of its URL -------------------------
+
+
+def test_an_unnamed_feed_is_named_by_its_title_never_by_the_password_in_its_url(feed_library, server):
+    secret = f"http://reader:hunter2pass@{server.base.split('://', 1)[1]}"
+    herald = feed_library.add_source(f"{secret}/rss.xml")
+    untitled = feed_library.add_source(f"{secret}/untitled.xml")
+    assert herald.name == untitled.name == "127.0.0.1"  # the host alone (no user, password, port) until read
+    report = feed_library.poll(only_due=False)
+    assert report.failures == [] and report.new == 3
+    assert feed_library.source(herald.id).name == "Test Herald"  # the feed's own title, as feed readers name it
+    assert feed_library.source(untitled.id).name == "127.0.0.1"  # no title: the host
+    assert report.outcomes[0].startswith(f"source {herald.id} (Test Herald): 3 new")
+    assert {story.source for story in feed_library.latest(10)} == {"Test Herald"}
+    shown = repr([[s.shown() for s in feed_library.sources()], report.outcomes, feed_library.latest(10)])
+    assert "hunter2pass" not in shown and "reader:***@127.0.0.1" in shown  # the location, masked
+    for name in (f"{secret}/atom.xml", "reader:hunter2pass@127.0.0.1", "wire?apikey=hunter2pass"):
+        with pytest.raises(NewsbotError, match="shown to everyone") as refused:
+            feed_library.add_source(f"{server.base}/atom.xml", name)
+        assert "hunter2pass" not in str(refused.value)
+    named = feed_library.add_source(f"{server.base}/atom.xml", "wire")  # a name given is kept
+    feed_library.poll(only_due=False)
+    assert feed_library.source(named.id).name == "wire"
+
+
+def test_cli_names_a_feed_with_credentials_by_its_title_when_it_checks_it(server, tmp_path):
+    from tests.test_cli import newsbot
+
+    env = {"NEWSBOT_FETCH_ALLOWED_HOSTS": "127.0.0.1,localhost"}
+    data = tmp_path / "named-feeds"
+    secret = f"http://reader:hunter2pass@{server.base.split('://', 1)[1]}"
+    added = newsbot("sources", "add", f"{secret}/rss.xml", data_dir=data, env_extra=env)
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.startswith("added source 1 (web): Test Herald http://reader:***@127.0.0.1:")
+    unchecked = newsbot("sources", "add", f"{secret}/atom.xml", "--no-check", data_dir=data, env_extra=env)
+    assert "added source 2 (web): 127.0.0.1 http://reader:***@" in unchecked.stdout  # its first poll names it
+    refused = newsbot("sources", "add", f"{secret}/untitled.xml", "--name", f"{secret}/x", data_dir=data, env_extra=env)
+    assert refused.returncode == 1 and "shown to everyone" in refused.stderr
+    listed = newsbot("sources", "list", "--json", data_dir=data, env_extra=env)
+    assert [source["name"] for source in json.loads(listed.stdout)] == ["Test Herald", "127.0.0.1"]
+    for result in (added, unchecked, refused, listed):
+        assert "hunter2pass" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_source_named_by_its_credentials_is_renamed_on_upgrade(backend, request, make_library, tmp_path):
+    """Before 2026-12 a source added without a name was named `user:password@host:port`, and every
+    story it brought carried that name into /latest and follow posts: opening such a store renames
+    the source and its stories by the host alone, and leaves every other name as it was."""
+    url = request.getfixturevalue("postgres").new_database() if backend == "postgres" else None
+    folder, old_name = tmp_path / "old", "reader:hunter2pass@127.0.0.1:8080"
+    library = make_library(folder, database_url=url, **TEST_FETCH)
+    source = library.add_source(f"http://{old_name}/rss.xml", "placeholder")
+    user_only = library.add_source("http://reader@127.0.0.1:8081/rss.xml", "placeholder")
+    kept = library.add_source("http://127.0.0.1:8080/atom.xml", "wire")
+    text = "The harbour master of Kelmar said on Monday that the ferry pier will reopen after repairs next week."
+    library.ingest_articles(
+        [
+            Article(url="https://x.test/pier", title="Kelmar pier to reopen", text=text, source=old_name),
+            Article(url="https://x.test/pier-wire", title="Pier reopens", text=text + " Wire copy.", source="wire"),
+        ]
+    )
+    library.close()
+    db = open_store(library.config).backend
+    with db.transaction() as conn:  # as newsbot left it before the rename
+        conn.execute("UPDATE sources SET name = ? WHERE id = ?", (old_name, source.id))
+        conn.execute("UPDATE sources SET name = ? WHERE id = ?", ("reader@127.0.0.1:8081", user_only.id))
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", ("5" if url is None else "3",))
+    db.close()
+    reopened = make_library(folder, database_url=url, **TEST_FETCH)
+    names = {s.id: s.name for s in reopened.sources()}
+    assert names == {source.id: "127.0.0.1", user_only.id: "127.0.0.1", kept.id: "wire"}
+    assert sorted(story.source for story in reopened.latest(5)) == ["127.0.0.1", "wire"]
+    assert stored(reopened, "SELECT count(*) FROM articles WHERE source LIKE '%hunter2pass%'") == [(0,)]

@@ -606,3 +606,19 @@ def test_a_follows_topic_is_embedded_once_and_kept_with_it(make_library, embedde
         library = make_library(tmp_path / "once")  # as a new process would start, its caches empty
     assert asked == []  # "cup final" and "football" embedded in the first pass at most, then read from the store
     assert [h.story.url for h in news[other.id][0]] == [CUP_FINAL.url]
+
+
+async def test_a_follow_post_carries_no_bidirectional_control(server, bot_library):
+    """A right-to-left override in a headline, a source or a topic reaches no follow post."""
+    from tests.test_bot import BIDI, every_text
+
+    env, guild, channel, editor, reader = server
+    followed = await editor.slash(channel, "follow", topic=f"{VOLCANO}\u200f")
+    bot_library.ingest_articles(
+        [replace(ERUPTION, title=f"{ERUPTION.title} \u202egnp.exe\u202c", source="Test \u2067Wire\u2069")]
+    )
+    await env.advance_time(61)
+    (post,) = posts(channel)
+    text = every_text(post) + followed.response.content
+    assert "gnp.exe" in text and "Test Wire" in text and "Following" in text
+    assert not set(text) & set(BIDI), text

@@ -11,7 +11,7 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot.checks import admin_only
-from bot.embeds import clip, safe, timestamp
+from bot.embeds import clip, outgoing, safe, timestamp
 from bot.jobs import BackgroundJob
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ class AdminCog(commands.Cog):
     async def reindex(self, interaction: discord.Interaction) -> None:
         if self.job is not None and self.job.running:
             await interaction.response.send_message(
-                f"A reindex is already running: {progress_text(self.job)}", ephemeral=True
+                **outgoing(f"A reindex is already running: {progress_text(self.job)}", ephemeral=True)
             )
             return
         library = self.bot.library
@@ -74,7 +74,7 @@ class AdminCog(commands.Cog):
 
         self.job = BackgroundJob("reindex", work)
         self._job_interaction, self._job_message = interaction, None
-        await interaction.response.send_message(progress_text(self.job))
+        await interaction.response.send_message(**outgoing(progress_text(self.job)))
         self._last_report = progress_text(self.job)
         self.job.start()
         if not self.report_progress.is_running():
@@ -101,18 +101,18 @@ class AdminCog(commands.Cog):
         """Edit the /reindex reply while its interaction token lives (15 minutes); a longer reindex
         goes on in a channel message the bot owns, which has no such limit."""
         if self._job_message is not None:
-            await self._job_message.edit(content=text)
+            await self._job_message.edit(**outgoing(text))
             return
         age = (discord.utils.utcnow() - interaction.created_at).total_seconds()
         if age < INTERACTION_TOKEN_SECONDS:
             try:
-                await interaction.edit_original_response(content=text)
+                await interaction.edit_original_response(**outgoing(text))
                 return
             except discord.NotFound:  # the token expired (or the reply was deleted)
                 pass
         if interaction.channel is None:
             raise discord.ClientException("the /reindex channel is gone")
-        self._job_message = await cast(discord.abc.Messageable, interaction.channel).send(text)
+        self._job_message = await cast(discord.abc.Messageable, interaction.channel).send(**outgoing(text))
 
     # -- /sources -------------------------------------------------------------------------------
 
@@ -123,9 +123,12 @@ class AdminCog(commands.Cog):
     async def sources_list(self, interaction: discord.Interaction) -> None:
         sources = await asyncio.to_thread(self.bot.library.sources)
         if not sources:
-            await interaction.response.send_message("No sources yet; add one with /sources add.", ephemeral=True)
+            await interaction.response.send_message(
+                **outgoing("No sources yet; add one with /sources add.", ephemeral=True)
+            )
             return
-        await interaction.response.send_message(clip("\n".join(map(source_line, sources)), 2000), ephemeral=True)
+        text = clip("\n".join(map(source_line, sources)), 2000)
+        await interaction.response.send_message(**outgoing(text, ephemeral=True))
 
     @sources.command(name="add", description="Add a news source (an RSS/Atom feed or article URL) and read it now")
     @app_commands.describe(
@@ -145,10 +148,11 @@ class AdminCog(commands.Cog):
         library = self.bot.library
         source = await asyncio.to_thread(library.add_source, location, name, interval_minutes, web_only=True)
         report = await asyncio.to_thread(library.poll, source_ids=[source.id])
+        source = await asyncio.to_thread(library.source, source.id)  # unnamed, a feed is named by its title now
         text = f"Added source `{source.id}` **{safe(source.name)}** and read it: {report.line()}"
         if report.failures:
             text += f"\n{safe(report.failures[0])}"
-        await interaction.followup.send(clip(text, 2000), ephemeral=True)
+        await interaction.followup.send(**outgoing(clip(text, 2000), ephemeral=True))
 
     @sources.command(name="remove", description="Stop reading a source (its stories stay indexed)")
     @app_commands.describe(source_id="the id shown by /sources list")
@@ -156,7 +160,7 @@ class AdminCog(commands.Cog):
     async def sources_remove(self, interaction: discord.Interaction, source_id: int) -> None:
         source = await asyncio.to_thread(self.bot.library.remove_source, source_id)
         await interaction.response.send_message(
-            f"Removed source `{source.id}` **{safe(source.name)}**.", ephemeral=True
+            **outgoing(f"Removed source `{source.id}` **{safe(source.name)}**.", ephemeral=True)
         )
 
     # -- polling --------------------------------------------------------------------------------
@@ -192,7 +196,7 @@ class AdminCog(commands.Cog):
             embed.add_field(name="Follow delivery", value=delivery_text(follows.health), inline=False)
         if self.job is not None and self.job.running:
             embed.add_field(name="Reindex", value=progress_text(self.job), inline=False)
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        await interaction.response.send_message(**outgoing(embed=embed, ephemeral=True))
 
 
 def delivery_text(health) -> str:

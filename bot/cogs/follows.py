@@ -20,7 +20,7 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot.checks import is_operator, manages_channels
-from bot.embeds import follow_embed, follows_embed, safe, with_also
+from bot.embeds import follow_embed, follows_embed, outgoing, safe, with_also
 from index.follows import Follow
 from index.models import Headline
 
@@ -73,13 +73,17 @@ class FollowsCog(commands.Cog):
     ) -> None:
         target = channel or interaction.channel
         if not isinstance(target, discord.TextChannel):
-            await interaction.response.send_message("Follows post in a server's text channel.", ephemeral=True)
+            await interaction.response.send_message(
+                **outgoing("Follows post in a server's text channel.", ephemeral=True)
+            )
             return
         mine = target.permissions_for(target.guild.me)
         if not (mine.send_messages and mine.embed_links):
             await interaction.response.send_message(
-                f"I cannot post embeds in {target.mention}: give me Send Messages and Embed Links there first.",
-                ephemeral=True,
+                **outgoing(
+                    f"I cannot post embeds in {target.mention}: give me Send Messages and Embed Links there first.",
+                    ephemeral=True,
+                )
             )
             return
         guild_id = cast(int, interaction.guild_id)  # a guild-only command
@@ -87,8 +91,10 @@ class FollowsCog(commands.Cog):
             self.bot.library.following.add, guild_id, target.id, topic, interaction.user.id
         )
         await interaction.response.send_message(
-            f"Following **{safe(follow.topic)}** in {target.mention} (follow {follow.id}): new stories about it"
-            " will be posted there."
+            **outgoing(
+                f"Following **{safe(follow.topic)}** in {target.mention} (follow {follow.id}): new stories about it"
+                " will be posted there."
+            )
         )
 
     @app_commands.command(name="unfollow", description="Stop a follow of this server")
@@ -99,7 +105,7 @@ class FollowsCog(commands.Cog):
         guild = None if await is_operator(interaction) else interaction.guild_id
         follow = await asyncio.to_thread(self.bot.library.following.remove, follow_id, guild)
         await interaction.response.send_message(
-            f"Stopped follow {follow.id} (**{safe(follow.topic)}** in <#{follow.channel_id}>)."
+            **outgoing(f"Stopped follow {follow.id} (**{safe(follow.topic)}** in <#{follow.channel_id}>).")
         )
 
     @app_commands.command(name="follows", description="This server's follows")
@@ -107,7 +113,7 @@ class FollowsCog(commands.Cog):
     async def follows(self, interaction: discord.Interaction) -> None:
         follows = await asyncio.to_thread(self.bot.library.following.all, interaction.guild_id)
         name = interaction.guild.name if interaction.guild else ""
-        await interaction.response.send_message(embed=follows_embed(follows, name), ephemeral=True)
+        await interaction.response.send_message(**outgoing(embed=follows_embed(follows, name), ephemeral=True))
 
     # -- delivery -------------------------------------------------------------------------------
 
@@ -188,7 +194,7 @@ class FollowsCog(commands.Cog):
             before = message.embeds[0].to_dict()
             joined = with_also(message.embeds[0].copy(), item)
             if joined.to_dict() != before:  # unchanged: the story was named there before a crash
-                await message.edit(embed=joined)
+                await message.edit(**outgoing(embed=joined))
         except discord.HTTPException as exc:
             log.info("could not add a story to post %s (%s); posting it on its own", message_id, exc)
             return False
@@ -196,7 +202,7 @@ class FollowsCog(commands.Cog):
 
     async def _post(self, follow: Follow, channel: discord.TextChannel, **message) -> discord.Message | None:
         try:
-            return await channel.send(**message)
+            return await channel.send(**outgoing(**message))
         except discord.NotFound:
             await self._pause(follow, "its channel was deleted")
         except discord.Forbidden:

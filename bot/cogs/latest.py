@@ -11,7 +11,7 @@ from discord.ext import commands
 
 from bot.checks import one_at_a_time
 from bot.cooldown import Cooldown
-from bot.embeds import brief_embed, clip, safe, stories_embed
+from bot.embeds import brief_embed, clip, outgoing, safe, stories_embed
 from index import Story
 
 if TYPE_CHECKING:
@@ -40,14 +40,14 @@ class StoryPages(discord.ui.View):
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.user.id != self.owner_id:
-            await interaction.response.send_message("Run /latest yourself to page through.", ephemeral=True)
+            await interaction.response.send_message(**outgoing("Run /latest yourself to page through.", ephemeral=True))
             return False
         return True
 
     async def _turn(self, interaction: discord.Interaction, step: int) -> None:
         self.page = max(0, min(len(self.pages) - 1, self.page + step))
         self._sync_buttons()
-        await interaction.response.edit_message(embed=self.embed(), view=self)
+        await interaction.response.edit_message(**outgoing(embed=self.embed(), view=self))
 
     @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
     async def previous(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
@@ -73,10 +73,10 @@ class LatestCog(commands.Cog):
         stories = await asyncio.to_thread(self.bot.library.latest, count, topic)
         title = f"Latest stories about {safe(clip(topic, 100))}" if topic else "Latest stories"
         if len(stories) <= PAGE_SIZE:
-            await interaction.followup.send(embed=stories_embed(stories, title))
+            await interaction.followup.send(**outgoing(embed=stories_embed(stories, title)))
             return
         view = StoryPages(stories, title, interaction.user.id)
-        await interaction.followup.send(embed=view.embed(), view=view)
+        await interaction.followup.send(**outgoing(embed=view.embed(), view=view))
 
     @app_commands.command(name="brief", description="The top events of the last hours, one line each")
     @one_at_a_time()
@@ -89,7 +89,7 @@ class LatestCog(commands.Cog):
     ) -> None:
         await interaction.response.defer(thinking=True)
         events = await asyncio.to_thread(self.bot.library.brief, float(hours), topic)
-        await interaction.followup.send(embed=brief_embed(events, hours, topic))
+        await interaction.followup.send(**outgoing(embed=brief_embed(events, hours, topic)))
 
 
 async def setup(bot: NewsBot) -> None:

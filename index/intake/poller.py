@@ -21,7 +21,7 @@ from index.intake.fetch import Fetcher
 from index.intake.sources import read_articles
 from index.models import Article, IngestReport
 from index.store import ArticleStore, Source, SourceRegistry
-from index.text import hide_credentials
+from index.text import hide_credentials, holds_credentials, site_name
 
 log = logging.getLogger(__name__)
 
@@ -74,11 +74,29 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:500]
 
 
-def read_page(fetched, location: str, name: str, max_entries: int) -> tuple[list[FeedEntry], Article | None]:
-    """What a fetched source holds: a feed's entries, or (not a feed but an HTML page) one article;
-    FeedError when it is neither."""
+NAME_CHARS = 100  # the most of a feed's title a source's name keeps
+
+
+def feed_name(title: str) -> str:
+    """A feed's title as its source's name, as feed readers name a feed: one line, cut short; ""
+    when there is none, or when it holds what looks like credentials (the host names it then)."""
+    title = " ".join(title.split())[:NAME_CHARS].strip()
+    return "" if holds_credentials(title) else title
+
+
+def named_by_host(source: Source) -> bool:
+    """True when the source still has the name it was given for want of a title: its host (before
+    2026-12, its host and port)."""
+    netloc = source.location.split("://", 1)[-1].split("/", 1)[0]
+    return source.kind == "web" and source.name in (site_name(source.location), netloc)
+
+
+def read_page(fetched, location: str, name: str, max_entries: int) -> tuple[str, list[FeedEntry], Article | None]:
+    """What a fetched source holds: a feed's name (`feed_name` of its title) and entries, or (not a
+    feed but an HTML page) one article; FeedError when it is neither."""
     try:
-        return parse_feed(fetched.body, fetched.url, max_entries)[1], None
+        title, entries = parse_feed(fetched.body, fetched.url, max_entries)
+        return feed_name(title), entries, None
     except FeedError:
         looks_html = "html" in fetched.content_type.lower() or fetched.body.lstrip()[:15].lower().startswith(
             (b"<!doctype html", b"<html")
@@ -88,7 +106,7 @@ def read_page(fetched, location: str, name: str, max_entries: int) -> tuple[list
         article = extract_article(fetched.body, canonical_url(fetched.url), name)
         if article is None:
             raise FeedError(f"{location} is neither a feed nor a readable article") from None
-        return [], article
+        return "", [], article
 
 
 class Poller:
@@ -142,7 +160,7 @@ class Poller:
             entry_problems: list[str] = []  # entries that failed; the rest of the source is still read
             before = report.counts()
             try:
-                etag, last_modified = self._poll_source(source, report, entry_problems)
+                source, etag, last_modified = self._poll_source(source, report, entry_problems)
                 if entry_problems:
                     count = len(entry_problems)
                     raise NewsbotError(
@@ -182,21 +200,24 @@ class Poller:
 
     def _poll_source(
         self, source: Source, report: PollReport, entry_problems: list[str]
-    ) -> tuple[str | None, str | None]:
+    ) -> tuple[Source, str | None, str | None]:
+        """Read one source: (the source, renamed when its feed first gave a title; its validators)."""
         if source.kind == "file":
             problems: list[str] = []
             report.count(self.ingest(read_articles([source.location], problems.append)))
             if problems:
                 raise NewsbotError(f"{len(problems)} problems, first: {problems[0]}")
-            return None, None
+            return source, None, None
         fetched = self.fetcher.get(source.location, source.etag, source.last_modified)
         if fetched.not_modified:  # the feed says nothing changed: every entry it had stays as it was
             report.unchanged += min(self.registry.feed_entry_count(source.id), self.max_entries)
-            return fetched.etag, fetched.last_modified
-        entries, article = read_page(fetched, source.location, source.name, self.max_entries)
+            return source, fetched.etag, fetched.last_modified
+        name, entries, article = read_page(fetched, source.location, source.name, self.max_entries)
         if article is not None:  # not a feed but a page: a single-article source
             self._store([article], source, report, {})
-            return fetched.etag, fetched.last_modified
+            return source, fetched.etag, fetched.last_modified
+        if name and name != source.name and named_by_host(source):  # named by its title from now on
+            source = self.registry.rename(source.id, name)
         articles, signatures = [], {}
         for entry in entries:
             if self._out_of_time():  # entries not read now are not remembered: the next pass reads them
@@ -218,7 +239,7 @@ class Poller:
                 articles.append(article)
                 signatures[url] = entry.signature
         self._store(articles, source, report, signatures)
-        return fetched.etag, fetched.last_modified
+        return source, fetched.etag, fetched.last_modified
 
     def _read_entry(self, entry: FeedEntry, url: str, source: Source, report: PollReport) -> Article | None:
         try:

@@ -21,6 +21,7 @@ from urllib.parse import quote
 import numpy as np
 
 from index.errors import NewsbotError, StoreUnavailableError
+from index.store.registry import name_sources_without_credentials
 from index.store.schema import POSTGRES_MIGRATIONS, POSTGRES_SCHEMA, POSTGRES_VERSION
 from index.store.sqlite import GenerationStore
 
@@ -165,6 +166,7 @@ class PostgresDatabase(GenerationStore):
                 for number, statements in POSTGRES_MIGRATIONS:
                     if number > version:
                         conn.raw.execute(statements)
+                name_sources_without_credentials(conn)
                 conn.execute(
                     "INSERT INTO meta VALUES ('schema_version', ?), ('generation', '0') ON CONFLICT (key) DO NOTHING",
                     (str(POSTGRES_VERSION),),

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from index.dates import now
 from index.errors import NewsbotError
 from index.store.contract import Store
-from index.text import hide_credentials
+from index.text import hide_credentials, holds_credentials, site_name
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,12 @@ class SourceRegistry:
             ).fetchone()[0]
         except self.db.IntegrityError:
             raise NewsbotError(f"{hide_credentials(location)} is already a source") from None
+        return self.get(source_id)
+
+    def rename(self, source_id: int, name: str) -> Source:
+        """Give a source a new name, and the stories it brought (those its feed entries record) too."""
+        with self.db.transaction() as conn:
+            rename_source(conn, source_id, self.get(source_id).name, name)
         return self.get(source_id)
 
     def get(self, source_id: int) -> Source:
@@ -124,3 +130,29 @@ class SourceRegistry:
             " DO UPDATE SET source_id = excluded.source_id, signature = excluded.signature, outcome = excluded.outcome",
             (url, source_id, signature, outcome),
         )
+
+
+def rename_source(conn, source_id: int, old: str, new: str) -> None:
+    """Rename a feed and the stories its feed entries record it brought (another feed of the same
+    host may have had the same name)."""
+    conn.execute("UPDATE sources SET name = ? WHERE id = ?", (new, source_id))
+    conn.execute(
+        "UPDATE articles SET source = ? WHERE source = ? AND url IN (SELECT url FROM feed_entries WHERE source_id = ?)",
+        (new, old, source_id),
+    )
+
+
+def name_sources_without_credentials(conn) -> int:
+    """A migration (both backends, run on upgrade): web sources whose name holds a URL's credentials
+    (before 2026-12 a source added without a name was named by its URL's `user:password@host:port`)
+    are named by their host alone, and so are the stories they brought. Returns how many."""
+    rows = conn.execute("SELECT id, location, name FROM sources WHERE kind = 'web'").fetchall()
+    renamed = [
+        (source_id, name, site_name(location))
+        for source_id, location, name in rows
+        if holds_credentials(name) or ("@" in name and name == location.split("://", 1)[-1].split("/", 1)[0])
+    ]
+    for source_id, old, new in renamed:  # every story under such a name: it is a secret wherever it is
+        conn.execute("UPDATE sources SET name = ? WHERE id = ?", (new, source_id))
+        conn.execute("UPDATE articles SET source = ? WHERE source = ?", (new, old))
+    return len(renamed)

@@ -4,13 +4,15 @@ FTS5 table; a tsvector table) and PostgreSQL's vector log; `tests/test_layers.py
 
 A new table goes into both texts (`CREATE ... IF NOT EXISTS`, so opening an older library adds it)
 with each dialect's version raised; a new column of an existing table into `SQLITE_ADDED_COLUMNS`
-and a PostgreSQL migration.
+and a PostgreSQL migration. A change of the rows themselves is a function both backends' migrations
+call (it must be safe to run again), with both versions raised.
 """
 
 from __future__ import annotations
 
-# 4: follows and the stories posted to channels. 5: a follow's topic vector kept with it.
-SQLITE_VERSION = 5
+# 4: follows and the stories posted to channels. 5: a follow's topic vector kept with it. 6: no source
+# named by its URL's credentials (`registry.name_sources_without_credentials`, run on every migration).
+SQLITE_VERSION = 6
 
 # Columns added after the first release; created on open where an older store lacks them.
 SQLITE_ADDED_COLUMNS = {
@@ -104,8 +106,9 @@ CREATE TABLE IF NOT EXISTS feed_entries (
 """.replace("{follows}", _FOLLOWS.format(key="INTEGER PRIMARY KEY", integer="INTEGER", blob="BLOB").lstrip())
 
 
-# 2: follows and the stories posted to channels. 3: a follow's topic vector kept with it.
-POSTGRES_VERSION = 3
+# 2: follows and the stories posted to channels. 3: a follow's topic vector kept with it. 4: no source
+# named by its URL's credentials (`registry.name_sources_without_credentials`, run on every migration).
+POSTGRES_VERSION = 4
 
 POSTGRES_SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

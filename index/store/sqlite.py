@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from index.errors import NewsbotError, NotWritableError
+from index.store.registry import name_sources_without_credentials
 from index.store.schema import SQLITE_ADDED_COLUMNS, SQLITE_SCHEMA, SQLITE_VERSION
 
 DB_NAME = "news.sqlite3"
@@ -182,6 +183,9 @@ class Database(GenerationStore):
                 for name, declaration in columns:
                     if name not in present:
                         conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {declaration}")
+            conn.execute("BEGIN IMMEDIATE")
+            name_sources_without_credentials(conn)
+            conn.execute("COMMIT")
             # Before version 3 `published` was stored in UTC already: it is its own sort key.
             conn.execute("UPDATE articles SET published_utc = published WHERE published_utc IS NULL")
             conn.execute("DROP INDEX IF EXISTS articles_by_date")
