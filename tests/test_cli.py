@@ -154,6 +154,33 @@ def test_unwritable_data_dir(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    "kind, said",
+    [
+        ("loop", "is a link that loops back on itself: remove or fix the link"),
+        ("file", "is a file, not a folder: give a folder as the data dir"),
+        ("link to a file", "is a link to the file {target}, not a folder"),
+        ("dangling link", "is a link to {target}, which does not exist: create that folder, or remove the link"),
+    ],
+)
+def test_a_data_dir_that_is_no_folder_is_said_for_every_command(tmp_path, kind, said):
+    path, target = tmp_path / "data", tmp_path / "elsewhere"
+    if kind == "loop":
+        path.symlink_to(path)
+    elif kind == "file":
+        path.write_text("not a folder")
+    else:
+        if kind == "link to a file":
+            target.write_text("not a folder")
+        path.symlink_to(target)
+    for command in (["status"], ["latest"], ["ask", DEMO_QUESTION], ["ingest", str(SAMPLE_NEWS)]):
+        result = newsbot(*command, data_dir=path)
+        assert result.returncode == 1, (command, result.stdout)
+        assert result.stderr.startswith(f"newsbot: error: data dir {path} {said.format(target=target)}"), command
+        assert len(result.stderr.splitlines()) == 1
+    assert not target.exists() or target.is_file()  # nothing was made in its place
+
+
 def test_malformed_lines_reported_good_lines_ingested(tmp_path):
     path = write_jsonl(tmp_path / "m.jsonl", [{"url": "https://x.test/1", "text": "A fine story."}, "{oops"])
     result = newsbot("ingest", str(path), data_dir=tmp_path / "d")

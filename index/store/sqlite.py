@@ -8,16 +8,18 @@ generation while a write is under way. Opening a store to read never writes.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import re
 import shutil
 import sqlite3
+import stat
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from index.errors import NewsbotError, NotWritableError
+from index.errors import NewsbotError, NotWritableError, OperatorError
 from index.store.registry import name_sources_without_credentials
 from index.store.schema import SQLITE_ADDED_COLUMNS, SQLITE_SCHEMA, SQLITE_VERSION
 
@@ -34,6 +36,32 @@ class StoreBusyError(NewsbotError):
 
     def __init__(self, path: Path) -> None:
         super().__init__(f"the news store {path} is busy: another newsbot process is writing to it; try again shortly")
+
+
+def not_a_folder(path: Path) -> str | None:
+    """What keeps `path` from being the data folder, with what to do, when something there cannot be
+    one (a file, a link to a file, a dangling link, a loop of links); None for a folder, or a path
+    where one can be made."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        if not path.is_symlink():
+            return None
+        return (
+            f"data dir {path} is a link to {os.readlink(path)}, which does not exist: create that folder,"
+            " or remove the link"
+        )
+    except NotADirectoryError:
+        blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), path.parent)
+        return f"cannot create data dir {path}: {blocker} is a file, not a folder; give another folder as the data dir"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return f"data dir {path} is a link that loops back on itself: remove or fix the link, or give a folder"
+        return f"cannot read data dir {path}: {exc.strerror}"
+    if stat.S_ISDIR(mode):
+        return None
+    what = f"a link to the file {path.resolve()}" if path.is_symlink() else "a file"
+    return f"data dir {path} is {what}, not a folder: give a folder as the data dir (or a path where one can be made)"
 
 
 class GenerationStore:
@@ -69,6 +97,8 @@ class Database(GenerationStore):
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = Path(data_dir).expanduser()
+        if problem := not_a_folder(self.data_dir):
+            raise OperatorError(problem)
         self.db_path = self.data_dir / DB_NAME
         self._local = threading.local()
         self._write_lock = threading.Lock()
