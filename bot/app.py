@@ -6,6 +6,7 @@ import asyncio
 import logging
 import re
 import time
+from pathlib import Path
 
 import aiohttp
 import discord
@@ -114,11 +115,33 @@ def create_bot(settings: Settings, library: Library | None = None) -> NewsBot:
 
 def check_token(settings: Settings) -> str:
     if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
-        raise NewsbotError("no Discord token: set NEWSBOT_DISCORD_TOKEN (or DISCORD_TOKEN) in the environment or .env")
+        env_file = Path(str(settings.model_config["env_file"])).resolve()
+        read = "holds none" if env_file.is_file() else "does not exist"
+        raise NewsbotError(
+            "no Discord token: set NEWSBOT_DISCORD_TOKEN (or DISCORD_TOKEN) in the environment or in the .env"
+            f" of the folder newsbot runs in ({env_file} {read})"
+        )
     token = settings.discord_token.get_secret_value().strip()
     if not _TOKEN_SHAPE.match(token):
-        raise NewsbotError("the Discord token is malformed: copy the bot token from the developer portal's Bot page")
+        raise NewsbotError(f"the Discord token is malformed: {token_mistake(token)}")
     return token
+
+
+def token_mistake(token: str) -> str:
+    """Why a token is not of a bot token's shape, and what to do, without repeating any of it."""
+    copy = "copy the bot token from the developer portal's Bot page"
+    if token.lower().startswith(("bot ", "bearer ")):
+        prefix = token.split()[0]
+        return f'it begins with "{prefix} ", which newsbot adds itself when it signs in: give the token alone'
+    if token[:1] in "\"'" or token[-1:] in "\"'":
+        return "it is in quotes, which became part of it: give the token alone, without them"
+    if any(c.isspace() for c in token):
+        return f"it holds a space or a line break: {copy} again, in one piece"
+    parts = token.count(".") + 1
+    return (
+        f"a bot token is three parts joined by dots, about 70 characters; this one has {parts}"
+        f" part{'s' * (parts != 1)} and {len(token)} characters: {copy}"
+    )
 
 
 def run_bot(settings: Settings) -> None:

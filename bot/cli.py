@@ -7,7 +7,7 @@ import sys
 
 from bot.commands import COMMANDS
 from bot.parser import build_parser
-from bot.settings import in_setting_terms, load_settings
+from bot.settings import in_setting_terms, load_settings, unknown_settings
 from bot.terminal import quiet_libraries, say
 from index import NewsbotError
 from index.store import storage_errors
@@ -25,6 +25,8 @@ def main(argv: list[str] | None = None) -> int:
             level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
         )
         quiet_libraries()
+        for warning in unknown_settings():
+            say(f"newsbot: warning: {warning}", file=sys.stderr)
         return COMMANDS[args.command](args, settings)
     except NewsbotError as exc:
         say(f"newsbot: error: {hide_credentials(in_setting_terms(exc))}", file=sys.stderr)

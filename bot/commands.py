@@ -5,18 +5,20 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import signal
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.jobs import poll_forever
+from bot.jobs import Terminated, die_of, poll_forever, sigterm_stops
 from bot.render import (
     answer_text,
     event_lines,
     event_record,
     follow_line,
     ingest_line,
+    plural,
     source_lines,
     status_lines,
     story_line,
@@ -25,13 +27,25 @@ from bot.settings import Settings, in_setting_terms
 from bot.terminal import loading, progress_bar, say
 from index import Library, NewsbotError
 from index.dates import as_of_moment, published_moment
+from index.errors import Notice
+from index.models import IngestReport
 
 
 def cmd_ingest(args, settings: Settings) -> int:
     library = Library(settings.library_config())
     bar, update = progress_bar("articles")
-    with bar:
-        report = library.ingest(args.paths, progress=update)
+    report = IngestReport()
+    try:
+        with bar, sigterm_stops():
+            library.ingest(args.paths, progress=update, report=report)
+    except Terminated:  # each batch is its own transaction: what was committed stays, a rerun skips it
+        say(
+            f"newsbot: stopped by SIGTERM; {plural(report.added + report.updated, 'article')} committed"
+            f" ({report.added} added, {report.updated} updated): run the same ingest again to finish the rest"
+            " (what is already in is skipped as unchanged)",
+            file=sys.stderr,
+        )
+        die_of(signal.SIGTERM)
     for problem in report.problems + report.warnings:
         say(f"newsbot: warning: {in_setting_terms(problem)}", file=sys.stderr)
     say(ingest_line(report))
@@ -181,11 +195,16 @@ def cmd_sources(args, settings: Settings) -> int:
     library = Library(settings.library_config())
     if args.action == "add":
         location = args.location.strip()
-        found = title = ""
+        found: Notice | str = ""
+        title = ""
         if "://" in location and not args.no_check:  # read it once, so a typo or a dead feed is said now
             try:
                 found, title = library.probe_source(location)
             except NewsbotError as exc:
+                from index.intake import RefusedURLError
+
+                if isinstance(exc, RefusedURLError):  # refused as it stands: `--no-check` would be too
+                    raise
                 raise NewsbotError(
                     f"{exc}; not added (`--no-check` adds it anyway)", parameters=exc.parameters
                 ) from None
@@ -193,7 +212,7 @@ def cmd_sources(args, settings: Settings) -> int:
         name = args.name or title or None
         source = library.add_source(location, name, args.interval, resolve=not args.no_check)
         said = f"added source {source.id} ({source.kind}): {source.name} {source.shown().location}"
-        say(said + (f": {found}" if found else ""))
+        say(said + (f": {in_setting_terms(found)}" if found else ""))
     elif args.action == "remove":
         source = library.remove_source(args.source_id)
         say(f"removed source {source.id}: {source.name}")

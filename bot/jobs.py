@@ -1,15 +1,18 @@
-"""Long library work: a reindex on a thread of its own, with progress the bot can report, and the
-`newsbot poll --forever` service loop."""
+"""Long library work: a reindex on a thread of its own, with progress the bot can report, the
+`newsbot poll --forever` service loop, and SIGTERM as an exception for work that says what it did."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import NoReturn
 
 from index import Library, NewsbotError
 
@@ -97,3 +100,32 @@ def poll_forever(library: Library, say: Callable[..., None], longest_sleep: floa
 
 def _stop(signum, frame) -> None:
     raise KeyboardInterrupt
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived (systemd, docker stop): raised where the main thread is, like KeyboardInterrupt,
+    so a command can say what it finished before it goes."""
+
+
+def _terminated(signum, frame) -> None:
+    raise Terminated
+
+
+@contextlib.contextmanager
+def sigterm_stops() -> Iterator[None]:
+    """Within: SIGTERM raises `Terminated` in the main thread instead of ending the process at once."""
+    before = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
+def die_of(signum: int) -> NoReturn:
+    """End the process by `signum` with its default action, so its exit status (143 for SIGTERM) is
+    the one a service manager expects of a process the signal stopped."""
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+    raise SystemExit(128 + signum)  # not reached where the signal kills at once

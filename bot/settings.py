@@ -3,7 +3,9 @@ parameters (`LibraryConfig`, extended here) and the application's own."""
 
 from __future__ import annotations
 
+import difflib
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -149,15 +151,46 @@ def load_settings(**overrides) -> Settings:
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
-        problems = []
+        problems: dict[str, str] = {}  # setting -> what is wrong with it, once however many items are
+        bad_items: dict[str, list[str]] = {}
         for error in exc.errors():
             message = error["msg"].removeprefix("Value error, ")
             if not error["loc"]:  # a rule across settings: its message names them
-                problems.append(message)
+                problems.setdefault(message, message)
                 continue
             name = str(error["loc"][0])
             env = name if name.isupper() else f"NEWSBOT_{name.upper()}"
+            if len(error["loc"]) > 1 and isinstance(error["loc"][1], int):  # items of a list, said together
+                bad_items.setdefault(env, []).append(repr(error["input"]))
+                items = bad_items[env]
+                listed = ", ".join(items[:-1]) + f" and {items[-1]}" if len(items) > 1 else items[0]
+                number = "whole number" if error["type"] == "int_parsing" else "valid item"
+                message = f"{listed} {'is not a' if len(items) == 1 else 'are not'} {number}{'s' * (len(items) > 1)}"
             if name in _LIST_SETTINGS:
                 message += f" (expected {_LIST_SETTINGS[name]})"
-            problems.append(f"{env}: {message}")
-        raise NewsbotError("invalid setting: " + "; ".join(problems)) from None
+            problems[env] = f"{env}: {message}"
+        raise NewsbotError("invalid setting: " + "; ".join(problems.values())) from None
+
+
+# Read by the test suite's PostgreSQL harness (tests/postgres_server.py), not by newsbot.
+_NOT_SETTINGS = frozenset({"NEWSBOT_TEST_PG_BIN"})
+
+
+def unknown_settings(environ: dict[str, str] | None = None, env_file: Path | None = None) -> list[str]:
+    """A warning for each `NEWSBOT_` variable of the environment or the `.env` file that is no setting
+    (a misspelling such as NEWSBOT_TOPK would otherwise be ignored without a word), naming the closest."""
+    from dotenv import dotenv_values
+
+    prefix = Settings.model_config["env_prefix"]
+    known = {f"{prefix}{name.upper()}" for name in Settings.model_fields} | _NOT_SETTINGS
+    env_file = env_file or Path(str(Settings.model_config["env_file"]))
+    found = {name: "the environment" for name in (os.environ if environ is None else environ)}
+    if env_file.is_file():
+        found.update({name: str(env_file.resolve()) for name in dotenv_values(env_file) if name not in found})
+    warnings = []
+    for name, where in sorted(found.items()):
+        if name.upper().startswith(prefix) and name.upper() not in known:
+            close = difflib.get_close_matches(name.upper(), sorted(known - _NOT_SETTINGS), n=1, cutoff=0.75)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            warnings.append(f"{name} in {where} is no newsbot setting and is ignored{hint}")
+    return warnings

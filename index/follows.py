@@ -11,6 +11,7 @@ last EVENT_HOURS joins that post (`earlier_post`) instead of making another.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
@@ -23,9 +24,19 @@ from index.retrieval import TopicMatcher
 from index.store import ArticleStore, Follow, FollowBook
 from index.text import without_surrogates
 
-__all__ = ["Follow", "Following", "MAX_TOPIC_CHARS"]
+__all__ = ["Follow", "Following", "MAX_TOPIC_CHARS", "checked_topic"]
 
 MAX_TOPIC_CHARS = 200
+
+
+def checked_topic(topic: str | None) -> str:
+    """A topic as follows, `latest` and `brief` match it: its words spaced once, without invisible
+    characters (zero-width, bidirectional controls); "" for none. NewsbotError for a topic with no
+    letter or digit (only emoji, marks, punctuation or invisible characters): no story could match it."""
+    text = without_surrogates(topic or "").strip()
+    if text and not any(c.isalnum() for c in text):
+        raise NewsbotError("the topic has no letter or digit, so no story could ever match it: name it in words")
+    return " ".join("".join(c for c in text if unicodedata.category(c) != "Cf").split())
 
 
 class Following:
@@ -40,7 +51,7 @@ class Following:
 
     def add(self, guild_id: int, channel_id: int, topic: str, created_by: int) -> Follow:
         """A new follow, starting after the newest story now indexed (old news is not posted)."""
-        topic = " ".join(without_surrogates(topic or "").split())
+        topic = checked_topic(topic)
         if not topic:
             raise NewsbotError("the topic is empty")
         if len(topic) > MAX_TOPIC_CHARS:

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from index.config import LibraryConfig, SearchWeights
 from index.dates import as_of_moment
-from index.errors import NewsbotError, NothingIndexedError, StoreUnavailableError
+from index.errors import NewsbotError, NothingIndexedError, Notice, StoreUnavailableError
 from index.events import Event, group_events, story_vector
-from index.follows import Following
+from index.follows import Following, checked_topic
 from index.intake import (
     Chunker,
     Fetcher,
@@ -27,8 +27,8 @@ from index.intake import (
     Progress,
     check_url,
     near_duplicate,
+    page_found,
     read_articles,
-    read_page,
 )
 from index.models import Answer, Article, Citation, Hit, IngestReport, Story
 from index.reader import ExtractiveReader, Reader
@@ -176,15 +176,12 @@ class Library:
         self._db.ensure_writable()
         return self._registry.add(location, name or default_name, kind, interval_minutes)
 
-    def probe_source(self, url: str) -> tuple[str, str]:
+    def probe_source(self, url: str) -> tuple[Notice, str]:
         """Read a web source once before it is added: what was found ("a feed of 12 entries", "an article: X")
         and a feed's title as its name; NewsbotError for a typo, a dead feed, a page that is neither."""
         url = url.strip()
         check_url(url, self.config.fetch_limits.allowed_hosts)
-        title, entries, article = read_page(self._web().get(url), url, "", self.config.max_entries_per_poll)
-        if article is not None:
-            return f"an article: {article.title[:100]}", ""
-        return f"a feed of {len(entries)} {'entry' if len(entries) == 1 else 'entries'}", title
+        return page_found(self._web().get(url), url, self.config.max_entries_per_poll)
 
     def remove_source(self, source_id: int) -> Source:
         return self._registry.remove(source_id)
@@ -254,7 +251,7 @@ class Library:
         stories = self._articles.headlines_since(since, limit=2000)
         passages = self._articles.passage_vectors([h.article_id for h in stories])
         events = group_events(stories, {i: story_vector(v) for i, v in passages.items()})
-        if topic and topic.strip():
+        if topic := checked_topic(topic):
             matching = self._topics.about(topic, stories, passages)
             events = [e for e in events if any(h.article_id in matching for h in e.stories)]
         events.sort(key=lambda e: e.newest, reverse=True)
@@ -322,7 +319,7 @@ class Library:
             raise NewsbotError("the number of stories must be at least 1")
         if count > MOST_LISTED:
             raise NewsbotError(f"at most {MOST_LISTED:,} stories at a time")
-        topic = " ".join(without_surrogates(topic).split()) if topic else ""
+        topic = checked_topic(topic)
         if not topic:
             return self._articles.latest(count)
         return self._articles.latest(count, self._topics.stories_about(topic))

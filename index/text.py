@@ -56,13 +56,23 @@ def content_terms(text: str) -> list[str]:
     return [stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
 
 
+# A sentence ends at . ! or ? (and a closing quote or bracket) before a space, a line break or the end,
+# but not after a title, an initial or a.m./p.m. ("Mr. Noda", "J. Smith", "U.S. Senate", "5 p.m. on"); a
+# line break ends one too.
+_LEAD_END = re.compile(
+    r"(?<!\b[A-Z])(?<!\b[ap]\.m)(?<!\b(?:Mr|Ms|Dr|St|Jr|Sr|Lt|No|vs))(?<!\b(?:Mrs|Gen|Gov|Sen|Rep|Col))[.!?][\"'”’)\]]*(?=\s|$)|\n"
+)
+
+
 def lead_of(text: str, most: int = 300) -> str:
-    """The first sentence of a passage (or its first `most` characters, cut at a word)."""
-    for end in (". ", "? ", "! "):
-        at = text.find(end)
-        if 0 < at < most:
-            return text[: at + 1]
-    return text if len(text) <= most else text[: text.rfind(" ", 0, most)] + "…"
+    """The first sentence of a passage, whole; cut at a word before `most` characters (with "…") only
+    when the first sentence alone is longer."""
+    text = text.strip()
+    end = _LEAD_END.search(text)
+    sentence = text[: end.end()].strip() if end else text
+    if len(sentence) <= most:
+        return sentence
+    return sentence[: sentence.rfind(" ", 0, most)] + "…"
 
 
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/@\s:]*):([^/@\s]+)@")

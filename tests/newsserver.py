@@ -174,6 +174,12 @@ class Handler(BaseHTTPRequestHandler):
                 f"<link>{base}/articles/bridge.html</link></item></channel></rss>"
             )
             self.send(200, body.encode(), "application/rss+xml")
+        elif path == "/long.xml":  # more entries than a poll reads
+            items = "".join(
+                f"<item><title>Notice {i}</title><link>{base}/notices/{i}</link></item>" for i in range(2000)
+            )
+            body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>Notices</title>{items}</channel></rss>'
+            self.send(200, body.encode(), "application/rss+xml")
         elif path == "/latin1.xml":
             body = (
                 '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Café</title><item>'

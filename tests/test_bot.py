@@ -299,6 +299,29 @@ def test_token_checks_never_echo_the_token():
     assert secret not in repr(Settings(discord_token=secret, _env_file=None))
 
 
+def test_token_mistakes_say_why_and_where_the_token_was_looked_for(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("NEWSBOT_DISCORD_TOKEN", "DISCORD_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(NewsbotError) as missing:
+        check_token(Settings())
+    assert f"{tmp_path / '.env'} does not exist" in str(missing.value)
+    (tmp_path / ".env").write_text("NEWSBOT_LOG_LEVEL=INFO\n")
+    with pytest.raises(NewsbotError) as missing:
+        check_token(Settings())
+    assert f"{tmp_path / '.env'} holds none" in str(missing.value)
+    token = "MTA" + "x" * 21 + ".Gh1a2b." + "y" * 30
+    assert check_token(Settings(discord_token=token, _env_file=None)) == token
+    for pasted, why in [
+        (f"Bot {token}", 'it begins with "Bot ", which newsbot adds itself'),
+        (f'"{token}"', "it is in quotes"),
+        ("abc.def", "three parts joined by dots, about 70 characters; this one has 2 parts and 7 characters"),
+    ]:
+        with pytest.raises(NewsbotError) as caught:
+            check_token(Settings(discord_token=pasted, _env_file=None))
+        assert why in str(caught.value) and token not in str(caught.value)
+
+
 async def test_direct_messages_answered_or_declined_per_setting(world):
     env, guild, channel, alice = world
     await alice.send_dm(DEMO_QUESTION)

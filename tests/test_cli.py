@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.conftest import DEMO_QUESTION, ROOT, SAMPLE_NEWS, write_jsonl
+from tests.conftest import DEMO_QUESTION, ROOT, SAMPLE_NEWS, filler_news, write_jsonl
 
 
 def newsbot(*args: str, data_dir=None, env_extra=None) -> subprocess.CompletedProcess:
@@ -130,6 +130,8 @@ def test_status_json(data_dir):
         (("brief", "--hours", "nan"), "must be positive numbers"),
         (("latest", "-n", "100000000000000000000"), "at most 1,000 stories"),
         (("brief", "-n", "5000"), "at most 1,000 events"),
+        (("latest", "--topic", "\U0001f30b\U0001f525"), "the topic has no letter or digit"),
+        (("brief", "--topic", "\u200b\u0301 \u200d"), "the topic has no letter or digit"),
     ],
 )
 def test_bad_input_one_line_error_no_traceback(data_dir, args, message):
@@ -193,6 +195,28 @@ def test_invalid_setting_is_named(tmp_path):
     result = newsbot("status", data_dir=tmp_path, env_extra={"NEWSBOT_TOP_K": "lots"})
     assert result.returncode == 1
     assert "NEWSBOT_TOP_K" in result.stderr and "Traceback" not in result.stderr
+    ids = newsbot("status", data_dir=tmp_path, env_extra={"NEWSBOT_ADMIN_USER_IDS": "alice,bob"})
+    assert ids.stderr == (
+        "newsbot: error: invalid setting: NEWSBOT_ADMIN_USER_IDS: 'alice' and 'bob' are not whole numbers"
+        " (expected Discord user ids, comma-separated, like 123,456)\n"
+    )
+
+
+def test_an_unknown_newsbot_variable_is_warned_about_with_the_setting_it_may_mean(tmp_path):
+    from bot.settings import unknown_settings
+
+    result = newsbot("status", data_dir=tmp_path, env_extra={"NEWSBOT_TOPK": "5", "NEWSBOT_TOP_K": "5"})
+    assert result.returncode == 0
+    assert result.stderr == (
+        "newsbot: warning: NEWSBOT_TOPK in the environment is no newsbot setting and is ignored"
+        " (did you mean NEWSBOT_TOP_K?)\n"
+    )
+    env_file = tmp_path / ".env"
+    env_file.write_text("NEWSBOT_READER_PASAGES=8\nNEWSBOT_TOP_K=5\nOTHER_THING=1\n")
+    assert unknown_settings({"NEWSBOT_LOG_LEVEL": "INFO", "HOME": "/"}, env_file) == [
+        f"NEWSBOT_READER_PASAGES in {env_file} is no newsbot setting and is ignored"
+        " (did you mean NEWSBOT_READER_PASSAGES?)"
+    ]
 
 
 def test_terminal_escapes_in_articles_are_never_printed(tmp_path):
@@ -426,6 +450,18 @@ def test_a_database_url_psycopg_cannot_use_is_one_line_without_its_password(tmp_
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_a_brief_lead_is_its_stories_first_sentence_whole(data_dir):
+    result = newsbot("brief", "--hours", "1000000", "--json", data_dir=data_dir)
+    leads = [event["lead"] for event in json.loads(result.stdout)]
+    assert len(leads) == 6 and all(lead.endswith(".") and "…" not in lead for lead in leads), leads
+    assert (
+        "President Trump signed a funding bill late on Wednesday, ending a government shutdown that had lasted 43"
+        " days, the longest in the country's history."
+    ) in leads
+    text = newsbot("brief", "--hours", "1000000", data_dir=data_dir).stdout
+    assert "the longest in the country's history." in " ".join(text.split()) and "…" not in text
+
+
 def test_an_empty_brief_says_how_far_back_the_news_is(data_dir):
     result = newsbot("brief", data_dir=data_dir)
     assert result.returncode == 0
@@ -445,3 +481,37 @@ def test_command_line_mistakes_are_one_line_and_an_unquoted_question_is_told_to_
     assert wrong.returncode == 2 and wrong.stderr.strip().splitlines() == [
         "newsbot latest: error: argument -n: invalid int value: 'x' (see `newsbot latest --help`)"
     ]
+
+
+def test_sigterm_during_ingest_says_what_was_committed_and_a_rerun_finishes(tmp_path):
+    import signal
+    import sqlite3
+
+    news, folder = filler_news(tmp_path / "filler.jsonl", 400), tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
+    env["NEWSBOT_INGEST_BATCH_ARTICLES"] = "4"
+    command = [sys.executable, "-m", "bot.cli", "--data-dir", str(folder), "ingest", str(news)]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def committed() -> int:
+        try:
+            with sqlite3.connect(f"file:{folder / 'news.sqlite3'}?mode=ro", uri=True) as conn:
+                return conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+        except sqlite3.Error:  # not made yet
+            return 0
+
+    while committed() == 0 and process.poll() is None:
+        time.sleep(0.05)
+    process.terminate()  # SIGTERM, as systemd or docker stop it
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == -signal.SIGTERM, err  # the shell's 143, as before
+    said = re.fullmatch(
+        r"newsbot: stopped by SIGTERM; (\d+) articles? committed \((\d+) added, 0 updated\): run the"
+        r" same ingest again to finish the rest \(what is already in is skipped as unchanged\)\n",
+        err,
+    )
+    assert said, err
+    assert 0 < int(said[1]) == int(said[2]) == committed() < 400
+    rerun = newsbot("ingest", str(news), data_dir=folder)
+    assert rerun.returncode == 0 and f"{400 - int(said[1])} added" in rerun.stdout
+    assert committed() == 400

@@ -216,6 +216,17 @@ def test_single_article_url_source(feed_library, server):
     assert story.title == "Harlow bridge opens" and story.url == f"{server.base}/articles/bridge.html"
 
 
+def test_adding_a_feed_longer_than_a_poll_reads_says_how_long_it_is_and_how_much_is_read(server, tmp_path):
+    from tests.test_cli import newsbot
+
+    env = {"NEWSBOT_FETCH_ALLOWED_HOSTS": "127.0.0.1", "NEWSBOT_MAX_ENTRIES_PER_POLL": "40"}
+    added = newsbot("sources", "add", f"{server.base}/long.xml", data_dir=tmp_path / "long", env_extra=env)
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.strip().endswith(
+        ": a feed of 2,000 entries; each poll reads the first 40 (NEWSBOT_MAX_ENTRIES_PER_POLL is 40)"
+    )
+
+
 def test_cli_sources_and_poll(server, tmp_path):
     from tests.test_cli import newsbot
 
@@ -249,6 +260,9 @@ def test_cli_sources_and_poll(server, tmp_path):
     refused = newsbot("sources", "add", f"{server.base}/atom.xml", data_dir=data)  # no test allowance
     assert refused.returncode == 1 and "non-public address" in refused.stderr
     assert "NEWSBOT_FETCH_ALLOWED_HOSTS" in refused.stderr
+    assert "--no-check" not in refused.stderr  # it would be refused just the same
+    unchecked = newsbot("sources", "add", f"{server.base}/atom.xml", "--no-check", data_dir=data)
+    assert unchecked.returncode == 1 and "NEWSBOT_FETCH_ALLOWED_HOSTS" in unchecked.stderr
     removed = newsbot("sources", "remove", "1", data_dir=data)
     assert removed.returncode == 0 and "removed source 1: herald" in removed.stdout
     assert "no source with id 1" in newsbot("sources", "remove", "1", data_dir=data).stderr

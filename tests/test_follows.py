@@ -622,3 +622,18 @@ async def test_a_follow_post_carries_no_bidirectional_control(server, bot_librar
     text = every_text(post) + followed.response.content
     assert "gnp.exe" in text and "Test Wire" in text and "Following" in text
     assert not set(text) & set(BIDI), text
+
+
+async def test_a_topic_of_only_emoji_marks_or_invisible_characters_is_refused_everywhere(server, bot_library):
+    """Such a topic could never match a story: /follow, /latest and /brief say so, and nothing is followed."""
+    env, guild, channel, editor, reader = server
+    for topic in ("\U0001f30b\U0001f525", "\u0301\u0308", "\u200b\u200d\ufeff", "\U0001f1ee\U0001f1f8 \u200f"):
+        for command, who in (("follow", editor), ("latest", reader), ("brief", reader)):
+            result = await who.slash(channel, command, topic=topic)
+            said = result.followups[-1] if result.followups else result.response
+            assert "no letter or digit" in said.content, (command, topic, said.content)
+            assert len(said.content.splitlines()) == 1
+    assert bot_library.following.all() == []
+    followed = await editor.slash(channel, "follow", topic=f"\u200b{VOLCANO} \U0001f30b")  # words with them: kept
+    assert "Following" in followed.response.content
+    assert [f.topic for f in bot_library.following.all()] == [f"{VOLCANO} \U0001f30b"]

@@ -183,7 +183,7 @@ def test_a_feed_date_with_no_utc_instant_leaves_the_entry_undated():
         b'<entry><title>Late</title><link href="https://x.test/late"/><id>late</id>'
         b"<published>9999-12-31T23:00:00-05:00</published></entry></feed>"
     )
-    _, (entry,) = parse_feed(feed, "https://x.test/feed", 10)
+    _, (entry,), _ = parse_feed(feed, "https://x.test/feed", 10)
     assert entry.url == "https://x.test/late" and entry.published is None
 
 

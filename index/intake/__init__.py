@@ -16,6 +16,7 @@ _HOMES = {
     "Ingester": "index.intake.ingest",
     "PollReport": "index.intake.poller",
     "Poller": "index.intake.poller",
+    "RefusedURLError": "index.intake.fetch",
     "Progress": "index.intake.ingest",
     "article_from_record": "index.intake.sources",
     "canonical_url": "index.intake.dedup",
@@ -25,6 +26,7 @@ _HOMES = {
     "is_public": "index.intake.fetch",
     "near_duplicate": "index.intake.dedup",
     "normalise_published": "index.intake.sources",
+    "page_found": "index.intake.poller",
     "parse_feed": "index.intake.feeds",
     "passage_input": "index.intake.ingest",
     "read_articles": "index.intake.sources",
@@ -40,6 +42,7 @@ __all__ = [
     "Ingester",
     "PollReport",
     "Poller",
+    "RefusedURLError",
     "Progress",
     "article_from_record",
     "canonical_url",
@@ -49,6 +52,7 @@ __all__ = [
     "is_public",
     "near_duplicate",
     "normalise_published",
+    "page_found",
     "parse_feed",
     "passage_input",
     "read_articles",
@@ -59,9 +63,9 @@ __all__ = [
 if TYPE_CHECKING:
     from index.intake.chunk import Chunker
     from index.intake.dedup import FINGERPRINT_CHARS, canonical_url, fingerprint, near_duplicate
-    from index.intake.fetch import Fetcher, FetchError, check_url, is_public, resolve_url
+    from index.intake.fetch import Fetcher, FetchError, RefusedURLError, check_url, is_public, resolve_url
     from index.intake.ingest import Ingester, Progress, passage_input
-    from index.intake.poller import Poller, PollReport, read_page
+    from index.intake.poller import Poller, PollReport, page_found, read_page
     from index.intake.sources import article_from_record, html_to_article_text, normalise_published, read_articles
 
 

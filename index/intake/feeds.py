@@ -56,8 +56,9 @@ def _entry_published(raw) -> str | None:
         return None
 
 
-def parse_feed(body: bytes, feed_url: str, max_entries: int) -> tuple[str, list[FeedEntry]]:
-    """(feed title, entries with absolute links); raises FeedError for anything that is no feed."""
+def parse_feed(body: bytes, feed_url: str, max_entries: int) -> tuple[str, list[FeedEntry], int]:
+    """(feed title, the first `max_entries` entries with absolute links, how many entries the feed
+    holds); raises FeedError for anything that is no feed."""
     import feedparser
 
     parsed = feedparser.parse(body, response_headers={"content-location": feed_url})
@@ -89,7 +90,7 @@ def parse_feed(body: bytes, feed_url: str, max_entries: int) -> tuple[str, list[
         problem = getattr(parsed, "bozo_exception", None)
         reason = f"malformed ({type(problem).__name__})" if parsed.bozo and problem else "not a feed format"
         raise FeedError(f"{feed_url} is not a readable RSS or Atom feed: {reason}")
-    return " ".join((parsed.feed.get("title") or "").split()), entries
+    return " ".join((parsed.feed.get("title") or "").split()), entries, len(parsed.entries)
 
 
 def extract_article(html: bytes | str, url: str, source: str, fallback: FeedEntry | None = None) -> Article | None:

@@ -46,6 +46,11 @@ class FetchError(NewsbotError):
         self.retry_after = retry_after
 
 
+class RefusedURLError(FetchError):
+    """A URL newsbot will not fetch as it stands (malformed, not http(s), a non-public address not
+    allowed): skipping the check that reads it first (`sources add --no-check`) does not change that."""
+
+
 @dataclass(frozen=True)
 class Fetched:
     url: str  # after redirects
@@ -94,15 +99,15 @@ def split_url(url: str) -> tuple[str, str, int]:
         parsed = httpx.URL(url)
         scheme, host, port = parsed.scheme, parsed.raw_host.decode("ascii").lower(), parsed.port
     except (httpx.InvalidURL, UnicodeError, ValueError, TypeError) as exc:
-        raise FetchError(f"not a valid URL: {url[:200]!r} ({exc})") from None
+        raise RefusedURLError(f"not a valid URL: {url[:200]!r} ({exc})") from None
     if scheme not in ("http", "https"):
-        raise FetchError(f"only http and https URLs can be fetched, not {scheme or 'a bare path'!r}")
+        raise RefusedURLError(f"only http and https URLs can be fetched, not {scheme or 'a bare path'!r}")
     if not host:
-        raise FetchError(f"{url[:200]!r} has no host")
+        raise RefusedURLError(f"{url[:200]!r} has no host")
     if not host.startswith("[") and (len(host) > 253 or any(len(label) > 63 for label in host.split("."))):
-        raise FetchError(f"not a valid URL: {url[:200]!r} (a host name label is over 63 characters)")
+        raise RefusedURLError(f"not a valid URL: {url[:200]!r} (a host name label is over 63 characters)")
     if port is not None and not 0 < port < 65536:
-        raise FetchError(f"not a valid URL: {url[:200]!r} (port {port} is out of range)")
+        raise RefusedURLError(f"not a valid URL: {url[:200]!r} (port {port} is out of range)")
     return scheme, host, port or (443 if scheme == "https" else 80)
 
 
@@ -123,7 +128,7 @@ def resolve_url(url: str, allowed_hosts: frozenset[str] = frozenset()) -> tuple[
     if host not in allowed_hosts:
         for address in addresses:
             if not is_public(address):
-                raise FetchError(
+                raise RefusedURLError(
                     f"{host} resolves to a non-public address ({address}); refusing to fetch it"
                     " (for local testing only, name the host in fetch_allowed_hosts)",
                     parameters=("fetch_allowed_hosts",),

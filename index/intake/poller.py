@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from index.errors import NewsbotError
+from index.errors import NewsbotError, Notice
 from index.intake.dedup import canonical_url, fingerprint, near_duplicate
 from index.intake.feeds import FeedEntry, FeedError, extract_article, parse_feed, summary_article
 from index.intake.fetch import Fetcher
@@ -91,12 +91,13 @@ def named_by_host(source: Source) -> bool:
     return source.kind == "web" and source.name in (site_name(source.location), netloc)
 
 
-def read_page(fetched, location: str, name: str, max_entries: int) -> tuple[str, list[FeedEntry], Article | None]:
-    """What a fetched source holds: a feed's name (`feed_name` of its title) and entries, or (not a
-    feed but an HTML page) one article; FeedError when it is neither."""
+def read_page(fetched, location: str, name: str, max_entries: int) -> tuple[str, list[FeedEntry], Article | None, int]:
+    """What a fetched source holds: a feed's name (`feed_name` of its title), its first `max_entries`
+    entries and how many it holds, or (not a feed but an HTML page) one article; FeedError when it is
+    neither."""
     try:
-        title, entries = parse_feed(fetched.body, fetched.url, max_entries)
-        return feed_name(title), entries, None
+        title, entries, held = parse_feed(fetched.body, fetched.url, max_entries)
+        return feed_name(title), entries, None, held
     except FeedError:
         looks_html = "html" in fetched.content_type.lower() or fetched.body.lstrip()[:15].lower().startswith(
             (b"<!doctype html", b"<html")
@@ -106,7 +107,22 @@ def read_page(fetched, location: str, name: str, max_entries: int) -> tuple[str,
         article = extract_article(fetched.body, canonical_url(fetched.url), name)
         if article is None:
             raise FeedError(f"{location} is neither a feed nor a readable article") from None
-        return "", [], article
+        return "", [], article, 0
+
+
+def page_found(fetched, location: str, max_entries: int) -> tuple[Notice, str]:
+    """What a web source holds, as adding it says ("a feed of 12 entries", "an article: X"), and a
+    feed's name; a feed longer than a poll reads says how much of it each poll reads."""
+    title, entries, article, held = read_page(fetched, location, "", max_entries)
+    if article is not None:
+        return Notice(f"an article: {article.title[:100]}"), ""
+    if held > max_entries:
+        return Notice(
+            f"a feed of {held:,} entries; each poll reads the first {max_entries:,} (max_entries_per_poll is"
+            f" {max_entries:,})",
+            ("max_entries_per_poll",),
+        ), title
+    return Notice(f"a feed of {len(entries)} {'entry' if len(entries) == 1 else 'entries'}"), title
 
 
 class Poller:
@@ -212,7 +228,7 @@ class Poller:
         if fetched.not_modified:  # the feed says nothing changed: every entry it had stays as it was
             report.unchanged += min(self.registry.feed_entry_count(source.id), self.max_entries)
             return source, fetched.etag, fetched.last_modified
-        name, entries, article = read_page(fetched, source.location, source.name, self.max_entries)
+        name, entries, article, _ = read_page(fetched, source.location, source.name, self.max_entries)
         if article is not None:  # not a feed but a page: a single-article source
             self._store([article], source, report, {})
             return source, fetched.etag, fetched.last_modified
