@@ -52,6 +52,22 @@ def cmd_ingest(args, settings: Settings) -> int:
     return 1 if report.problems else 0
 
 
+def cmd_remove(args, settings: Settings) -> int:
+    library = Library(settings.library_config())
+    # A file ingested is named by its file: URL; its path names it too.
+    references = [Path(r).resolve().as_uri() if Path(r).is_file() else r for r in args.references]
+    removed, unknown = library.remove(references)
+    for article_id, story in removed:
+        say(f"removed {article_id}: {story_line(story)}")
+    for reference in unknown:
+        say(
+            f"newsbot: error: no article with the URL or id {reference!r}; `newsbot latest --json` shows URLs",
+            file=sys.stderr,
+        )
+    say(f"removed {plural(len(removed), 'article')}")
+    return 1 if unknown else 0
+
+
 def cmd_ask(args, settings: Settings) -> int:
     if (args.question is None) == (args.batch is None):
         raise NewsbotError("give either a question or --batch QUESTIONS.jsonl")
@@ -251,6 +267,7 @@ def cmd_bot(args, settings: Settings) -> int:
 
 COMMANDS = {
     "ingest": cmd_ingest,
+    "remove": cmd_remove,
     "ask": cmd_ask,
     "latest": cmd_latest,
     "brief": cmd_brief,

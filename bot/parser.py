@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     def command(name: str, summary: str, description: str, **kwargs) -> argparse.ArgumentParser:
         return commands.add_parser(name, help=summary, description=description, parents=[common], **kwargs)
 
-    for add in (_ingest, _ask, _latest, _brief, _reindex, _status, _poll, _bot):
+    for add in (_ingest, _remove, _ask, _latest, _brief, _reindex, _status, _poll, _bot):
         add(command)
     _sources(command, common)
     _follows(command, common)
@@ -68,6 +68,21 @@ def _ingest(command) -> None:
         metavar="PATH",
         help='a .jsonl or .jsonl.gz file (one {"url", "text", "title", "published", "source"} object a'
         " line), a .txt/.md/.html file, or a folder of them",
+    )
+
+
+def _remove(command) -> None:
+    remove = command(
+        "remove",
+        "take articles out of the library",
+        "Take articles out of the library, with their passages: a file that was no news, a story withdrawn."
+        " A source that still holds them brings them back at its next poll: remove the source too.",
+    )
+    remove.add_argument(
+        "references",
+        nargs="+",
+        metavar="URL_OR_ID",
+        help="an article's URL (as `latest --json` shows it), its id, or the path of a file ingested",
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -80,8 +80,7 @@ class Library:
 
     @property
     def location(self) -> str:
-        """Where the library lives, fit to show an operator (a folder, or a database URL without its
-        password)."""
+        """Where the library lives, fit to show an operator (a folder, a database URL without password)."""
         return self._db.location
 
     def has_news(self) -> bool:
@@ -133,8 +132,7 @@ class Library:
         return self._ingester.ingest(articles, progress, report, fingerprints)
 
     def reindex(self, progress: Progress | None = None) -> int:
-        """Re-embed every passage with the configured model (questions read the old vectors until
-        the new ones are committed); returns how many."""
+        """Re-embed every passage with the configured model (questions read the old vectors till then); how many."""
         return self._ingester.reindex(progress)
 
     # -- configured sources ----------------------------------------------------------------
@@ -223,6 +221,11 @@ class Library:
             return 0
         with self._db.writing():
             return self._articles.remove_older_than(cutoff)
+
+    def remove(self, references: Sequence[str]) -> tuple[list[tuple[int, Story]], list[str]]:
+        """Take articles out by URL or id, atomically: ((id, story) removed, the references naming none)."""
+        with self._db.writing():
+            return self._articles.remove(references)
 
     def _web(self) -> Fetcher:
         """The one fetcher of this library (its per-host backoff is shared by every poll)."""

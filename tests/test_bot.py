@@ -282,6 +282,23 @@ async def test_status_and_sources(world, tmp_path):
     assert "Removed source" in removed.response.content
 
 
+async def test_an_operator_removes_an_article_and_others_may_not(world, bot_library):
+    env, guild, channel, alice = world
+    louvre = "https://news.example.org/2025/10/19/louvre-crown-jewels-theft"
+    refused = await alice.slash(channel, "remove", articles=louvre)
+    assert "only the bot's operators" in shown(refused).content and bot_library.stats()["articles"] == 6
+    admin = make_admin(env, guild)
+    removed = await admin.slash(channel, "remove", articles=f"{louvre} https://news.example.org/nowhere")
+    said = shown(removed)
+    assert said.ephemeral and "Removed" in said.content and "Thieves take French crown jewels" in said.content
+    assert "No article with the URL or id `https://news.example.org/nowhere`" in said.content
+    assert bot_library.stats()["articles"] == 5
+    latest = await alice.slash(channel, "latest")
+    assert "Louvre" not in shown(latest).embeds[0].description
+    asked = await alice.slash(channel, "ask", question="What did the thieves take from the Louvre?")
+    assert louvre not in every_text(shown(asked))
+
+
 @pytest.mark.simcord(shard_count=1, approved_intents=discord.Intents.default())
 async def test_works_without_the_message_content_intent(world):
     env, guild, channel, alice = world

@@ -277,7 +277,7 @@ def test_version_and_help_texts(capsys):
             build_parser().parse_args([*args, "--help"])
         return " ".join(capsys.readouterr().out.split())
 
-    for command in ("ingest", "ask", "latest", "reindex", "status", "sources", "poll", "bot"):
+    for command in ("ingest", "remove", "ask", "latest", "reindex", "status", "sources", "poll", "bot"):
         text = help_of(command)
         assert f"usage: newsbot {command}" in text and "--data-dir" in text, command
         assert len(text.split("options:")[0]) > len(f"usage: newsbot {command} [-h] [--data-dir DATA_DIR]") + 20
@@ -515,3 +515,36 @@ def test_sigterm_during_ingest_says_what_was_committed_and_a_rerun_finishes(tmp_
     rerun = newsbot("ingest", str(news), data_dir=folder)
     assert rerun.returncode == 0 and f"{400 - int(said[1])} added" in rerun.stdout
     assert committed() == 400
+
+
+def test_a_file_that_is_no_news_is_warned_about_and_remove_takes_articles_out(tmp_path):
+    docs, shopping, story = tmp_path / "README.md", tmp_path / "list.txt", tmp_path / "ferry.txt"
+    docs.write_text("# Install\n\nRun this:\n\n```bash\npip install newsbot\n```\n")
+    shopping.write_text("eggs\nmilk\nbread\n")
+    story.write_text("Ferry aground off Kelmar\n\nA ferry ran aground off Kelmar on Saturday. All were saved.\n")
+    folder = tmp_path / "data"
+    ingested = newsbot("ingest", str(SAMPLE_NEWS), str(docs), str(shopping), str(story), data_dir=folder)
+    assert ingested.returncode == 0 and "9 added" in ingested.stdout
+    assert ingested.stderr.splitlines() == [
+        f"newsbot: warning: {docs.as_uri()}: it holds markdown code blocks, as documentation does, not news;"
+        " indexed all the same (`newsbot remove` takes it out)",
+        f"newsbot: warning: {shopping.as_uri()}: it holds no sentence, as a list or a table does, not news;"
+        " indexed all the same (`newsbot remove` takes it out)",
+    ]
+    louvre = "https://news.example.org/2025/10/19/louvre-crown-jewels-theft"
+    removed = newsbot("remove", str(docs), shopping.as_uri(), louvre, "https://x.test/never", data_dir=folder)
+    assert removed.returncode == 1
+    assert removed.stderr == (
+        "newsbot: error: no article with the URL or id 'https://x.test/never'; `newsbot latest --json` shows URLs\n"
+    )
+    assert removed.stdout.splitlines()[-1] == "removed 3 articles"
+    assert docs.as_uri() in removed.stdout and louvre in removed.stdout
+    latest = json.loads(newsbot("latest", "-n", "50", "--json", data_dir=folder).stdout)
+    assert sorted(s["url"] for s in latest if not s["url"].startswith("https://news.example.org/")) == [story.as_uri()]
+    assert louvre not in {s["url"] for s in latest} and len(latest) == 6
+    status = json.loads(newsbot("status", "--json", data_dir=folder).stdout)
+    assert status["articles"] == 6
+    by_id = newsbot("remove", "1", data_dir=folder)  # the ids `remove` prints
+    assert by_id.returncode == 0 and by_id.stdout.startswith("removed 1: ")
+    answer = json.loads(newsbot("ask", "what did the thieves take from the Louvre?", "--json", data_dir=folder).stdout)
+    assert answer.get("url") != louvre

@@ -1,4 +1,4 @@
-"""Operator commands: `/reindex`, `/sources add|remove|list`, `/status` (who operates: `bot/checks.py`)."""
+"""Operator commands: `/reindex`, `/sources add|remove|list`, `/remove`, `/status` (who operates: bot/checks.py)."""
 
 from __future__ import annotations
 
@@ -161,6 +161,22 @@ class AdminCog(commands.Cog):
         source = await asyncio.to_thread(self.bot.library.remove_source, source_id)
         await interaction.response.send_message(
             **outgoing(f"Removed source `{source.id}` **{safe(source.name)}**.", ephemeral=True)
+        )
+
+    # -- /remove --------------------------------------------------------------------------------
+
+    @app_commands.command(name="remove", description="Take articles out of the index, by URL or id (operators)")
+    @app_commands.describe(articles="the article's URL (as /latest links it) or its id; several, space-separated")
+    @admin_only()
+    async def remove(self, interaction: discord.Interaction, articles: str) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        removed, unknown = await asyncio.to_thread(self.bot.library.remove, articles.split())
+        lines = [
+            f"Removed `{article_id}` **{safe(clip(story.title or story.url, 200))}**." for article_id, story in removed
+        ]
+        lines += [f"No article with the URL or id `{safe(clip(reference, 200))}`." for reference in unknown]
+        await interaction.followup.send(
+            **outgoing(clip("\n".join(lines) or "Nothing to remove.", 2000), ephemeral=True)
         )
 
     # -- polling --------------------------------------------------------------------------------

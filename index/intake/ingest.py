@@ -17,6 +17,7 @@ from index.dates import published_moment
 from index.errors import NothingIndexedError, Notice
 from index.intake.chunk import Chunker
 from index.intake.dedup import fingerprint
+from index.intake.sources import not_news
 from index.models import Article, IngestReport, Passage
 from index.retrieval import Embedder
 from index.store import ArticleStore, PreparedArticle, Store, content_hash
@@ -144,6 +145,10 @@ class Ingester:
                 )
             )
             article = replace(article, published=today)
+        if article.url.startswith("file:") and (doubt := not_news(article.text)):  # `newsbot ingest README.md`
+            report.warnings.append(
+                Notice(f"{article.url[:200]}: {doubt}; indexed all the same (`newsbot remove` takes it out)")
+            )
         limit = self.config.max_article_chars
         if len(article.text) <= limit:
             return article

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
@@ -260,3 +261,15 @@ def _read_file(path: Path, on_problem: ProblemSink) -> Iterator[Article]:
         article = read_document(path, on_problem)
         if article is not None:
             yield article
+
+
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*(?:\s|$)")
+
+
+def not_news(text: str) -> str | None:
+    """Why a file's text does not look like a news story (documentation, code, a list), or None."""
+    if "```" in text or "~~~" in text:
+        return "it holds markdown code blocks, as documentation does, not news"
+    if not _SENTENCE_END.search(text):
+        return "it holds no sentence, as a list or a table does, not news"
+    return None

@@ -14,6 +14,7 @@ from index.dates import now, published_utc
 from index.errors import ModelChangedError, NewsbotError
 from index.models import Article, Headline, Passage, Story
 from index.store.contract import Store, VectorGenerations
+from index.store.removal import remove_named, remove_where
 from index.store.vectors import VectorIndex
 from index.text import all_words_query, lead_of, lexical_query
 
@@ -233,28 +234,12 @@ class ArticleStore:
     def remove_older_than(self, cutoff: str) -> int:
         """Delete articles published (or, undated, ingested) before `cutoff`, with their passages and
         vectors, as one atomic step. Call inside `writing()`. Returns the number removed."""
-        with self.db.transaction() as conn:
-            old = [
-                r[0]
-                for r in conn.execute(
-                    "SELECT id FROM articles WHERE coalesce(published_utc, ingested_at) < ?", (cutoff,)
-                )
-            ]
-            if not old:
-                return 0
-            marks = ",".join("?" * len(old))
-            passage_ids = [r[0] for r in conn.execute(f"SELECT id FROM passages WHERE article_id IN ({marks})", old)]
-            self.db.forget_terms(conn, passage_ids)
-            conn.execute(f"DELETE FROM passages WHERE article_id IN ({marks})", old)
-            conn.execute(f"DELETE FROM articles WHERE id IN ({marks})", old)
-            conn.execute(f"DELETE FROM channel_posts WHERE article_id IN ({marks})", old)
-            generation = self.db.bump(conn, now(), self.embedding_model or "", None)
-            self.db.log_vector_changes(conn, generation, passage_ids, [])
-        dimension = int(self.db.meta("dimension") or 1)
-        self.vectors.apply_changes(
-            generation, np.array(passage_ids), np.array([], dtype=np.int64), np.zeros((0, dimension), np.float32)
-        )
-        return len(old)
+        return len(remove_where(self.db, self.vectors, "coalesce(published_utc, ingested_at) < ?", (cutoff,)))
+
+    def remove(self, references: Sequence[str]) -> tuple[list[tuple[int, Story]], list[str]]:
+        """Delete the articles named by URL or id, as one atomic step. Call inside `writing()`. Returns
+        (id, story) of each removed, and the references that named no article."""
+        return remove_named(self.db, self.vectors, references)
 
     # -- reads -------------------------------------------------------------------------------
 
