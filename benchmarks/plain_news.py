@@ -9,8 +9,8 @@ held-out Wikinews documents of the news QA sets.
   questions, no article text. All 36 stories are one library; every question is asked of it.
   Split by story: `tune` is what calibration fits on, `report` is what the README quotes.
 - `wikinews` (`training.news_qa`): the documents it holds out of training, each paragraph a story
-  (its first words the headline), asked every question people wrote on their sentences (a seeded
-  sample). `tune` and `report` are halves of those documents.
+  (its first words the headline), asked QAMR's questions on their sentences (people's free
+  questions; a seeded sample). `tune` and `report` are halves of those documents.
 
 Right means the answer given equals a gold answer after SQuAD normalisation, never an overlap.
 Prints, at the shipped threshold (or `--threshold`): the share of answerable questions answered
@@ -103,7 +103,7 @@ def wikinews_articles_and_questions(split: str) -> tuple[list[Article], list[dic
     questions = [
         {"question": e["question"], "answers": [e["answer"]], "kind": "wikinews"}
         for e in news_qa.examples("held")
-        if "start" in e and e["document"] in documents
+        if "start" in e and e["document"] in documents and e["source"] == "qamr"
     ]
     questions = random.Random(13).sample(questions, min(WIKINEWS_SAMPLE, len(questions)))
     return articles, questions

@@ -215,6 +215,7 @@ def examples(part: str = "train", negative_share: float = 0.25, seed: int = 13) 
                 "answer": answer,
                 "group": group,
                 "document": passage.document,
+                "source": q.source,
             }
         )
         if rng.random() >= negative_share:
