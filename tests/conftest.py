@@ -104,3 +104,16 @@ def stored(library: Library, sql: str, params: tuple = ()) -> list[tuple]:
         return [tuple(row) for row in db.connect().execute(sql, params).fetchall()]
     finally:
         db.close()
+
+
+SETTLE_TIMEOUT = 120.0  # seconds SimCord waits for the bot to settle: a cap for loaded machines
+
+
+def pytest_collection_modifyitems(items):
+    """Every SimCord test waits for the bot with a generous cap (SimCord's own default is 5 s: a reader on a
+    loaded 2-core machine can take longer than that for one answer), keeping the test's own options."""
+    for item in items:
+        marker = item.get_closest_marker("simcord")
+        options = dict(marker.kwargs) if marker else {}
+        options.setdefault("settle_timeout", SETTLE_TIMEOUT)
+        item.add_marker(pytest.mark.simcord(**options))
