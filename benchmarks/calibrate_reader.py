@@ -10,14 +10,15 @@ on a mix of question kinds, none of it 2025 and none of it what the reader train
 - `plain`: the calibration half of SQuAD's held-out titles ingested as news: plain questions;
 - `unanswerable`: SQuAD 2.0's questions of those titles that the text does not answer (any
   answer is wrong; the right reply is an abstention);
-- `people` and `people-unanswerable`: people's plain questions over news (`plain_news.py`): the tune
-  halves of the project's plain-news set (answerable, and those no story of the set answers) and of
-  the held-out Wikinews documents.
-Each side (quiz news, SQuAD, people's news) weighs the same in the fit, however many questions it
-has, so the confidence means the same on each. The threshold is the lowest confidence at which the
-answers given are right at least `--precision` of the time on the quiz and SQuAD sides and
-`--people-precision` on people's news (unanswerable questions counted with the answerable ones
-they stand among). The span prior (`--overlap`, `--echo`, `--staleness`, `--bare-names`: chosen with
+- `people` and `people-unanswerable`: people's plain questions over news, the tune half of the
+  project's plain-news set (`plain_news.py`: answerable, and those no story of the set answers);
+- `wikinews`: QAMR's questions over the tune half of the held-out Wikinews documents.
+The quiz news, the SQuAD questions and the plain-news set each weigh the same in the fit, however
+many questions each has, and the Wikinews questions `--wikinews-weight` of that, so the confidence
+means the same on each. The threshold is the lowest confidence at which the answers given are right
+at least `--precision` of the time on the quiz news and the SQuAD side, and `--people-precision` on
+the plain-news set (unanswerable questions counted with the answerable ones they stand among).
+The span prior (`--overlap`, `--echo`, `--staleness`, `--bare-names`: chosen with
 `tune_reader.py`) is written beside it, since the features depend on it. Report on held-out data
 with `squad_news.py --half report` and `realtimeqa.py --year 2025`.
 """
@@ -39,8 +40,15 @@ from index.reader import CALIBRATION_FILE, Calibration, ExtractiveReader, SpanPr
 ROOT = Path(__file__).resolve().parent.parent
 
 FEATURES = ("top", "share", "margin", "relevance", "span", "overlap", "stories", "echo", "dense", "rank")
-KINDS = ("news", "plain", "unanswerable", "people", "people-unanswerable")
-SIDES = {"news": "news", "plain": "squad", "unanswerable": "squad", "people": "people", "people-unanswerable": "people"}
+KINDS = ("news", "plain", "unanswerable", "people", "people-unanswerable", "wikinews")
+SIDES = {
+    "news": "news",
+    "plain": "squad",
+    "unanswerable": "squad",
+    "people": "people",
+    "people-unanswerable": "people",
+    "wikinews": "wikinews",
+}
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50, weight=None) -> np.ndarray:
@@ -74,9 +82,8 @@ def rows_for(records: list[dict], reader: ExtractiveReader) -> list[dict]:
         reading = reader.weigh(record["question"], record["spans"])
         if reading.best is None:
             continue
-        rows.append(
-            {"kind": record["kind"], "features": reading.features, "right": right(reading.best.text, record["gold"])}
-        )
+        kind = "wikinews" if record.get("question_kind") == "wikinews" else record["kind"]
+        rows.append({"kind": kind, "features": reading.features, "right": right(reading.best.text, record["gold"])})
     return rows
 
 
@@ -89,6 +96,9 @@ def main() -> None:
     parser.add_argument("--precision", type=float, default=0.5, help="precision wanted on every kind when answering")
     parser.add_argument(
         "--people-precision", type=float, help="precision wanted on people's news questions (default: --precision)"
+    )
+    parser.add_argument(
+        "--wikinews-weight", type=float, default=0.5, help="the Wikinews questions' weight against another side's"
     )
     parser.add_argument("--overlap", type=float, default=0.0)
     parser.add_argument("--echo", type=float, default=0.0)
@@ -122,7 +132,8 @@ def main() -> None:
     # quiz news, the SQuAD questions (plain and unanswerable, as they come) and people's news questions
     sides = np.array([SIDES[k] for k in kinds])
     present = sorted(set(sides))
-    weight = np.array([len(rows) / (len(present) * np.sum(sides == side)) for side in sides])
+    share = {side: args.wikinews_weight if side == "wikinews" else 1.0 for side in present}
+    weight = np.array([len(rows) * share[side] / (sum(share.values()) * np.sum(sides == side)) for side in sides])
     if args.unanswerable_share:  # the unanswerable ones weigh this share of the SQuAD side
         squad = sides == "squad"
         for kind, share in (("unanswerable", args.unanswerable_share), ("plain", 1 - args.unanswerable_share)):
@@ -133,7 +144,7 @@ def main() -> None:
     calibration = Calibration(float(w[0]), weights, 0.5, prior, squashed=squashed, headline_chars=args.headline_chars)
     confidence = np.array([calibration.confidence(r["features"]) for r in rows])
     wanted = {"news": args.precision, "squad": args.precision, "people": args.people_precision or args.precision}
-    threshold = max(threshold_for(confidence[sides == s], y[sides == s], wanted[s]) for s in present)
+    threshold = max(threshold_for(confidence[sides == s], y[sides == s], wanted[s]) for s in present if s in wanted)
     print("weights: " + ", ".join(f"{k} {v:+.3f}" for k, v in [("bias", w[0]), *weights.items()]))
     for kind in KINDS:
         inside = kinds == kind

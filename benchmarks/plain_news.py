@@ -16,8 +16,8 @@ Right means the answer given equals a gold answer after SQuAD normalisation, nev
 Prints, at the shipped threshold (or `--threshold`): the share of answerable questions answered
 right, answered, precision of the answers given (unanswerable ones answered count as wrong), by
 kind; unanswerable ones abstained; a gold answer among what the reply shows (the answer, or the
-candidates offered when unsure); the best span's EM/F1 always answering; and the median margin of
-right best spans over "no answer". The network's reading is cached by `proposals.py`.
+candidates offered when unsure), and in a quote the reply shows; the best span's EM/F1 always
+answering; and the median margin of right best spans over "no answer". Readings are cached by `proposals.py`.
 A benchmark, not a test. Needs ../shared/data/.
 """
 
@@ -36,7 +36,7 @@ from index import Library, LibraryConfig
 from index.intake import article_from_record
 from index.models import Article
 from index.reader import ExtractiveReader
-from training.scoring import f1, normalise_answer
+from training.scoring import contains, f1, normalise_answer
 
 ROOT = Path(__file__).resolve().parent.parent
 SET = ROOT / "benchmarks" / "data" / "plain_news.json"
@@ -137,6 +137,7 @@ def evaluate(name: str, split: str, reader: ExtractiveReader) -> list[dict]:
         golds = record["gold"]
         right = max((float(normalise_answer(guess) == normalise_answer(g)) for g in golds), default=0.0)
         shown = [answer.text] if answer.text else [c.text for c in answer.candidates]
+        quotes = [answer.quote] if answer.text else [c.quote for c in answer.candidates]
         rows.append(
             {
                 "kind": record["question_kind"],
@@ -150,6 +151,7 @@ def evaluate(name: str, split: str, reader: ExtractiveReader) -> list[dict]:
                 "guess_em": right,
                 "guess_f1": max((f1(guess, g) for g in golds), default=0.0),
                 "shown": any(normalise_answer(s) == normalise_answer(g) for s in shown for g in golds),
+                "quoted": any(contains(quote, g) for quote in quotes for g in golds),
             }
         )
     return rows
@@ -172,6 +174,7 @@ def summary(rows: list[dict], threshold: float) -> dict[str, float]:
         "precision": 100 * right / answered if answered else 0.0,
         "abstained": 100 * (1 - len(wrongly) / len(unanswerable)) if unanswerable else 0.0,
         "shown": 100 * sum(r["shown"] for r in answerable) / n,
+        "quoted": 100 * sum(r["quoted"] for r in answerable) / n,
         "always_em": 100 * sum(r["guess_em"] for r in answerable) / n,
         "always_f1": 100 * sum(r["guess_f1"] for r in answerable) / n,
         "right_margin": statistics.median(margins) if margins else 0.0,
@@ -202,7 +205,11 @@ def main() -> None:
     )
     print(
         f"  best span always answering: EM {total['always_em']:.1f}, F1 {total['always_f1']:.1f}; median margin of "
-        f"right best spans over 'no answer' {total['right_margin']:+.1f}; a gold answer shown {total['shown']:.1f}%"
+        f"right best spans over 'no answer' {total['right_margin']:+.1f}"
+    )
+    print(
+        f"  a gold answer shown as the answer or a candidate {total['shown']:.1f}%, in a quote shown "
+        f"{total['quoted']:.1f}%"
     )
     if total["unanswerable"]:
         print(f"  {total['unanswerable']} unanswerable: abstained {total['abstained']:.1f}%")

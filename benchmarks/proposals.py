@@ -118,6 +118,14 @@ def _squad(name: str, reader: ExtractiveReader, models: dict) -> list[dict]:
     return records
 
 
+def kind_of(question: dict) -> str:
+    """What calibration calls a people's-news question: `wikinews` (QAMR over held-out Wikinews), or from
+    the plain-news set `people` (answerable) and `people-unanswerable`."""
+    if question["kind"] == "wikinews":
+        return "wikinews"
+    return "people" if question["answers"] else "people-unanswerable"
+
+
 def _people(name: str, reader: ExtractiveReader, models: dict) -> list[dict]:
     set_name, split = name.rsplit("-", 1)
     articles, questions = plain_news.articles_and_questions(set_name, split)
@@ -128,7 +136,7 @@ def _people(name: str, reader: ExtractiveReader, models: dict) -> list[dict]:
         hits = library.search(text)
         records.append(
             {
-                "kind": "people" if q["answers"] else "people-unanswerable",
+                "kind": kind_of(q),
                 "question_kind": q["kind"],
                 "question": text,
                 "gold": q["answers"],

@@ -233,7 +233,14 @@ def examples(part: str = "train", negative_share: float = 0.25, seed: int = 13) 
             other = ranked[0] if ranked else None
         if other is not None:
             out.append(
-                {"question": q.question, "title": "", "text": other.text, "group": group, "document": other.document}
+                {
+                    "question": q.question,
+                    "title": "",
+                    "text": other.text,
+                    "group": group,
+                    "document": other.document,
+                    "source": q.source,
+                }
             )
     return out
 

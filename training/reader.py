@@ -101,6 +101,11 @@ def main() -> None:
         help="this many people's questions over Wikinews text (training.news_qa: QAMR, QA-SRL, QANom; 0: none)",
     )
     parser.add_argument(
+        "--news-qa-sources",
+        default="qamr,qasrl-v2_1/orig,qasrl-gs,qanom",
+        help="which of the news QA sets --news-qa draws from (comma-separated)",
+    )
+    parser.add_argument(
         "--wikinews-valid",
         type=int,
         default=0,
@@ -202,7 +207,8 @@ def main() -> None:
         squad_train = random.Random(args.seed).sample(squad_train, min(args.squad_sample, len(squad_train)))
     people = []
     if args.news_qa:
-        people = news_qa.examples("train", seed=args.seed)
+        sources = set(args.news_qa_sources.split(","))
+        people = [e for e in news_qa.examples("train", seed=args.seed) if e["source"] in sources]
         people = random.Random(args.seed).sample(people, min(args.news_qa, len(people)))
     examples = without_titles(
         squad_train + news_part * args.news_repeat + people, args.drop_titles, random.Random(args.seed)
