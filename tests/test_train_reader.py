@@ -161,3 +161,25 @@ def test_titles_can_be_dropped_from_a_share_of_the_examples_as_the_product_reads
     assert all(e["title"] == f"Headline {i}" for i, e in enumerate(examples))  # the originals are untouched
     with pytest.raises(ValueError, match="between 0 and 1"):
         without_titles(examples, 1.5, random.Random(1))
+
+
+def test_news_qa_sentences_are_detokenised_with_their_answers_in_place():
+    from training.news_qa import Corpus, Question, _joined, detokenise, document_of
+
+    tokens = "`` We won , '' said Ana -LRB- the mayor -RRB- , who got 55 % of the vote .".split()
+    text, offsets = detokenise(tokens)
+    assert text == "\u201cWe won,\u201d said Ana (the mayor), who got 55% of the vote."
+    assert [text[a:b] for a, b in offsets[5:7]] == ["said", "Ana"]
+    assert text[offsets[8][0] : offsets[9][1]] == "the mayor"
+    assert document_of("Wiki1k:wikinews:749788:8:0") == ("749788", 8, 0)
+    assert document_of("Wiki1k:wikipedia:16016:90:8") is None
+
+    corpus = Corpus()
+    corpus.sentences["Wiki1k:wikinews:1:0:0"] = "The vote was held on Sunday .".split()
+    corpus.sentences["Wiki1k:wikinews:1:0:1"] = tokens
+    corpus.questions.append(Question("Wiki1k:wikinews:1:0:1", "Who is the mayor?", (6, 7), "qamr"))
+    passage = _joined(corpus, "1", 0, ["Wiki1k:wikinews:1:0:0", "Wiki1k:wikinews:1:0:1"])
+    base = passage.where["Wiki1k:wikinews:1:0:1"]
+    _, second = detokenise(tokens)
+    assert passage.text[base + second[6][0] : base + second[6][1]] == "Ana"
+    assert passage.text.startswith("The vote was held on Sunday. \u201cWe won")
