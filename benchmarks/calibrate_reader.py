@@ -98,6 +98,12 @@ def main() -> None:
         "--people-precision", type=float, help="precision wanted on people's news questions (default: --precision)"
     )
     parser.add_argument(
+        "--candidate-floor",
+        type=float,
+        default=Calibration.candidate_floor,
+        help="below the threshold, answers at least this likely are offered as unconfirmed candidates",
+    )
+    parser.add_argument(
         "--wikinews-weight", type=float, default=0.5, help="the Wikinews questions' weight against another side's"
     )
     parser.add_argument("--overlap", type=float, default=0.0)
@@ -141,7 +147,15 @@ def main() -> None:
             weight[inside] = share * weight[squad].sum() / inside.sum()
     w = fit_logistic(x, y, l2=args.l2, weight=weight)
     weights = {name: float(v) for name, v in zip(FEATURES, w[1:], strict=True)}
-    calibration = Calibration(float(w[0]), weights, 0.5, prior, squashed=squashed, headline_chars=args.headline_chars)
+    calibration = Calibration(
+        float(w[0]),
+        weights,
+        0.5,
+        prior,
+        candidate_floor=args.candidate_floor,
+        squashed=squashed,
+        headline_chars=args.headline_chars,
+    )
     confidence = np.array([calibration.confidence(r["features"]) for r in rows])
     wanted = {"news": args.precision, "squad": args.precision, "people": args.people_precision or args.precision}
     threshold = max(threshold_for(confidence[sides == s], y[sides == s], wanted[s]) for s in present if s in wanted)
@@ -163,6 +177,7 @@ def main() -> None:
                 "bias": calibration.bias,
                 "weights": weights,
                 "threshold": round(threshold, 4),
+                "candidate_floor": args.candidate_floor,
                 "prior": asdict(prior),
                 "squashed": list(squashed),
                 "headline_chars": args.headline_chars,
