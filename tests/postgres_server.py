@@ -55,6 +55,11 @@ class PostgresServer:
         )
         return self
 
+    def restart(self) -> None:
+        """Stop the server (its clients' connections dropped) and start it again on the same port."""
+        data, log = str(self.folder / "data"), str(self.folder / "log")
+        self._run(str(self.binaries / "pg_ctl"), "-D", data, "-l", log, "-m", "fast", "-w", "restart")
+
     def stop(self) -> None:
         try:
             self._run(str(self.binaries / "pg_ctl"), "-D", str(self.folder / "data"), "-m", "immediate", "stop")

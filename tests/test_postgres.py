@@ -143,3 +143,18 @@ def test_a_failing_database_is_one_line_from_the_command_line(pg_library, databa
     assert process.returncode == 1, text
     assert text.startswith("newsbot: error: the news library's PostgreSQL database failed"), text
     assert "Traceback" not in text and "data folder" not in text
+
+
+def test_a_server_restart_is_survived_by_reconnecting(pg_library, postgres, tmp_path):
+    """After PostgreSQL restarts, every pooled connection is dead: the first question, the first list of
+    stories and the first ingest after it reconnect and succeed instead of failing."""
+    library = pg_library()
+    library.ingest([SAMPLE_NEWS])
+    assert library.ask(DEMO_QUESTION).text == "Yoshihiko Noda"
+    postgres.restart()
+    assert library.ask(DEMO_QUESTION).text == "Yoshihiko Noda"
+    assert library.latest(3)
+    volcano = tmp_path / "volcano.jsonl"
+    write_jsonl(volcano, [VOLCANO])
+    assert library.ingest([volcano]).added == 1
+    assert any(story.url == VOLCANO["url"] for story in library.latest(10))

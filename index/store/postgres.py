@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import re
 import threading
-from collections.abc import Iterator, Sequence
-from typing import cast
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, cast
 from urllib.parse import quote
 
 import numpy as np
@@ -24,6 +25,8 @@ from index.errors import NewsbotError, StoreUnavailableError
 from index.store.registry import name_sources_without_credentials
 from index.store.schema import POSTGRES_MIGRATIONS, POSTGRES_SCHEMA, POSTGRES_VERSION
 from index.store.sqlite import GenerationStore
+
+log = logging.getLogger(__name__)
 
 _WRITE_LOCK = 0x6E657773  # advisory lock keys ("news", "newt"): writers take turns; migrations run once
 _SCHEMA_LOCK = 0x6E657774
@@ -40,12 +43,28 @@ DATABASE_URL = ("database_url",)  # the parameter the connection errors name
 
 
 class PgConnection:
-    """A psycopg connection that speaks the sqlite3 subset the shared SQL uses."""
+    """A psycopg connection that speaks the sqlite3 subset the shared SQL uses.
 
-    def __init__(self, raw) -> None:
+    `reopen` (given for the long-lived connections) makes a new raw connection: a statement run
+    outside a transaction on a connection the server dropped (a restart: AdminShutdown on the
+    first statement after it) is run again once on a new one. Inside a transaction it is not: the
+    work before it was lost with the connection, and the error goes up."""
+
+    def __init__(self, raw, reopen: Callable[[], Any] | None = None) -> None:
         self.raw = raw
+        self._reopen = reopen
 
     def execute(self, sql: str, params: Sequence = ()):
+        import psycopg
+
+        idle = self.raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        try:
+            return self.raw.execute(_pg(sql), tuple(params))
+        except psycopg.OperationalError:
+            if self._reopen is None or not idle or not (self.raw.closed or self.raw.broken):
+                raise
+        log.info("the news database dropped a connection (a restart?): reconnecting")
+        self.raw = self._reopen()
         return self.raw.execute(_pg(sql), tuple(params))
 
     def executemany(self, sql: str, rows) -> None:
@@ -147,7 +166,7 @@ class PostgresDatabase(GenerationStore):
         if conn is None or conn.raw.closed:
             if not self._schema_ready:
                 self._create()
-            conn = PgConnection(self.open_connection())
+            conn = PgConnection(self.open_connection(), self.open_connection)
             self._local.conn = conn
         return conn
 
@@ -191,7 +210,7 @@ class PostgresDatabase(GenerationStore):
         releases by itself if this process dies."""
         with self._write_lock:
             if self._lock_conn is None or self._lock_conn.raw.closed:
-                self._lock_conn = PgConnection(self.open_connection())
+                self._lock_conn = PgConnection(self.open_connection(), self.open_connection)
             lock = self._lock_conn
             lock.execute("SELECT pg_advisory_lock(?)", (_WRITE_LOCK,))
             try:
@@ -214,6 +233,7 @@ class PostgresDatabase(GenerationStore):
     def transaction(self) -> Iterator[PgConnection]:
         """One atomic write; rolled back on any exception, and by the server if this process dies."""
         conn = self.connect()
+        conn.execute("SELECT 1")  # a connection the server dropped is replaced before the work starts
         with conn.raw.transaction():
             yield conn
 
