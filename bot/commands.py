@@ -36,8 +36,14 @@ def cmd_ingest(args, settings: Settings) -> int:
     bar, update = progress_bar("articles")
     report = IngestReport()
     try:
-        with bar, sigterm_stops():
-            library.ingest(args.paths, progress=update, report=report)
+        with bar, sigterm_stops() as latch:
+
+            def batch_done(done: int, total: int | None) -> None:  # a batch is committed and counted here
+                update(done, total)
+                latch.check()
+
+            library.ingest(args.paths, progress=batch_done, report=report)
+            latch.check()
     except Terminated:  # each batch is its own transaction: what was committed stays, a rerun skips it
         say(
             f"newsbot: stopped by SIGTERM; {plural(report.added + report.updated, 'article')} committed"

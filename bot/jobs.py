@@ -107,16 +107,31 @@ class Terminated(BaseException):
     so a command can say what it finished before it goes."""
 
 
-def _terminated(signum, frame) -> None:
-    raise Terminated
+class SigtermLatch:
+    """Notes a SIGTERM so that work stops where it is consistent: `check()` raises `Terminated` once
+    one arrived. A second SIGTERM raises at once, wherever the main thread is."""
+
+    def __init__(self) -> None:
+        self.arrived = False
+
+    def __call__(self, signum, frame) -> None:
+        if self.arrived:
+            raise Terminated
+        self.arrived = True
+
+    def check(self) -> None:
+        if self.arrived:
+            raise Terminated
 
 
 @contextlib.contextmanager
-def sigterm_stops() -> Iterator[None]:
-    """Within: SIGTERM raises `Terminated` in the main thread instead of ending the process at once."""
-    before = signal.signal(signal.SIGTERM, _terminated)
+def sigterm_stops() -> Iterator[SigtermLatch]:
+    """Within: SIGTERM is latched instead of ending the process at once (`SigtermLatch`): the work
+    calls `check()` between its steps, after what it counts is counted."""
+    latch = SigtermLatch()
+    before = signal.signal(signal.SIGTERM, latch)
     try:
-        yield
+        yield latch
     finally:
         signal.signal(signal.SIGTERM, before)
 
