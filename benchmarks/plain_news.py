@@ -32,6 +32,8 @@ import statistics
 import sys
 from pathlib import Path
 
+from squad_news import write_predictions
+
 from index import Library, LibraryConfig
 from index.intake import article_from_record
 from index.models import Article
@@ -192,11 +194,7 @@ def main() -> None:
     reader = ExtractiveReader()
     threshold = reader.threshold if args.threshold is None else args.threshold
     rows = evaluate(args.set, args.split, reader)
-    args.out.mkdir(parents=True, exist_ok=True)
-    predictions = args.out / f"{args.set}-{args.split}.jsonl"
-    with predictions.open("w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    predictions = write_predictions(rows, args.out / f"{args.set}-{args.split}.jsonl")
     total = summary(rows, threshold)
     print(f"{args.set}, split {args.split!r}, threshold {threshold:.3f}")
     print(

@@ -99,21 +99,22 @@ def _squad(name: str, reader: ExtractiveReader, models: dict) -> list[dict]:
     half = "report" if name == "squad-report" else "calibration"
     articles, questions = squad_news.held_out(half)
     library = squad_news.half_library(half, articles, CACHE / "squad-news", models)
+
+    def labelled(q: dict) -> dict:
+        return {"kind": "plain" if q["answers"] else "unanswerable", "title": q["title"]}
+
+    return _read_all(name, library, questions, reader, labelled, every=250)
+
+
+def _read_all(name: str, library, questions: list[dict], reader: ExtractiveReader, labelled, every: int) -> list[dict]:
+    """Each question asked through the library's search, the network's spans kept with its gold answers
+    and the fields `labelled(question)` gives."""
     records = []
     for number, q in enumerate(questions, start=1):
         text = library.check_question(q["question"])
         hits = library.search(text)
-        kind = "plain" if q["answers"] else "unanswerable"
-        records.append(
-            {
-                "kind": kind,
-                "title": q["title"],
-                "question": text,
-                "gold": q["answers"],
-                "spans": reader.propose(text, hits),
-            }
-        )
-        if number % 250 == 0:
+        records.append({**labelled(q), "question": text, "gold": q["answers"], "spans": reader.propose(text, hits)})
+        if number % every == 0:
             print(f"[proposals] {name} {number}/{len(questions)}", file=sys.stderr)
     return records
 
@@ -130,22 +131,11 @@ def _people(name: str, reader: ExtractiveReader, models: dict) -> list[dict]:
     set_name, split = name.rsplit("-", 1)
     articles, questions = plain_news.articles_and_questions(set_name, split)
     library = plain_news.set_library(set_name, split, articles, CACHE / "plain-news", models)
-    records = []
-    for number, q in enumerate(questions, start=1):
-        text = library.check_question(q["question"])
-        hits = library.search(text)
-        records.append(
-            {
-                "kind": kind_of(q),
-                "question_kind": q["kind"],
-                "question": text,
-                "gold": q["answers"],
-                "spans": reader.propose(text, hits),
-            }
-        )
-        if number % 100 == 0:
-            print(f"[proposals] {name} {number}/{len(questions)}", file=sys.stderr)
-    return records
+
+    def labelled(q: dict) -> dict:
+        return {"kind": kind_of(q), "question_kind": q["kind"]}
+
+    return _read_all(name, library, questions, reader, labelled, every=100)
 
 
 def right(guess: str, golds: list[str]) -> float:

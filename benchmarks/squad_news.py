@@ -141,6 +141,15 @@ def offered(row: dict) -> bool:
     return any(normalise_answer(o) == normalise_answer(g) for o in shown for g in row["gold"])
 
 
+def write_predictions(rows: list[dict], path: Path) -> Path:
+    """Every row as a JSON line (the benchmark's predictions, to read after it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--half", choices=HALVES, default="report", help="calibration is in-sample: report on report")
@@ -151,11 +160,7 @@ def main() -> None:
     reader = ExtractiveReader()
     threshold = reader.threshold if args.threshold is None else args.threshold
     rows = evaluate(args.half, reader)
-    args.out.mkdir(parents=True, exist_ok=True)
-    predictions = args.out / f"squad-news-{args.half}.jsonl"
-    with predictions.open("w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    predictions = write_predictions(rows, args.out / f"squad-news-{args.half}.jsonl")
     result = summary(rows, threshold)
     titles = len({q["title"] for q in held_out(args.half)[1]})
     print(f"SQuAD held-out titles as news, half {args.half!r}: {titles} titles, threshold {threshold:.3f}")

@@ -15,6 +15,7 @@ and is what `--evaluate` and the calibration read as plain news; the rest is `tr
 from __future__ import annotations
 
 import csv
+import functools
 import gzip
 import hashlib
 import json
@@ -123,7 +124,9 @@ def read_qasrl(corpus: Corpus, name: str, files: list[str]) -> None:
                         corpus.questions.append(Question(sentence_id, label["questionString"], (start, end), name))
 
 
+@functools.cache
 def load_corpus() -> Corpus:
+    """Every set's Wikinews sentences and questions (read once a process; treat as read-only)."""
     if not NEWSQA.exists():
         raise FileNotFoundError(f"the news QA sets are not at {NEWSQA}; this needs ../shared/data/newsqa/")
     corpus = Corpus()
