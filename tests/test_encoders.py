@@ -1,5 +1,5 @@
 """The two networks newsbot runs without their usual libraries read exactly as those libraries do:
-`index/bert.py` against transformers' BertModel (bit for bit, as float32 and with the reader's int8
+`index/backbone/bert.py` against transformers' BertModel (bit for bit, as float32 and with the reader's int8
 attention), and the embedder's plain mean-pooling path against sentence-transformers."""
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from index.reader import Bert, BertShape, as_shipped
+from index.backbone import Bert, BertShape
+from index.reader import as_shipped
 from index.retrieval import PooledEncoder, is_plain_mean_pooling, resolve_model_location
 
 MINILM = Path(resolve_model_location("all-MiniLM-L6-v2"))

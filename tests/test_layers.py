@@ -144,7 +144,7 @@ def test_no_module_grows_past_the_line():
     assert long == {}
 
 
-WINGS = ("store", "intake", "retrieval", "reader")
+WINGS = ("store", "intake", "retrieval", "reader", "backbone")
 SQL = re.compile(
     r"\bexecute(many)?\(|\bSELECT\s.+\sFROM\b|\bINSERT\s+INTO\b|\bUPDATE\s+\w+\s+SET\b|\bDELETE\s+FROM\b"
     r"|\bCREATE\s+TABLE\b"

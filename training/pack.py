@@ -94,7 +94,8 @@ def write_pack(features: list[dict], watched: list[dict], base: Path, folder: Pa
 
 
 def pack(args: argparse.Namespace) -> None:
-    from index.reader import base_location, load_tokenizer
+    from index.backbone import load_tokenizer
+    from index.reader import base_location
     from training.reader_data import featurise, news_examples, news_split, squad_split, without_titles
 
     base = Path(base_location())

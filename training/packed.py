@@ -33,7 +33,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from index.reader import FROZEN, Bert, BertShape, ReaderNet, has_bfloat16
+from index.backbone import Bert, BertShape
+from index.reader import FROZEN, ReaderNet, has_bfloat16
 from training.pack import PACE_FROM, PACE_OVER, PACK, SHARDS, from_int8_rows, pack
 
 

@@ -1,6 +1,7 @@
 """The reader wing: the extractive reader (network, spans, calibration) that answers a question
 from the passages search found, with a quote, or abstains. Its weights and model card are in
-`index/weights/`. The names below load on first use (the network imports torch)."""
+`index/weights/`. It stands on the backbone wing (the BERT body, tokenizers). The names below
+load on first use (the network imports torch)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,6 @@ from index import lazy_names
 
 _HOMES = {
     "BFloat16Linear": "index.reader.network",
-    "Bert": "index.reader.bert",
-    "BertShape": "index.reader.bert",
     "CALIBRATION_FILE": "index.reader.calibration",
     "Calibration": "index.reader.calibration",
     "ExtractiveReader": "index.reader.extractive",
@@ -31,10 +30,7 @@ _HOMES = {
     "encode_pairs": "index.reader.network",
     "feed_forward_in_bfloat16": "index.reader.network",
     "has_bfloat16": "index.reader.network",
-    "load_sentence_transformer": "index.reader.loading",
-    "load_tokenizer": "index.reader.loading",
     "load_trained": "index.reader.network",
-    "load_transformers_model": "index.reader.loading",
     "names_a_time": "index.reader.spans",
     "normalise": "index.reader.spans",
     "pool": "index.reader.spans",
@@ -44,8 +40,6 @@ _HOMES = {
 
 __all__ = [
     "BFloat16Linear",
-    "Bert",
-    "BertShape",
     "CALIBRATION_FILE",
     "Calibration",
     "ExtractiveReader",
@@ -65,10 +59,7 @@ __all__ = [
     "encode_pairs",
     "feed_forward_in_bfloat16",
     "has_bfloat16",
-    "load_sentence_transformer",
-    "load_tokenizer",
     "load_trained",
-    "load_transformers_model",
     "names_a_time",
     "normalise",
     "pool",
@@ -77,7 +68,6 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from index.reader.bert import Bert, BertShape
     from index.reader.calibration import CALIBRATION_FILE, WEIGHTS_FILE, Calibration
     from index.reader.extractive import (
         ExtractiveReader,
@@ -85,7 +75,6 @@ if TYPE_CHECKING:
         Span,
         SpanPrior,
     )
-    from index.reader.loading import load_sentence_transformer, load_tokenizer, load_transformers_model
     from index.reader.network import (
         FROZEN,
         BFloat16Linear,

