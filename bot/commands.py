@@ -235,6 +235,10 @@ def cmd_sources(args, settings: Settings) -> int:
         source = library.add_source(location, name, args.interval, resolve=not args.no_check)
         said = f"added source {source.id} ({source.kind}): {source.name} {source.shown().location}"
         say(said + (f": {in_setting_terms(found)}" if found else ""))
+    elif args.action == "import":
+        return import_sources(library, args.file, check=not args.no_check)
+    elif args.action == "export":
+        return export_sources(library, args.file)
     elif args.action == "remove":
         source = library.remove_source(args.source_id)
         say(f"removed source {source.id}: {source.name}")
@@ -246,6 +250,47 @@ def cmd_sources(args, settings: Settings) -> int:
         for source in sources:
             for line in source_lines(source):
                 say(line)
+    return 0
+
+
+def import_sources(library: Library, file: str, *, check: bool) -> int:
+    """`sources import`: a line per outline not added, then how many were; 1 when any was not."""
+    from index.intake import import_opml
+
+    report = import_opml(read_opml_file(file), library.add_source, library.probe_source if check else None)
+    for line in report.lines:
+        say(in_setting_terms(line))
+    say(report.summary())
+    return 1 if report.lines else 0
+
+
+def read_opml_file(file: str) -> bytes:
+    """The bytes of an OPML file, read no further than the most an import reads."""
+    from index.intake.opml import MAX_OPML_BYTES
+
+    try:
+        with Path(file).expanduser().open("rb") as opml:
+            return opml.read(MAX_OPML_BYTES + 1)
+    except OSError as exc:
+        raise NewsbotError(f"cannot read {file[:200]}: {exc.strerror or exc}") from None
+
+
+def export_sources(library: Library, file: str | None) -> int:
+    from index.intake import write_opml
+
+    opml, left_out = write_opml(library.sources())
+    if file is None:
+        sys.stdout.write(opml)
+    else:
+        try:
+            Path(file).expanduser().write_text(opml, encoding="utf-8")
+        except OSError as exc:
+            raise NewsbotError(f"cannot write {file[:200]}: {exc.strerror or exc}") from None
+        say(f"wrote {plural(opml.count('<outline '), 'feed')} to {file}")
+    if left_out:
+        say(
+            f"newsbot: {plural(left_out, 'file source')} left out (a feed reader reads web feeds only)", file=sys.stderr
+        )
     return 0
 
 

@@ -181,6 +181,24 @@ def _sources(command, common) -> None:
     add.add_argument(
         "--no-check", action="store_true", help="add a web source without reading it once first (it may be down now)"
     )
+    opml = actions.add_parser(
+        "import",
+        help="add every feed an OPML file lists (a feed reader's export)",
+        description="Add every feed an OPML file lists, folders and all; each outline not added is said in one"
+        " line (listed twice, already a source, refused, no feed) and the rest are added.",
+        parents=[common],
+    )
+    opml.add_argument("file", metavar="FILE.opml", help="the OPML file a feed reader exported")
+    opml.add_argument(
+        "--no-check", action="store_true", help="add the feeds without reading each once first (they may be down now)"
+    )
+    export = actions.add_parser(
+        "export",
+        help="write the web sources as OPML 2.0, for a feed reader to import",
+        description="Write the web sources as OPML 2.0 (file and folder sources are left out).",
+        parents=[common],
+    )
+    export.add_argument("file", metavar="FILE", nargs="?", help="where to write it (default: standard output)")
     listing = actions.add_parser(
         "list", help="list sources with their health", description="List sources with their health.", parents=[common]
     )

@@ -1,8 +1,10 @@
-"""Operator commands: `/reindex`, `/sources add|remove|list`, `/remove`, `/status` (who operates: bot/checks.py)."""
+"""Operator commands: `/reindex`, `/sources add|remove|list|import|export`, `/remove`, `/status` (who
+operates: bot/checks.py)."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 from typing import TYPE_CHECKING, cast
 
@@ -13,6 +15,10 @@ from discord.ext import commands, tasks
 from bot.checks import admin_only
 from bot.embeds import clip, outgoing, safe, timestamp
 from bot.jobs import BackgroundJob
+from bot.render import plural
+from bot.settings import in_setting_terms
+from index.intake import import_opml, write_opml
+from index.intake.opml import refuse_oversized
 
 if TYPE_CHECKING:
     from bot.app import NewsBot
@@ -153,6 +159,38 @@ class AdminCog(commands.Cog):
         if report.failures:
             text += f"\n{safe(report.failures[0])}"
         await interaction.followup.send(**outgoing(clip(text, 2000), ephemeral=True))
+
+    @sources.command(name="import", description="Add every feed an OPML file lists (a feed reader's export)")
+    @app_commands.describe(
+        file="the OPML file a feed reader exported",
+        check="read each feed once first and leave out those that fail (default: yes)",
+    )
+    @admin_only()
+    async def sources_import(
+        self, interaction: discord.Interaction, file: discord.Attachment, check: bool = True
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        refuse_oversized(file.size)  # said before it is downloaded
+        library = self.bot.library
+        probe = library.probe_source if check else None
+        report = await asyncio.to_thread(import_opml, await file.read(), library.add_source, probe)
+        lines = [f"{report.summary().capitalize()}.", *(in_setting_terms(line) for line in report.lines)]
+        text = "\n".join(safe(line) for line in lines)
+        if len(text) <= 2000:
+            await interaction.followup.send(**outgoing(text, ephemeral=True))
+            return
+        whole = discord.File(io.BytesIO("\n".join(lines).encode("utf-8")), filename="import-report.txt")
+        await interaction.followup.send(**outgoing(clip(text, 1900), ephemeral=True), file=whole)
+
+    @sources.command(name="export", description="The web sources as an OPML file, for a feed reader to import")
+    @admin_only()
+    async def sources_export(self, interaction: discord.Interaction) -> None:
+        sources = await asyncio.to_thread(self.bot.library.sources)
+        opml, _ = write_opml(sources, shown=True)  # a password or key in an address stays on the host
+        feeds = plural(opml.count("<outline "), "feed")
+        text = f"{feeds} as OPML; credentials in addresses are masked (`newsbot sources export` keeps them)."
+        upload = discord.File(io.BytesIO(opml.encode("utf-8")), filename="newsbot-sources.opml")
+        await interaction.response.send_message(**outgoing(text, ephemeral=True), file=upload)
 
     @sources.command(name="remove", description="Stop reading a source (its stories stay indexed)")
     @app_commands.describe(source_id="the id shown by /sources list")

@@ -14,6 +14,7 @@ _HOMES = {
     "FetchError": "index.intake.fetch",
     "Fetcher": "index.intake.fetch",
     "Ingester": "index.intake.ingest",
+    "OPMLError": "index.intake.opml",
     "PollReport": "index.intake.poller",
     "Poller": "index.intake.poller",
     "RefusedURLError": "index.intake.fetch",
@@ -22,6 +23,7 @@ _HOMES = {
     "canonical_url": "index.intake.dedup",
     "check_url": "index.intake.fetch",
     "fingerprint": "index.intake.dedup",
+    "import_opml": "index.intake.opml",
     "html_to_article_text": "index.intake.sources",
     "is_public": "index.intake.fetch",
     "near_duplicate": "index.intake.dedup",
@@ -32,6 +34,7 @@ _HOMES = {
     "read_articles": "index.intake.sources",
     "read_page": "index.intake.poller",
     "resolve_url": "index.intake.fetch",
+    "write_opml": "index.intake.opml",
 }
 
 __all__ = [
@@ -40,6 +43,7 @@ __all__ = [
     "FetchError",
     "Fetcher",
     "Ingester",
+    "OPMLError",
     "PollReport",
     "Poller",
     "RefusedURLError",
@@ -48,6 +52,7 @@ __all__ = [
     "canonical_url",
     "check_url",
     "fingerprint",
+    "import_opml",
     "html_to_article_text",
     "is_public",
     "near_duplicate",
@@ -58,6 +63,7 @@ __all__ = [
     "read_articles",
     "read_page",
     "resolve_url",
+    "write_opml",
 ]
 
 if TYPE_CHECKING:
@@ -65,6 +71,7 @@ if TYPE_CHECKING:
     from index.intake.dedup import FINGERPRINT_CHARS, canonical_url, fingerprint, near_duplicate
     from index.intake.fetch import Fetcher, FetchError, RefusedURLError, check_url, is_public, resolve_url
     from index.intake.ingest import Ingester, Progress, passage_input
+    from index.intake.opml import OPMLError, import_opml, write_opml
     from index.intake.poller import Poller, PollReport, page_found, read_page
     from index.intake.sources import article_from_record, html_to_article_text, normalise_published, read_articles
 
