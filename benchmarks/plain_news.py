@@ -17,119 +17,27 @@ Prints, at the shipped threshold (or `--threshold`): the share of answerable que
 right, answered, precision of the answers given (unanswerable ones answered count as wrong), by
 kind; unanswerable ones abstained; a gold answer among what the reply shows (the answer, or the
 candidates offered when unsure), and in a quote the reply shows; the best span's EM/F1 always
-answering; and the median margin of right best spans over "no answer". Readings are cached by `proposals.py`.
+answering; and the median margin of right best spans over "no answer". Readings are cached by `training/proposals.py`.
 A benchmark, not a test. Needs ../shared/data/.
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
-import hashlib
-import json
-import random
 import statistics
-import sys
 from pathlib import Path
 
 from squad_news import write_predictions
 
-from index import Library, LibraryConfig
-from index.intake import article_from_record
-from index.models import Article
 from index.reader import ExtractiveReader
+from training.question_sets import SPLITS
 from training.scoring import contains, f1, normalise_answer
 
 ROOT = Path(__file__).resolve().parent.parent
-SET = ROOT / "benchmarks" / "data" / "plain_news.json"
-REALTIMEQA = ROOT.parent / "shared" / "data" / "realtimeqa"
-SPLITS = ("tune", "report")
-WIKINEWS_SAMPLE = 500  # questions read per half of the held-out Wikinews documents
-
-
-def plain_news_set() -> dict:
-    if not SET.exists():
-        sys.exit(f"the plain-news set is missing at {SET}")
-    return json.loads(SET.read_text(encoding="utf-8"))
-
-
-def plain_news_articles(data: dict) -> list[Article]:
-    wanted: dict[str, set[str]] = {}
-    for entry in data["articles"]:
-        wanted.setdefault(entry["year"], set()).add(entry["id"])
-    articles = []
-    for year, ids in sorted(wanted.items()):
-        path = REALTIMEQA / year / "articles.jsonl.gz"
-        if not path.exists():
-            sys.exit(f"RealTime QA {year} not found at {path}; this benchmark needs ../shared/data/realtimeqa/")
-        with gzip.open(path, "rt", encoding="utf-8") as lines:
-            for record in map(json.loads, lines):
-                if record["id"] in ids:
-                    articles.append(article_from_record(record))
-    return articles
-
-
-def plain_news_questions(split: str) -> list[dict]:
-    return [
-        {"question": q["question"], "answers": q["answers"], "kind": q["kind"]}
-        for q in plain_news_set()["questions"]
-        if q["split"] == split
-    ]
-
-
-def wikinews_half(document: str) -> str:
-    return SPLITS[int(hashlib.sha256(f"half:{document}".encode()).hexdigest(), 16) % 2]
-
-
-def wikinews_articles_and_questions(split: str) -> tuple[list[Article], list[dict]]:
-    """The held-out Wikinews documents of one half, each paragraph a story, and a seeded sample of the
-    questions people wrote on them."""
-    from training import news_qa
-
-    documents = {d: ps for d, ps in news_qa.held_documents().items() if wikinews_half(d) == split}
-    articles = []
-    for document, passages in sorted(documents.items()):
-        by_paragraph: dict[int, list[str]] = {}
-        for passage in passages:
-            by_paragraph.setdefault(passage.paragraph, []).append(passage.text)
-        for paragraph, texts in sorted(by_paragraph.items()):
-            text = " ".join(texts)
-            articles.append(
-                Article(
-                    url=f"https://wikinews.example/{document}/{paragraph}",
-                    title=" ".join(text.split()[:10]),
-                    text=text,
-                    source="Wikinews",
-                )
-            )
-    questions = [
-        {"question": e["question"], "answers": [e["answer"]], "kind": "wikinews"}
-        for e in news_qa.examples("held")
-        if "start" in e and e["document"] in documents and e["source"] == "qamr"
-    ]
-    questions = random.Random(13).sample(questions, min(WIKINEWS_SAMPLE, len(questions)))
-    return articles, questions
-
-
-def articles_and_questions(name: str, split: str) -> tuple[list[Article], list[dict]]:
-    if name == "plain-news":
-        return plain_news_articles(plain_news_set()), plain_news_questions(split)
-    if name == "wikinews":
-        return wikinews_articles_and_questions(split)
-    raise ValueError(f"no question set {name!r}")
-
-
-def set_library(name: str, split: str, articles: list[Article], cache: Path, models: dict) -> Library:
-    # the plain-news set is one library for both splits (every question meets every story)
-    folder = cache / (name if name == "plain-news" else f"{name}-{split}")
-    library = Library(LibraryConfig(data_dir=folder), **models)
-    if library.stats()["articles"] < len({a.url for a in articles}):
-        library.ingest_articles(articles)
-    return library
 
 
 def evaluate(name: str, split: str, reader: ExtractiveReader) -> list[dict]:
-    from proposals import proposals
+    from training.proposals import proposals
 
     rows = []
     for record in proposals(f"{name}-{split}", reader):

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import gzip
 import json
 import re
 import sys
@@ -29,55 +28,16 @@ from index.config import READ_PASSAGES
 from index.dates import as_of_moment
 from index.intake import (
     Chunker,
-    article_from_record,
 )
 from index.reader import (
     ExtractiveReader,
     sentence_around,
 )
 from index.retrieval import Embedder
-from training.scoring import contains, f1, is_excluded, normalise_answer
+from training.question_sets import holds_week, load, week_library, week_records
+from training.scoring import contains, f1, is_excluded, normalise_answer, reliability
 
 ROOT = Path(__file__).resolve().parent.parent
-
-DATA = ROOT.parent / "shared" / "data" / "realtimeqa"
-
-
-def load(year: str) -> tuple[dict[str, dict], list[dict]]:
-    folder = DATA / year
-    if not (folder / "articles.jsonl.gz").exists():
-        sys.exit(
-            f"realtimeqa data for {year} not found under {folder}; this benchmark needs ../shared/data/realtimeqa/"
-        )
-    with gzip.open(folder / "articles.jsonl.gz", "rt", encoding="utf-8") as lines:
-        articles = {record["id"]: record for record in map(json.loads, lines)}
-    with gzip.open(folder / "questions.jsonl.gz", "rt", encoding="utf-8") as lines:
-        questions = [json.loads(line) for line in lines]
-    return articles, questions
-
-
-def week_records(articles: dict[str, dict], questions: list[dict], week: str) -> list[dict]:
-    """The article records a week's questions come with: that week's corpus."""
-    ids = sorted({a for q in questions if q["week"] == week for a in q["articles"] if a in articles})
-    return [articles[i] for i in ids]
-
-
-def holds_week(library: Library, records: list[dict]) -> bool:
-    """Whether a week's index holds all its articles (a week cut short is resumed, not read)."""
-    return library.stats()["articles"] >= len({r["url"] for r in records})
-
-
-def week_library(year: str, week: str, records: list[dict], cache: Path, models: dict) -> Library:
-    library = Library(LibraryConfig(data_dir=cache / year / week), **models)
-    if not holds_week(library, records):
-        articles = []
-        for record in records:
-            try:
-                articles.append(article_from_record(record))
-            except ValueError:
-                continue
-        library.ingest_articles(articles)
-    return library
 
 
 def score(rows: list[dict]) -> dict:
@@ -191,21 +151,6 @@ def evaluate(year: str, weeks: list[str] | None, cache: Path, models: dict, cach
             file=sys.stderr,
         )
     return rows
-
-
-def reliability(confidence, right) -> list[str]:
-    """How often answers are right in each band of confidence (numpy arrays in)."""
-    import numpy as np
-
-    lines = []
-    for low in np.arange(0.0, 1.0, 0.2):
-        inside = (confidence >= low) & (confidence < low + 0.2 + (1e-9 if low >= 0.8 else 0))
-        if inside.any():
-            lines.append(
-                f"  confidence {low:.1f}-{low + 0.2:.1f}: {inside.sum():4d} questions, "
-                f"mean {confidence[inside].mean():.2f}, right {right[inside].mean():.2f}"
-            )
-    return lines
 
 
 def always_answering(rows: list[dict]) -> dict:

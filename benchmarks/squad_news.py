@@ -4,11 +4,11 @@
 
 Each paragraph of the SQuAD titles `training.reader_data.squad_split` keeps out of training becomes an
 article (the title its headline), one library per part; every question of those paragraphs is asked through the
-library's own search and reader (the network's reading of each is cached by `proposals.py` under
+library's own search and reader (the network's reading of each is cached by `training/proposals.py` under
 the weights' digest; the first run reads, about 15 minutes a half): the answerable ones (right =
 the answer given equals a gold answer after SQuAD normalisation, never an overlap) and SQuAD 2.0's
 unanswerable ones (right = an abstention). The parts never share a title: `calibration` is what
-`calibrate_reader.py` fits on, `report` (SQuAD dev's 24 odd-indexed titles) is what the README's
+`training/calibrate.py` fits on, `report` (SQuAD dev's 24 odd-indexed titles) is what the README's
 numbers come from. Prints, at the
 shipped threshold (or `--threshold`): how often an answer given is exactly right, the share of
 answerable questions answered, the share of unanswerable ones abstained, and reliability by
@@ -19,73 +19,24 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
-import re
 from pathlib import Path
 
 import numpy as np
-from realtimeqa import reliability
 
-from index import Library, LibraryConfig
-from index.models import Article
 from index.reader import ExtractiveReader
-from training.reader_data import SPLIT_SEED, squad_split
-from training.scoring import f1, normalise_answer
+from training.question_sets import held_out
+from training.scoring import f1, normalise_answer, reliability
 
 ROOT = Path(__file__).resolve().parent.parent
 
 HALVES = ("calibration", "report")
-REPORT_SAMPLE = 3000  # questions of the report titles read (of 8,203; answerable or not, as they come)
-CALIBRATION_SAMPLE = 1250  # calibration questions read of the dev titles (any kind), and of the training titles
-
-
-def held_out(half: str) -> tuple[list[Article], list[dict]]:
-    """The articles (one a paragraph) and questions of one part of SQuAD (`training.reader_data.squad_split`):
-    `report`, the 24 odd-indexed dev titles, `REPORT_SAMPLE` of their questions; `calibration`, `CALIBRATION_SAMPLE`
-    questions of its 6 dev titles (answerable and SQuAD 2.0 unanswerable ones, as they come) and as
-    many answerable ones of its 30 held-back training titles. Every paragraph of a part's titles is
-    an article."""
-    part = squad_split()[half]
-    dev = [e for e in part if not e["id"].startswith("train/")]
-    train = [e for e in part if e["id"].startswith("train/")]
-    chosen = random.Random(SPLIT_SEED).sample(dev, min(REPORT_SAMPLE, len(dev)))
-    if half == "calibration":  # reading is the slow part: a seeded sample of each kind
-        rng = random.Random(SPLIT_SEED)
-        chosen = rng.sample(dev, min(CALIBRATION_SAMPLE, len(dev))) + rng.sample(
-            train, min(CALIBRATION_SAMPLE, len(train))
-        )
-    paragraphs: dict[tuple[str, str], int] = {}
-    for example in part:
-        paragraphs.setdefault((example["title"], example["text"]), len(paragraphs))
-    questions = [{"question": e["question"], "answers": e["answers"], "title": e["title"]} for e in chosen]
-    articles = [
-        Article(
-            url=f"https://squad.example/{slug(title)}/{number}",
-            title=title.replace("_", " "),
-            text=text,
-            source="SQuAD",
-        )
-        for (title, text), number in paragraphs.items()
-    ]
-    return articles, questions
-
-
-def slug(title: str) -> str:
-    return re.sub(r"\W+", "-", title)
-
-
-def half_library(half: str, articles: list[Article], cache: Path, models: dict) -> Library:
-    library = Library(LibraryConfig(data_dir=cache / f"{half}-by-title"), **models)
-    if library.stats()["articles"] < len(articles):
-        library.ingest_articles(articles)
-    return library
 
 
 def evaluate(half: str, reader: ExtractiveReader) -> list[dict]:
     """Every question of the half, asked as Library.ask asks it (the network's reading cached by
     `proposals.py`, then the reader's prior, pooling, confidence and threshold); each row carries
     the features and the best span even below the threshold."""
-    from proposals import proposals
+    from training.proposals import proposals
 
     rows = []
     for record in proposals("squad-report" if half == "report" else "squad", reader):

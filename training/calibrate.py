@@ -1,17 +1,17 @@
 """Fit the reader's confidence (index/weights/reader.json) on every kind of question it meets.
 
-    python benchmarks/calibrate_reader.py [--precision 0.5] [--overlap 2 --echo 1 --staleness 0.25 --bare-names]
+    python -m training.calibrate [--precision 0.5] [--overlap 2 --echo 1 --staleness 0.25 --bare-names]
 
 One logistic model from a reading's features to the chance its answer is exactly right, fitted
 on a mix of question kinds, none of it 2025 and none of it what the reader trained on
-(`proposals.py` reads them once and caches them):
+(`training/proposals.py` reads them once and caches them):
 - `news`: the 6 held-out weeks of RealTime QA 2024, each question asked on its quiz date: hard
   questions over a week of news, where the best span is right about one time in six;
 - `plain`: the calibration half of SQuAD's held-out titles ingested as news: plain questions;
 - `unanswerable`: SQuAD 2.0's questions of those titles that the text does not answer (any
   answer is wrong; the right reply is an abstention);
 - `people` and `people-unanswerable`: people's plain questions over news, the tune half of the
-  project's plain-news set (`plain_news.py`: answerable, and those no story of the set answers);
+  project's plain-news set (`benchmarks/plain_news.py`: answerable, and those no story of the set answers);
 - `wikinews`: QAMR's questions over the tune half of the held-out Wikinews documents.
 The quiz news, the SQuAD questions and the plain-news set each weigh the same in the fit, however
 many questions each has, and the Wikinews questions `--wikinews-weight` of that, so the confidence
@@ -19,8 +19,8 @@ means the same on each. The threshold is the lowest confidence at which the answ
 at least `--precision` of the time on the quiz news and the SQuAD side, and `--people-precision` on
 the plain-news set (unanswerable questions counted with the answerable ones they stand among).
 The span prior (`--overlap`, `--echo`, `--staleness`, `--bare-names`: chosen with
-`tune_reader.py`) is written beside it, since the features depend on it. Report on held-out data
-with `squad_news.py --half report` and `realtimeqa.py --year 2025`.
+`python -m training.tune`) is written beside it, since the features depend on it. Report on held-out data
+with `benchmarks/squad_news.py --half report` and `benchmarks/realtimeqa.py --year 2025`.
 """
 
 from __future__ import annotations
@@ -31,11 +31,11 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
-from proposals import SETS, proposals, right
-from realtimeqa import reliability
 
 from index.config import READ_PASSAGES
 from index.reader import CALIBRATION_FILE, Calibration, ExtractiveReader, SpanPrior
+from training.proposals import SETS, proposals, right
+from training.scoring import reliability
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -2,12 +2,12 @@
 
 Reading is the slow part (a quarter of a second a question); valuing and pooling spans is not. So
 the network reads each question once, through the library's own search (as of the question's
-date), and `tune_reader.py` and `calibrate_reader.py` re-weigh the cached spans as often as they
+date), and `training.tune` and `training.calibrate` re-weigh the cached spans as often as they
 like. The sets are never 2025:
 - `news`: the 6 weeks of 2024 `training/reader.py` holds out (hard questions over a week of news);
-- `squad`: the calibration half of SQuAD's held-out titles, ingested as news (`squad_news.py`):
+- `squad`: the calibration half of SQuAD's held-out titles, ingested as news (`benchmarks/squad_news.py`):
   plain questions, and SQuAD 2.0's unanswerable ones.
-- `plain-news-tune` and `wikinews-tune` (`plain_news.py`): people's plain questions over news, the
+- `plain-news-tune` and `wikinews-tune` (`benchmarks/plain_news.py`): people's plain questions over news, the
   tune halves of the project's plain-news set and of the held-out Wikinews documents.
 `squad-report`, `plain-news-report` and `wikinews-report`, the other halves, are read the same way
 for the reports and never for a choice.
@@ -21,10 +21,6 @@ import pickle
 import sys
 from pathlib import Path
 
-import plain_news
-import realtimeqa
-import squad_news
-
 from index.intake import Chunker
 from index.reader import (
     Calibration,
@@ -32,7 +28,9 @@ from index.reader import (
     has_bfloat16,
 )
 from index.retrieval import Embedder
+from training import question_sets
 from training.reader_data import HELD_OUT_WEEKS
+from training.scoring import is_excluded, normalise_answer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -77,14 +75,14 @@ def proposals(
 
 
 def _news(reader: ExtractiveReader, models: dict) -> list[dict]:
-    articles, questions = realtimeqa.load("2024")
+    articles, questions = question_sets.load("2024")
     weeks = sorted({q["week"] for q in questions})[-HELD_OUT_WEEKS:]
     records = []
     for week in weeks:
-        records_of_week = realtimeqa.week_records(articles, questions, week)
-        library = realtimeqa.week_library("2024", week, records_of_week, CACHE / "realtimeqa", models)
+        records_of_week = question_sets.week_records(articles, questions, week)
+        library = question_sets.week_library("2024", week, records_of_week, CACHE / "realtimeqa", models)
         for q in (q for q in questions if q["week"] == week):
-            if realtimeqa.is_excluded(q["question"]):
+            if is_excluded(q["question"]):
                 continue
             text = library.check_question(q["question"])
             hits = library.search(text, as_of=q["date"])
@@ -97,8 +95,8 @@ def _news(reader: ExtractiveReader, models: dict) -> list[dict]:
 
 def _squad(name: str, reader: ExtractiveReader, models: dict) -> list[dict]:
     half = "report" if name == "squad-report" else "calibration"
-    articles, questions = squad_news.held_out(half)
-    library = squad_news.half_library(half, articles, CACHE / "squad-news", models)
+    articles, questions = question_sets.held_out(half)
+    library = question_sets.half_library(half, articles, CACHE / "squad-news", models)
 
     def labelled(q: dict) -> dict:
         return {"kind": "plain" if q["answers"] else "unanswerable", "title": q["title"]}
@@ -129,8 +127,8 @@ def kind_of(question: dict) -> str:
 
 def _people(name: str, reader: ExtractiveReader, models: dict) -> list[dict]:
     set_name, split = name.rsplit("-", 1)
-    articles, questions = plain_news.articles_and_questions(set_name, split)
-    library = plain_news.set_library(set_name, split, articles, CACHE / "plain-news", models)
+    articles, questions = question_sets.articles_and_questions(set_name, split)
+    library = question_sets.set_library(set_name, split, articles, CACHE / "plain-news", models)
 
     def labelled(q: dict) -> dict:
         return {"kind": kind_of(q), "question_kind": q["kind"]}
@@ -140,8 +138,8 @@ def _people(name: str, reader: ExtractiveReader, models: dict) -> list[dict]:
 
 def right(guess: str, golds: list[str]) -> float:
     """1.0 when the guess equals a gold answer after SQuAD normalisation (never for no gold)."""
-    norm = realtimeqa.normalise_answer(guess)
-    return float(bool(norm) and any(norm == realtimeqa.normalise_answer(g) for g in golds))
+    norm = normalise_answer(guess)
+    return float(bool(norm) and any(norm == normalise_answer(g) for g in golds))
 
 
 if __name__ == "__main__":

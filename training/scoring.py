@@ -1,5 +1,6 @@
 """Answers scored as SQuAD scores them: lower case, punctuation and articles dropped; exact match
-and word-overlap F1. Shared by the reader's training and the benchmarks."""
+and word-overlap F1; and how often answers are right by confidence. Shared by the reader's
+training, its calibration and the benchmarks."""
 
 from __future__ import annotations
 
@@ -34,3 +35,18 @@ def contains(text: str, gold: str) -> bool:
 def is_excluded(question: str) -> bool:
     """The protocol skips questions ending in "except ..." (they need the choices)."""
     return re.search(r"\bexcept\b[^?]*\??$", question.strip().lower()) is not None
+
+
+def reliability(confidence, right) -> list[str]:
+    """How often answers are right in each band of confidence (numpy arrays in)."""
+    import numpy as np
+
+    lines = []
+    for low in np.arange(0.0, 1.0, 0.2):
+        inside = (confidence >= low) & (confidence < low + 0.2 + (1e-9 if low >= 0.8 else 0))
+        if inside.any():
+            lines.append(
+                f"  confidence {low:.1f}-{low + 0.2:.1f}: {inside.sum():4d} questions, "
+                f"mean {confidence[inside].mean():.2f}, right {right[inside].mean():.2f}"
+            )
+    return lines

@@ -1,12 +1,12 @@
 """Choose the reader's span prior (index/reader/spans.py `SpanPrior`) on data the product never reports on.
 
-    python benchmarks/tune_reader.py [--overlap 0,1,2,3] [--echo 0,2] [--staleness 0,0.25] [--bare-names 0,1]
+    python -m training.tune [--overlap 0,1,2,3] [--echo 0,2] [--staleness 0,0.25] [--bare-names 0,1]
 
-Re-weighs the cached proposals of `proposals.py` (the held-out 2024 news weeks, and the calibration
+Re-weighs the cached proposals of `training/proposals.py` (the held-out 2024 news weeks, and the calibration
 half of SQuAD's held-out titles as news) under every combination of the given values and prints how
 often the best answer is exactly right on each kind, best combination first (ranked by the mean of
 the two kinds, so a gain on easy questions cannot hide a loss on hard ones). Write the chosen values
-into `calibrate_reader.py`'s flags; 2025 is never read here.
+into `training.calibrate`'s flags; 2025 is never read here.
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ import argparse
 import itertools
 from pathlib import Path
 
-from proposals import SETS, proposals, right
-
 from index.reader import Calibration, ExtractiveReader, SpanPrior
+from training.proposals import SETS, proposals, right
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,5 +1,5 @@
 """The reader's calibration: from a reading's features to the chance its answer is right, and
-where it abstains. Fitted by `benchmarks/calibrate_reader.py`, shipped beside the bundled weights."""
+where it abstains. Fitted by `python -m training.calibrate`, shipped beside the bundled weights."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ TITLE_READ = 300
 class Calibration:
     """A logistic model from a reading's features to the chance its answer is right, the
     confidence below which the reader abstains, and the span prior the features were read with.
-    Fitted by `benchmarks/calibrate_reader.py`; shipped in `index/weights/reader.json`."""
+    Fitted by `python -m training.calibrate`; shipped in `index/weights/reader.json`."""
 
     bias: float = 0.0
     weights: dict[str, float] = field(default_factory=lambda: {"top": 1.0})

@@ -68,7 +68,7 @@ class SpanPrior:
     """What a proposed span is worth beyond the network's own scores (its passage's relevance and
     the span's margin over "no answer" there). Chosen on data the product never reports on: the
     held-out 2024 news weeks and the calibration half of SQuAD's held-out titles
-    (`benchmarks/tune_reader.py`)."""
+    (`python -m training.tune`)."""
 
     # A span loses `long_answer` for every word past the first `free_words`: news answers are names,
     # places, numbers and dates; the network alone sometimes prefers a whole clause.
