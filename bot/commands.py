@@ -16,7 +16,6 @@ from bot.render import (
     answer_text,
     event_lines,
     event_record,
-    follow_line,
     ingest_line,
     plural,
     source_lines,
@@ -183,15 +182,9 @@ def cmd_brief(args, settings: Settings) -> int:
 
 
 def cmd_follows(args, settings: Settings) -> int:
-    follows = Library(settings.library_config()).following.all()
-    if args.json:
-        say(json.dumps([dataclasses.asdict(f) for f in follows], ensure_ascii=False))
-    elif not follows:
-        say("no follows yet; a server makes one with /follow in Discord")
-    else:
-        for follow in follows:
-            say(follow_line(follow))
-    return 0
+    from bot.follow_commands import follows_command
+
+    return follows_command(args, Library(settings.library_config()))
 
 
 def cmd_reindex(args, settings: Settings) -> int:

@@ -19,8 +19,6 @@ from bot.settings import in_setting_terms
 from index import Answer, Story
 from index.errors import ModelChangedError, NewsbotError, NothingIndexedError, OperatorError
 from index.events import Event
-from index.follows import Follow
-from index.models import Headline
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +138,8 @@ def answer_embed(answer: Answer) -> discord.Embed:
         if story.source:
             embed.add_field(name="Source", value=safe(clip(story.source, 200)), inline=True)
         embed.add_field(name="Published", value=timestamp(story.published), inline=True)
+        if story.image:  # an https URL checked at ingest; Discord fetches it, we never do
+            embed.set_thumbnail(url=story.image)
     embed.add_field(name="Confidence", value=confidence_label(answer.score), inline=True)
     if answer.agreeing:
         lines = [
@@ -219,6 +219,8 @@ def stories_embed(stories: list[Story], title: str, page: int = 0, pages: int = 
     )
     if pages > 1:
         embed.set_footer(text=f"Page {page + 1} of {pages}")
+    if image := next((story.image for story in stories if story.image), None):
+        embed.set_thumbnail(url=image)  # the picture of the newest story on the page that has one
     return embed
 
 
@@ -272,61 +274,6 @@ def error_text(error: Exception | str) -> str:
 def notice(text: str) -> str:
     """A plain bot message, cut to Discord's message limit."""
     return clip(text, MESSAGE_LIMIT)
-
-
-def follow_embed(item: Headline, topic: str, follow_id: int) -> discord.Embed:
-    """One new story for a follow: its headline linked, its lead, source and date."""
-    story = item.story
-    embed = discord.Embed(
-        title=clip(safe(story.title or "Untitled story"), TITLE_LIMIT),
-        url=web_url(story.url),
-        description=clip(safe(item.lead), 600) or None,
-        colour=ANSWER_COLOUR,
-    )
-    if story.source:
-        embed.add_field(name="Source", value=safe(clip(story.source, 200)), inline=True)
-    embed.add_field(name="Published", value=timestamp(story.published), inline=True)
-    embed.set_footer(text=clip(f"Following: {topic} (follow {follow_id})", 2048))
-    return embed
-
-
-ALSO = "Also reported by"
-
-
-def with_also(embed: discord.Embed, item: Headline) -> discord.Embed:
-    """A follow's post with one more story of its event named under "Also reported by"."""
-    link = f"[{safe(clip(item.story.source or 'another report', 60))}]({web_url(item.story.url) or ''})"
-    fields = [f for f in embed.fields if f.name == ALSO]
-    if not fields:
-        return embed.add_field(name=ALSO, value=link, inline=False)
-    named = fields[0].value or ""
-    if link in named:  # named already: an edit made before a crash kept it from being recorded
-        return embed
-    at = embed.fields.index(fields[0])
-    value = named + ", " + link
-    return embed.set_field_at(at, name=ALSO, value=value if len(value) <= FIELD_LIMIT else named, inline=False)
-
-
-def follows_embed(follows: list[Follow], guild_name: str) -> discord.Embed:
-    lines = []
-    for follow in follows:
-        delivered = timestamp(follow.last_delivery_at, "R") if follow.last_delivery_at else "nothing posted yet"
-        state = (
-            f" — **paused**: {safe(clip(follow.paused, 200))}; it resumes by itself once I can post in that"
-            " channel again"
-            if follow.paused
-            else ""
-        )
-        lines.append(
-            f"`{follow.id}` **{safe(clip(follow.topic, 100))}** in <#{follow.channel_id}>, by <@{follow.created_by}>;"
-            f" last post {delivered}{state}"
-        )
-    description = (
-        "\n".join(lines) if lines else "No follows yet: `/follow topic:...` posts new stories about a topic here."
-    )
-    return discord.Embed(
-        title=clip(f"Follows in {safe(guild_name)}", TITLE_LIMIT), description=description[:DESCRIPTION_LIMIT]
-    )
 
 
 def brief_embed(events: list[Event], hours: float, topic: str | None) -> discord.Embed:

@@ -134,12 +134,26 @@ def _follows(command, common) -> None:
     follows = command(
         "follows",
         "the follows that post new stories into Discord channels",
-        "The follows servers made with /follow: their topic, channel, who made them, last post, and whether"
-        " they are paused.",
+        "The follows servers made with /follow: their topic or source, channel, who made them, last post, and"
+        " whether they are paused; and the same follows made or stopped from here.",
     )
     actions = follows.add_subparsers(dest="action", required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="list every follow", description="List every follow.", parents=[common])
     listing.add_argument("--json", action="store_true", help="print JSON")
+    add = actions.add_parser(
+        "add",
+        help="post new stories about a topic, or of a source, into a channel",
+        description="As /follow in Discord: the bot posts every new story of --source (only those about --topic,"
+        " given both), or the new stories about --topic, into the channel, from its next pass on.",
+        parents=[common],
+    )
+    add.add_argument("--guild", type=int, required=True, help="the server's id (Discord's Copy Server ID)")
+    add.add_argument("--channel", type=int, required=True, help="the text channel's id (Copy Channel ID)")
+    add.add_argument("--topic", help="what to follow, e.g. 'wildfires in Spain'")
+    add.add_argument("--source", help="a source's name or id (`newsbot sources list`): its every new story")
+    add.add_argument("--by", type=int, default=0, help="the user id shown as the follow's maker (default 0)")
+    remove = actions.add_parser("remove", help="stop a follow", description="Stop a follow.", parents=[common])
+    remove.add_argument("follow_id", type=int, metavar="FOLLOW_ID", help="the id `follows list` shows")
 
 
 def _reindex(command) -> None:

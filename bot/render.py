@@ -141,6 +141,6 @@ def event_record(event: Event) -> dict:
 def follow_line(follow: Follow) -> str:
     state = f"PAUSED: {follow.paused}" if follow.paused else f"last post {follow.last_delivery_at or 'never'}"
     return (
-        f"{follow.id:>4}  guild {follow.guild_id}  channel {follow.channel_id}  {follow.topic!r}"
+        f"{follow.id:>4}  guild {follow.guild_id}  channel {follow.channel_id}  {follow.subject!r}"
         f"  (by {follow.created_by}; {state})"
     )

@@ -1,12 +1,13 @@
-"""Follows: a channel of a guild that receives the new stories about a topic. The library keeps
-them, finds each follow's new stories and remembers what was posted where; posting is the
-application's (`bot/cogs/follows.py`).
+"""Follows: a channel of a guild that receives the new stories about a topic, or every new story of
+one source (a feed), or those of it about a topic. The library keeps them, finds each follow's new
+stories and remembers what was posted where; posting is the application's (`bot/cogs/follows.py`).
 
 A follow's cursor is the newest article id it has dealt with. It moves only once a story's post
 was accepted (`posted`), or past stories that did not match or were summed up (`dealt_with`), so
-after a crash at most the story in flight is posted again; a story is posted at most once a
-channel, however many of its follows match it; and a story of an event the channel was shown in the
-last EVENT_HOURS joins that post (`earlier_post`) instead of making another.
+after a crash at most the story in flight is posted again; a post is marked in flight before it is
+sent (`sending`), so that one can be looked for in the channel instead; a story is posted at most
+once a channel, however many of its follows match it; and a story of an event the channel was shown
+in the last EVENT_HOURS joins that post (`earlier_post`) instead of making another.
 """
 
 from __future__ import annotations
@@ -49,18 +50,43 @@ class Following:
         self.topics = topics
         self.most_per_guild = most_per_guild
 
-    def add(self, guild_id: int, channel_id: int, topic: str, created_by: int) -> Follow:
-        """A new follow, starting after the newest story now indexed (old news is not posted)."""
+    def add(
+        self, guild_id: int, channel_id: int, topic: str | None, created_by: int, source: str | int | None = None
+    ) -> Follow:
+        """A new follow, starting after the newest story now indexed (old news is not posted): of a
+        topic, of every story of a `source` (its id or its name), or of those of it about the topic."""
         topic = checked_topic(topic)
-        if not topic:
-            raise NewsbotError("the topic is empty")
+        followed = self.source(source) if source is not None and str(source).strip() else None
+        if not topic and followed is None:
+            raise NewsbotError("the topic is empty" if source is None else "name a topic, a source, or both")
         if len(topic) > MAX_TOPIC_CHARS:
             raise NewsbotError(f"the topic is too long ({len(topic)} characters; at most {MAX_TOPIC_CHARS})")
-        vector = self.topics.vector(topic)
+        vector = self.topics.vector(topic) if topic else None
         follow_id = self.book.add(
-            guild_id, channel_id, topic, created_by, vector, self.topics.model_name, self.most_per_guild
+            guild_id,
+            channel_id,
+            topic,
+            created_by,
+            vector,
+            self.topics.model_name,
+            self.most_per_guild,
+            followed[0] if followed else None,
         )
         return self.get(follow_id)
+
+    def source(self, named: str | int) -> tuple[int, str]:
+        """(id, name) of the configured source a follow names: by its id (as `/sources` shows it) or
+        its name (any case)."""
+        sources = self.book.sources()
+        text = " ".join(str(named).split())
+        found = [s for s in sources if str(s[0]) == text.removeprefix("#")]
+        found = found or [s for s in sources if s[1].casefold() == text.casefold()]
+        if len(found) > 1:
+            ids = ", ".join(str(s[0]) for s in found)
+            raise NewsbotError(f"{len(found)} sources are named {text!r} (ids {ids}): name one by its id")
+        if not found:
+            raise NewsbotError(f"no source is named {text[:100]!r}; a source's name is shown under each story")
+        return found[0]
 
     def get(self, follow_id: int) -> Follow:
         follow = self.book.get(follow_id)
@@ -88,10 +114,11 @@ class Following:
 
     def news_of(self, follows: Iterable[Follow], limit: int = 500) -> dict[int, tuple[list[Headline], int]]:
         """Each follow's news (follow id -> (news, cursor)): the stories ingested since its cursor
-        that are about its topic and its channel has not been shown, oldest first, and the newest
-        article id looked at (the cursor to move to once they are dealt with). Follows at the same
-        cursor share one read of the new stories and one match of all their topics against them; a
-        story two follows of one channel match is given to the first only (a channel sees it once)."""
+        that are of its source (a follow of one) and about its topic (unless it has none) and its
+        channel has not been shown, oldest first, and the newest article id looked at (the cursor to
+        move to once they are dealt with). Follows at the same cursor share one read of the new stories
+        and one match of all their topics against them; a story two follows of one channel match is
+        given to the first only (a channel sees it once)."""
         found: dict[int, tuple[list[Headline], int]] = {}
         given: dict[int, set[int]] = {}  # channel id -> the stories given to a follow of it this call
         by_cursor: dict[int, list[Follow]] = {}
@@ -104,8 +131,13 @@ class Following:
                 newest = self.book.step_back(group, cursor)
                 found.update((follow.id, ([], newest)) for follow in group)
                 continue
-            about = self.topics.about_many([f.topic for f in group], fresh, self._vectors(group))
-            for follow, ids in zip(group, about, strict=True):
+            topical = [f for f in group if f.topic]
+            about = self.topics.about_many([f.topic for f in topical], fresh, self._vectors(topical)) if topical else []
+            matched = dict(zip([f.id for f in topical], about, strict=True))
+            for follow in group:
+                ids = matched[follow.id] if follow.topic else {h.article_id for h in fresh}
+                if follow.source_id is not None:
+                    ids = {h.article_id for h in fresh if h.source_id == follow.source_id and h.article_id in ids}
                 ids -= given.setdefault(follow.channel_id, set())
                 shown = self.book.shown(follow.channel_id, [h.article_id for h in fresh if h.article_id in ids])
                 news = [h for h in fresh if h.article_id in ids and h.article_id not in shown]
@@ -140,6 +172,12 @@ class Following:
             if same_event(mine, story_vector(passages)):
                 return recent[earlier]
         return None
+
+    def sending(self, follow: Follow, article_id: int, after: int | None) -> int | None:
+        """Mark a story's post in flight before it is sent (`after`: the id of the channel's last
+        message now, if known). None when it was not in flight; else an earlier send's `after` (0:
+        unknown): that send may have reached the channel, and the post is looked for there first."""
+        return self.book.sending(follow, article_id, after or 0)
 
     def posted(self, follow: Follow, article_id: int, message_id: int | None) -> None:
         """A story's post was accepted (or it joined the post of its event): remember it for the

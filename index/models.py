@@ -18,6 +18,8 @@ class Article:
     source: str = ""
     author: str = ""
     summary_only: bool = False  # the page could not be read; `text` is the feed's summary
+    image: str | None = None  # an https URL of its picture, as the feed or page named it (never fetched)
+    source_id: int | None = None  # the configured source that brought it (none for files ingested by hand)
 
 
 @dataclass(frozen=True)
@@ -38,9 +40,16 @@ class Story:
     url: str
     published: str | None
     source: str
+    image: str | None = None  # an https URL Discord shows; None for a story without one
 
     def as_dict(self) -> dict:
-        return {"title": self.title, "url": self.url, "published": self.published, "source": self.source}
+        return {
+            "title": self.title,
+            "url": self.url,
+            "published": self.published,
+            "source": self.source,
+            "image": self.image,
+        }
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,7 @@ class Headline:
     article_id: int
     story: Story
     lead: str  # its first sentence or so
+    source_id: int | None = None  # the configured source that brought it
 
 
 @dataclass(frozen=True)
@@ -134,6 +144,7 @@ class Answer:
             "url": story.url if story else None,
             "published": story.published if story else None,
             "source": story.source if story else None,
+            "image": story.image if story else None,
             "agreeing": [c.as_dict() for c in self.agreeing],
             "candidates": [c.as_dict() for c in self.candidates],
             "closest": [s.as_dict() for s in self.closest],

@@ -1,10 +1,12 @@
-"""Follows: `/follow topic [channel]`, `/unfollow`, `/follows`, and the loop that posts each follow's
-new stories in its channel.
+"""Follows: `/follow [topic] [source] [channel]`, `/unfollow`, `/follows`, and the loop that posts each
+follow's new stories in its channel.
 
 A follow belongs to one server and posts in one of its channels, so members who may manage that
 server's channels manage its follows (operators manage any). Each process delivers the follows of
-the guilds its shards hold. A story's post is remembered (and the follow's cursor moved) only once
-Discord accepted it; a deleted channel or a lost permission pauses that follow alone.
+the guilds its shards hold. A story's post is marked in flight before it is sent and remembered (and
+the follow's cursor moved) once Discord accepted it; a post left in flight (the record failed, the
+process died) is looked for in the channel before the story is posted again. A deleted channel or a
+lost permission pauses that follow alone.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot.checks import is_operator, manages_channels
-from bot.embeds import follow_embed, follows_embed, outgoing, safe, with_also
+from bot.embeds import outgoing, safe, web_url
+from bot.follow_embeds import follow_embed, follows_embed, more_line, post_title, with_also
 from index.follows import Follow
 from index.models import Headline
 
@@ -64,12 +67,20 @@ class FollowsCog(commands.Cog):
     async def cog_unload(self) -> None:
         self.deliver.cancel()
 
-    @app_commands.command(name="follow", description="Post new stories about a topic in a channel")
-    @app_commands.describe(topic="what to follow, e.g. Japan's prime minister", channel="where (default: here)")
+    @app_commands.command(name="follow", description="Post new stories about a topic, or of a source, in a channel")
+    @app_commands.describe(
+        topic="what to follow, e.g. Japan's prime minister (with a source: only its stories about this)",
+        source="every new story of this source (its name, as under each story, or its id)",
+        channel="where (default: here)",
+    )
     @app_commands.guild_only()
     @manages_channels()
     async def follow(
-        self, interaction: discord.Interaction, topic: str, channel: discord.TextChannel | None = None
+        self,
+        interaction: discord.Interaction,
+        topic: str | None = None,
+        source: str | None = None,
+        channel: discord.TextChannel | None = None,
     ) -> None:
         target = channel or interaction.channel
         if not isinstance(target, discord.TextChannel):
@@ -88,14 +99,24 @@ class FollowsCog(commands.Cog):
             return
         guild_id = cast(int, interaction.guild_id)  # a guild-only command
         follow = await asyncio.to_thread(
-            self.bot.library.following.add, guild_id, target.id, topic, interaction.user.id
+            self.bot.library.following.add, guild_id, target.id, topic, interaction.user.id, source
         )
+        what = "new stories about it" if follow.topic else "its new stories"
         await interaction.response.send_message(
             **outgoing(
-                f"Following **{safe(follow.topic)}** in {target.mention} (follow {follow.id}): new stories about it"
-                " will be posted there."
+                f"Following **{safe(follow.subject)}** in {target.mention} (follow {follow.id}): {what} will be"
+                " posted there."
             )
         )
+
+    @follow.autocomplete("source")
+    async def _source_names(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
+        sources = await asyncio.to_thread(self.bot.library.following.book.sources)
+        return [
+            app_commands.Choice(name=name[:100], value=str(source_id))
+            for source_id, name in sources
+            if typed.casefold() in name.casefold()
+        ][:25]
 
     @app_commands.command(name="unfollow", description="Stop a follow of this server")
     @app_commands.describe(follow_id="the id `/follows` shows")
@@ -105,7 +126,7 @@ class FollowsCog(commands.Cog):
         guild = None if await is_operator(interaction) else interaction.guild_id
         follow = await asyncio.to_thread(self.bot.library.following.remove, follow_id, guild)
         await interaction.response.send_message(
-            **outgoing(f"Stopped follow {follow.id} (**{safe(follow.topic)}** in <#{follow.channel_id}>).")
+            **outgoing(f"Stopped follow {follow.id} (**{safe(follow.subject)}** in <#{follow.channel_id}>).")
         )
 
     @app_commands.command(name="follows", description="This server's follows")
@@ -171,18 +192,41 @@ class FollowsCog(commands.Cog):
                 await asyncio.to_thread(library.following.posted, follow, item.article_id, earlier)
                 continue
             if made == most:
-                command = f"/latest topic:{follow.topic}".replace("`", "'")
-                line = f"and {len(news) - number} more about **{safe(follow.topic)}**: `{command}`"
-                if await self._post(follow, channel, content=line[:2000]) is None:
+                if await self._post(follow, channel, content=more_line(follow, len(news) - number)) is None:
                     return
                 break
-            message = await self._post(follow, channel, embed=follow_embed(item, follow.topic, follow.id))
+            message = await self._post_once(follow, channel, item)
             if message is None:
                 return  # the cursor stays: this story and the rest come next pass (or the follow paused)
             made += 1
             await asyncio.to_thread(library.following.posted, follow, item.article_id, message.id)
         if newest > follow.cursor:
             await asyncio.to_thread(library.following.dealt_with, follow, newest)
+
+    async def _post_once(self, follow: Follow, channel: discord.TextChannel, item: Headline) -> discord.Message | None:
+        """Post a story, marked in flight first; a story an earlier send left in flight (Discord took
+        it, then recording it failed) is looked for in the channel, and not posted again if there."""
+        library = self.bot.library
+        after = await asyncio.to_thread(library.following.sending, follow, item.article_id, channel.last_message_id)
+        if after is not None and (earlier := await self._find_post(channel, item, after)) is not None:
+            log.info("follow %s: story %s was posted before (message %s)", follow.id, item.article_id, earlier.id)
+            return earlier
+        return await self._post(follow, channel, embed=follow_embed(item, follow))
+
+    async def _find_post(self, channel: discord.TextChannel, item: Headline, after: int) -> discord.Message | None:
+        """My post of this story in the channel since message `after` (0: among its newest); None when
+        there is none, or the channel cannot be read (the story is then posted again)."""
+        url, title = web_url(item.story.url), post_title(item)
+        try:
+            history = channel.history(limit=100, after=discord.Object(after)) if after else channel.history(limit=100)
+            async for message in history:
+                if message.author.id == channel.guild.me.id and message.embeds:
+                    shown = message.embeds[0]
+                    if (shown.url == url) if url else (shown.title == outgoing(title)["content"]):
+                        return message
+        except discord.HTTPException as exc:
+            log.info("could not read channel %s for an earlier post (%s); posting again", channel.id, exc)
+        return None
 
     async def _join(self, channel: discord.TextChannel, message_id: int, item: Headline) -> bool:
         """Add a story to the channel's post of its event ("Also reported by"); False when that post

@@ -12,6 +12,7 @@ from urllib.parse import urljoin, urlsplit
 
 from index.dates import normalise_published
 from index.errors import NewsbotError
+from index.intake.images import entry_image, image_url
 from index.intake.sources import html_to_article_text
 from index.models import Article
 
@@ -29,6 +30,7 @@ class FeedEntry:
     summary: str  # plain text
     published: str | None
     signature: str  # changes when the feed says the entry changed
+    image: str | None = None  # the https URL of the picture the entry names (`images.entry_image`)
 
 
 def _entry_published(raw) -> str | None:
@@ -83,6 +85,7 @@ def parse_feed(body: bytes, feed_url: str, max_entries: int) -> tuple[str, list[
                 summary=summary,
                 published=published,
                 signature=hashlib.sha256(signature_source.encode()).hexdigest()[:32],
+                image=entry_image(raw, feed_url),
             )
         )
     if not entries and (parsed.bozo or not parsed.version):
@@ -123,6 +126,7 @@ def extract_article(html: bytes | str, url: str, source: str, fallback: FeedEntr
         published=published,
         source=source,
         author=getattr(document, "author", None) or "",
+        image=(fallback.image if fallback else None) or image_url(getattr(document, "image", None), url),
     )
 
 
@@ -137,4 +141,5 @@ def summary_article(entry: FeedEntry, source: str) -> Article | None:
         published=entry.published,
         source=source,
         summary_only=True,
+        image=entry.image,
     )

@@ -17,6 +17,7 @@ from index.dates import published_moment
 from index.errors import NothingIndexedError, Notice
 from index.intake.chunk import Chunker
 from index.intake.dedup import fingerprint
+from index.intake.images import image_url
 from index.intake.sources import not_news
 from index.models import Article, IngestReport, Passage
 from index.retrieval import Embedder
@@ -122,7 +123,9 @@ class Ingester:
         """The article, its headline cut at a word before `max_title_chars`, its text at a
         paragraph or sentence end before `max_article_chars`, and a date more than `FUTURE_SKEW`
         ahead of now (a story from 2099 would head `latest` and every brief for ever) replaced by
-        the day it is ingested, each with a warning."""
+        the day it is ingested, each with a warning; an image that is no plain https URL left out."""
+        if article.image and image_url(article.image) != article.image:
+            article = replace(article, image=image_url(article.image))
         most = self.config.max_title_chars
         if len(article.title) > most:
             cut = article.title[: most - 1]

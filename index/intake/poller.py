@@ -220,7 +220,8 @@ class Poller:
         """Read one source: (the source, renamed when its feed first gave a title; its validators)."""
         if source.kind == "file":
             problems: list[str] = []
-            report.count(self.ingest(read_articles([source.location], problems.append)))
+            read = (replace(a, source_id=source.id) for a in read_articles([source.location], problems.append))
+            report.count(self.ingest(read))
             if problems:
                 raise NewsbotError(f"{len(problems)} problems, first: {problems[0]}")
             return source, None, None
@@ -272,6 +273,7 @@ class Poller:
         return article
 
     def _store(self, articles: list[Article], source: Source, report: PollReport, signatures: dict) -> None:
+        articles = [replace(article, source_id=source.id) for article in articles]  # what a follow of it posts
         known_urls = self.articles.article_digests([a.url for a in articles])
         if self._known is None:
             self._known = self.articles.fingerprints()

@@ -33,14 +33,16 @@ def article_from_record(record: object) -> Article:
         raise ValueError("missing 'text'")
     title = record.get("title") or ""
     source = record.get("source") or ""
-    if not isinstance(title, str) or not isinstance(source, str):
-        raise ValueError("'title' and 'source' must be strings")
+    image = record.get("image") or None  # checked at ingest (`images.image_url`)
+    if not isinstance(title, str) or not isinstance(source, str) or not isinstance(image, str | None):
+        raise ValueError("'title', 'source' and 'image' must be strings")
     return Article(
         url=without_surrogates(url.strip()),
         text=without_surrogates(text.strip()),
         title=without_surrogates(" ".join(title.split())),
         published=normalise_published(record.get("published")),
         source=without_surrogates(source.strip()),
+        image=image,
     )
 
 

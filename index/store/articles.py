@@ -21,7 +21,8 @@ from index.text import all_words_query, lead_of, lexical_query
 
 def content_hash(article: Article) -> str:
     digest = hashlib.sha256()
-    for part in (article.title, article.text, article.published or "", article.source):
+    extra = [article.image] if article.image else []  # so stories stored before images were kept keep their digest
+    for part in (article.title, article.text, article.published or "", article.source, *extra):
         digest.update(part.encode("utf-8"))
         digest.update(b"\x1f")
     return digest.hexdigest()
@@ -125,6 +126,8 @@ class ArticleStore:
                     article.author,
                     int(article.summary_only),
                     item.fingerprint,
+                    article.image,
+                    article.source_id,
                     item.digest,
                     stamp,
                 )
@@ -136,15 +139,16 @@ class ArticleStore:
                     conn.execute("DELETE FROM passages WHERE article_id = ?", (article_id,))
                     conn.execute(
                         "UPDATE articles SET title = ?, text = ?, published = ?, published_utc = ?, source = ?,"
-                        " author = ?, summary_only = ?, fingerprint = ?, content_hash = ?, updated_at = ? WHERE id = ?",
+                        " author = ?, summary_only = ?, fingerprint = ?, image = ?, source_id = ?, content_hash = ?,"
+                        " updated_at = ? WHERE id = ?",
                         (*values, article_id),
                     )
                     updated += 1
                 else:
                     article_id = conn.execute(
                         "INSERT INTO articles (title, text, published, published_utc, source, author, summary_only,"
-                        " fingerprint, content_hash, updated_at, url, ingested_at)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                        " fingerprint, image, source_id, content_hash, updated_at, url, ingested_at)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                         (*values, article.url, stamp),
                     ).fetchone()[0]
                     added += 1
@@ -255,14 +259,14 @@ class ArticleStore:
         rows = (
             self.db.connect()
             .execute(
-                "SELECT p.id, p.text, a.title, a.url, a.published, a.source, a.id FROM passages p"
+                "SELECT p.id, p.text, a.title, a.url, a.published, a.source, a.id, a.image FROM passages p"
                 f" JOIN articles a ON a.id = p.article_id WHERE p.id IN ({marks})",
                 list(ids),
             )
             .fetchall()
         )
         return {
-            r[0]: PassageRow(passage_id=r[0], text=r[1], story=Story(r[2], r[3], r[4], r[5]), article_id=r[6])
+            r[0]: PassageRow(passage_id=r[0], text=r[1], story=Story(r[2], r[3], r[4], r[5], r[7]), article_id=r[6])
             for r in rows
         }
 
@@ -293,11 +297,12 @@ class ArticleStore:
             return []
         rows = self.db.connect().execute(
             "SELECT a.id, a.title, a.url, a.published, a.source,"
-            " (SELECT p.text FROM passages p WHERE p.article_id = a.id ORDER BY p.ordinal LIMIT 1)"
+            " (SELECT p.text FROM passages p WHERE p.article_id = a.id ORDER BY p.ordinal LIMIT 1),"
+            " a.image, a.source_id"
             f" FROM articles a WHERE {where}",
             params,
         )
-        return [Headline(r[0], Story(r[1], r[2], r[3], r[4]), lead_of(r[5] or "")) for r in rows]
+        return [Headline(r[0], Story(r[1], r[2], r[3], r[4], r[6]), lead_of(r[5] or ""), r[7]) for r in rows]
 
     def passage_vectors(self, article_ids: Sequence[int]) -> dict[int, np.ndarray]:
         """Each article's passage vectors, one row a passage, in the order of the passages."""

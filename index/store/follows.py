@@ -1,5 +1,5 @@
 """The `follows` and `channel_posts` tables: the follows themselves, their stored topic vectors,
-their cursors, and what each channel was posted."""
+their cursors, and what each channel was posted (or is being posted: a post in flight)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ from index.dates import now
 from index.errors import NewsbotError
 from index.store.contract import Store
 
-_COLUMNS = "id, guild_id, channel_id, topic, created_by, created_at, cursor, last_delivery_at, paused"
+_COLUMNS = (
+    "f.id, f.guild_id, f.channel_id, f.topic, f.created_by, f.created_at, f.cursor, f.last_delivery_at, f.paused,"
+    " f.source_id, s.name FROM follows f LEFT JOIN sources s ON s.id = f.source_id"
+)
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,16 @@ class Follow:
     cursor: int  # the newest article id dealt with
     last_delivery_at: str | None = None
     paused: str | None = None  # why delivery stopped (a deleted channel, a lost permission); None = delivering
+    source_id: int | None = None  # a follow of a source: its stories (those about `topic`, unless "")
+    source_name: str | None = None  # that source's name; None once the source is removed
+
+    @property
+    def subject(self) -> str:
+        """What it follows, in words: its topic, its source, or the topic in its source."""
+        if self.source_id is None:
+            return self.topic
+        source = self.source_name or f"source {self.source_id} (removed)"
+        return f"{self.topic} in {source}" if self.topic else f"everything from {source}"
 
 
 class FollowBook:
@@ -35,7 +48,15 @@ class FollowBook:
         self.db = db
 
     def add(
-        self, guild_id: int, channel_id: int, topic: str, created_by: int, vector: np.ndarray, model: str, most: int
+        self,
+        guild_id: int,
+        channel_id: int,
+        topic: str,
+        created_by: int,
+        vector: np.ndarray | None,
+        model: str,
+        most: int,
+        source_id: int | None = None,
     ) -> int:
         """A new follow starting after the newest story now indexed; its id. Refused when the guild
         already holds `most` follows."""
@@ -56,12 +77,16 @@ class FollowBook:
             newest = conn.execute("SELECT coalesce(max(id), 0) FROM articles").fetchone()[0]
             return conn.execute(
                 "INSERT INTO follows (guild_id, channel_id, topic, created_by, created_at, cursor, topic_vector,"
-                " topic_model) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                (guild_id, channel_id, topic, created_by, now(), newest, vector.tobytes(), model),
+                " topic_model, source_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (guild_id, channel_id, topic, created_by, now(), newest, _blob(vector), model, source_id),
             ).fetchone()[0]
 
+    def sources(self) -> list[tuple[int, str]]:
+        """(id, name) of every configured source, for a follow to name one."""
+        return self.db.connect().execute("SELECT id, name FROM sources ORDER BY id").fetchall()
+
     def get(self, follow_id: int) -> Follow | None:
-        row = self.db.connect().execute(f"SELECT {_COLUMNS} FROM follows WHERE id = ?", (follow_id,)).fetchone()
+        row = self.db.connect().execute(f"SELECT {_COLUMNS} WHERE f.id = ?", (follow_id,)).fetchone()
         return None if row is None else Follow(*row)
 
     def remove(self, follow_id: int) -> None:
@@ -72,11 +97,9 @@ class FollowBook:
         if not self.db.exists:
             return []
         if guild_id is None:
-            rows = self.db.connect().execute(f"SELECT {_COLUMNS} FROM follows ORDER BY id")
+            rows = self.db.connect().execute(f"SELECT {_COLUMNS} ORDER BY f.id")
         else:
-            rows = self.db.connect().execute(
-                f"SELECT {_COLUMNS} FROM follows WHERE guild_id = ? ORDER BY id", (guild_id,)
-            )
+            rows = self.db.connect().execute(f"SELECT {_COLUMNS} WHERE f.guild_id = ? ORDER BY f.id", (guild_id,))
         return [Follow(*row) for row in rows]
 
     def pause(self, follow_id: int, reason: str | None) -> None:
@@ -118,12 +141,13 @@ class FollowBook:
             pass
 
     def shown(self, channel_id: int, article_ids: Sequence[int]) -> set[int]:
-        """Which of these stories the channel was posted."""
+        """Which of these stories the channel was posted (a post still in flight is not counted)."""
         if not article_ids:
             return set()
         marks = ",".join("?" * len(article_ids))
         rows = self.db.connect().execute(
-            f"SELECT article_id FROM channel_posts WHERE channel_id = ? AND article_id IN ({marks})",
+            "SELECT article_id FROM channel_posts WHERE channel_id = ? AND sending_after IS NULL"
+            f" AND article_id IN ({marks})",
             (channel_id, *article_ids),
         )
         return {r[0] for r in rows}
@@ -139,13 +163,32 @@ class FollowBook:
             )
         )
 
+    def sending(self, follow: Follow, article_id: int, after: int) -> int | None:
+        """Mark a story's post to the follow's channel in flight, before it is sent (`after`: the id of
+        the channel's last message then; 0 when unknown). None when it was not in flight; else the
+        `after` of an earlier send that never got recorded (it may have reached the channel)."""
+        with self.db.transaction() as conn:
+            row = conn.execute(
+                "SELECT sending_after FROM channel_posts WHERE channel_id = ? AND article_id = ?",
+                (follow.channel_id, article_id),
+            ).fetchone()
+            if row is not None:
+                return row[0] or 0
+            conn.execute(
+                "INSERT INTO channel_posts (channel_id, article_id, posted_at, sending_after) VALUES (?, ?, ?, ?)",
+                (follow.channel_id, article_id, now(), after),
+            )
+        return None
+
     def posted(self, follow: Follow, article_id: int, message_id: int | None) -> None:
-        """Remember a channel's post of a story and move the follow's cursor to it, in one transaction."""
+        """Remember a channel's post of a story (ending its flight) and move the follow's cursor to it,
+        in one transaction."""
         stamp = now()
         with self.db.transaction() as conn:
             conn.execute(
                 "INSERT INTO channel_posts (channel_id, article_id, message_id, posted_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (channel_id, article_id) DO NOTHING",
+                " ON CONFLICT (channel_id, article_id) DO UPDATE SET message_id = excluded.message_id,"
+                " posted_at = excluded.posted_at, sending_after = NULL WHERE channel_posts.sending_after IS NOT NULL",
                 (follow.channel_id, article_id, message_id, stamp),
             )
             conn.execute(
@@ -158,3 +201,7 @@ class FollowBook:
         """Move a follow's cursor forward to `cursor` (never back)."""
         with self.db.transaction() as conn:
             conn.execute("UPDATE follows SET cursor = ? WHERE id = ? AND cursor < ?", (cursor, follow.id, cursor))
+
+
+def _blob(vector: np.ndarray | None) -> bytes | None:
+    return None if vector is None else vector.tobytes()

@@ -22,7 +22,7 @@ from urllib.parse import quote
 import numpy as np
 
 from index.errors import NewsbotError, StoreUnavailableError
-from index.store.registry import name_sources_without_credentials
+from index.store.registry import link_articles_to_sources, name_sources_without_credentials
 from index.store.schema import POSTGRES_MIGRATIONS, POSTGRES_SCHEMA, POSTGRES_VERSION
 from index.store.sqlite import GenerationStore
 
@@ -186,6 +186,7 @@ class PostgresDatabase(GenerationStore):
                     if number > version:
                         conn.raw.execute(statements)
                 name_sources_without_credentials(conn)
+                link_articles_to_sources(conn)
                 conn.execute(
                     "INSERT INTO meta VALUES ('schema_version', ?), ('generation', '0') ON CONFLICT (key) DO NOTHING",
                     (str(POSTGRES_VERSION),),

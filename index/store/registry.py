@@ -78,8 +78,12 @@ class SourceRegistry:
         return Source(*row)
 
     def remove(self, source_id: int) -> Source:
+        """Forget a source (its stories stay), and stop the follows of it: SQLite may give its id to
+        the next source added, whose stories they never asked for."""
         source = self.get(source_id)
-        self.db.connect().execute("DELETE FROM sources WHERE id = ?", (source_id,))
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM sources WHERE id = ?", (source_id,))
+            conn.execute("DELETE FROM follows WHERE source_id = ?", (source_id,))
         return source
 
     def all(self) -> list[Source]:
@@ -156,3 +160,17 @@ def name_sources_without_credentials(conn) -> int:
         conn.execute("UPDATE sources SET name = ? WHERE id = ?", (new, source_id))
         conn.execute("UPDATE articles SET source = ? WHERE source = ?", (new, old))
     return len(renamed)
+
+
+def link_articles_to_sources(conn) -> None:
+    """A migration (both backends, run on upgrade, safe to run again): stories stored before each
+    kept its source's id get it, from the feed entry that brought them, else from the one source
+    of their name (so a follow of a source also knows its older stories)."""
+    conn.execute(
+        "UPDATE articles SET source_id = (SELECT e.source_id FROM feed_entries e WHERE e.url = articles.url)"
+        " WHERE source_id IS NULL AND url IN (SELECT url FROM feed_entries WHERE outcome = 'stored')"
+    )
+    conn.execute(
+        "UPDATE articles SET source_id = (SELECT min(s.id) FROM sources s WHERE s.name = articles.source)"
+        " WHERE source_id IS NULL AND (SELECT count(*) FROM sources s WHERE s.name = articles.source) = 1"
+    )

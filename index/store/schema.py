@@ -12,7 +12,9 @@ from __future__ import annotations
 
 # 4: follows and the stories posted to channels. 5: a follow's topic vector kept with it. 6: no source
 # named by its URL's credentials (`registry.name_sources_without_credentials`, run on every migration).
-SQLITE_VERSION = 6
+# 7: a story's image and source id (`registry.link_articles_to_sources`), a follow of a source, a post
+# in flight (`channel_posts.sending_after`).
+SQLITE_VERSION = 7
 
 # Columns added after the first release; created on open where an older store lacks them.
 SQLITE_ADDED_COLUMNS = {
@@ -21,6 +23,8 @@ SQLITE_ADDED_COLUMNS = {
         ("summary_only", "INTEGER NOT NULL DEFAULT 0"),
         ("fingerprint", "BLOB"),
         ("published_utc", "TEXT"),  # version 3: `published` keeps its own offset; this sorts
+        ("image", "TEXT"),  # version 7: an https image URL the feed or page named
+        ("source_id", "INTEGER"),  # version 7: the configured source that brought it
     ],
     "sources": [
         ("kind", "TEXT NOT NULL DEFAULT 'file'"),
@@ -35,7 +39,9 @@ SQLITE_ADDED_COLUMNS = {
     "follows": [
         ("topic_vector", "BLOB"),  # version 5: the topic embedded once, by `topic_model`
         ("topic_model", "TEXT"),
+        ("source_id", "INTEGER"),  # version 7: every story of this source ('' topic), or those about the topic
     ],
+    "channel_posts": [("sending_after", "INTEGER")],  # version 7: in flight, sent after that message id
 }
 
 # Follows: a guild's channel that receives new stories about a topic (bot/cogs/follows.py). The
@@ -53,7 +59,8 @@ CREATE TABLE IF NOT EXISTS follows (
     last_delivery_at TEXT,
     paused TEXT,
     topic_vector {blob},
-    topic_model TEXT
+    topic_model TEXT,
+    source_id {integer}
 );
 CREATE INDEX IF NOT EXISTS follows_by_guild ON follows (guild_id);
 CREATE TABLE IF NOT EXISTS channel_posts (
@@ -61,6 +68,7 @@ CREATE TABLE IF NOT EXISTS channel_posts (
     article_id {integer} NOT NULL,
     message_id {integer},
     posted_at TEXT NOT NULL,
+    sending_after {integer},
     PRIMARY KEY (channel_id, article_id)
 );
 """
@@ -108,7 +116,8 @@ CREATE TABLE IF NOT EXISTS feed_entries (
 
 # 2: follows and the stories posted to channels. 3: a follow's topic vector kept with it. 4: no source
 # named by its URL's credentials (`registry.name_sources_without_credentials`, run on every migration).
-POSTGRES_VERSION = 4
+# 5: as SQLite's 7 (a story's image and source id, a follow of a source, a post in flight).
+POSTGRES_VERSION = 5
 
 POSTGRES_SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -123,6 +132,8 @@ CREATE TABLE IF NOT EXISTS articles (
     author TEXT NOT NULL DEFAULT '',
     summary_only INTEGER NOT NULL DEFAULT 0,
     fingerprint BYTEA,
+    image TEXT,
+    source_id BIGINT,
     content_hash TEXT NOT NULL,
     ingested_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
@@ -179,5 +190,12 @@ POSTGRES_MIGRATIONS: list[tuple[int, str]] = [
         3,
         "ALTER TABLE follows ADD COLUMN IF NOT EXISTS topic_vector BYTEA;"
         " ALTER TABLE follows ADD COLUMN IF NOT EXISTS topic_model TEXT;",
+    ),
+    (
+        5,
+        "ALTER TABLE articles ADD COLUMN IF NOT EXISTS image TEXT;"
+        " ALTER TABLE articles ADD COLUMN IF NOT EXISTS source_id BIGINT;"
+        " ALTER TABLE follows ADD COLUMN IF NOT EXISTS source_id BIGINT;"
+        " ALTER TABLE channel_posts ADD COLUMN IF NOT EXISTS sending_after BIGINT;",
     ),
 ]

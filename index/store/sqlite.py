@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from index.errors import NewsbotError, NotWritableError, OperatorError
-from index.store.registry import name_sources_without_credentials
+from index.store.registry import link_articles_to_sources, name_sources_without_credentials
 from index.store.schema import SQLITE_ADDED_COLUMNS, SQLITE_SCHEMA, SQLITE_VERSION
 
 DB_NAME = "news.sqlite3"
@@ -215,6 +215,7 @@ class Database(GenerationStore):
                         conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {declaration}")
             conn.execute("BEGIN IMMEDIATE")
             name_sources_without_credentials(conn)
+            link_articles_to_sources(conn)
             conn.execute("COMMIT")
             # Before version 3 `published` was stored in UTC already: it is its own sort key.
             conn.execute("UPDATE articles SET published_utc = published WHERE published_utc IS NULL")
