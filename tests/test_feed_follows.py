@@ -301,3 +301,30 @@ def test_a_store_of_the_previous_version_upgrades_and_its_stories_know_their_sou
     assert kept.id == follow.id and kept.source_id is None and reopened.latest(1)[0].image is None
     feed_follow = reopened.following.add(1, 11, None, 7, "test wire")
     assert (feed_follow.source_id, feed_follow.subject) == (gazette.id, "everything from Test Wire")
+
+
+def test_follows_of_a_source_from_the_command_line(make_library, tmp_path):
+    from tests.test_cli import newsbot
+
+    folder = tmp_path / "cli"
+    library = make_library(folder)
+    library.ingest([SAMPLE_NEWS])
+    wire = library.add_source(str(SAMPLE_NEWS), "Test Wire")
+    added = newsbot("follows", "add", "--guild", "5", "--channel", "50", "--source", "test wire", data_dir=folder)
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.startswith("added follow 1: 'everything from Test Wire' into channel 50 of guild 5")
+    both = ("--source", str(wire.id), "--topic", VOLCANO)
+    assert newsbot("follows", "add", "--guild", "5", "--channel", "51", *both, data_dir=folder).returncode == 0
+    listed = json.loads(newsbot("follows", "list", "--json", data_dir=folder).stdout)
+    assert [(f["source_id"], f["source_name"], f["topic"]) for f in listed] == [
+        (wire.id, "Test Wire", ""),
+        (wire.id, "Test Wire", VOLCANO),
+    ]
+    assert f"'{VOLCANO} in Test Wire'" in newsbot("follows", "list", data_dir=folder).stdout
+    neither = newsbot("follows", "add", "--guild", "5", "--channel", "52", data_dir=folder)
+    assert neither.returncode == 1 and "topic is empty" in neither.stderr
+    unknown = newsbot("follows", "add", "--guild", "5", "--channel", "52", "--source", "Nowhere", data_dir=folder)
+    assert unknown.returncode == 1 and "no source is named 'Nowhere'" in unknown.stderr
+    removed = newsbot("follows", "remove", "1", data_dir=folder)
+    assert removed.returncode == 0 and "removed follow 1: 'everything from Test Wire'" in removed.stdout
+    assert [f.id for f in library.following.all()] == [2]
