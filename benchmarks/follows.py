@@ -1,8 +1,10 @@
 """Follow delivery at scale: the library's work in one delivery pass over 1,000 follows (40
-servers x 25) when 50 new stories have come, on a SQLite library of 100k passages.
+servers x 25) when 50 new stories have come, on a SQLite library of 100k passages; 200 of the
+follows are of a feed (a source), every other one of those with a topic too.
 
     python benchmarks/follows.py [--cache benchmarks/cache/realtimeqa] [--passages 100000]
-                                 [--follows 1000] [--stories 50] [--folder DIR]
+                                 [--follows 1000] [--feed-follows 200] [--feeds 20] [--stories 50]
+                                 [--folder DIR]
 
 The library is assembled from the realtimeqa benchmark's cached weekly indexes
 (`python benchmarks/realtimeqa.py` builds them), their passages and vectors written through the
@@ -10,11 +12,12 @@ store's own write path; where the cache holds fewer than --passages, its stories
 under other addresses until it does. The follows' topics are the short topics of
 `benchmarks/data/topic_set.json` and each of them joined with one of 25 places ("wildfires in
 Spain"), so each server's 25 differ. The 50 new stories are cached stories not yet in the
-library, written the same way (ingesting is not part of a pass).
+library, written the same way (ingesting is not part of a pass), each of one of --feeds sources, as
+a poll stores them.
 
 A pass does what `bot/cogs/follows.py` asks of the library: the news of every follow at once, then
-for each story to post the channel's earlier post of its event and the record of the post, and
-each follow's cursor moved. Prints the seconds of the pass with 50 new stories, and of the next
+for each story to post the channel's earlier post of its event, the post's mark in flight and its
+record, and each follow's cursor moved. Prints the seconds of the pass with 50 new stories, and of the next
 pass (nothing new), and how many posts the pass made.
 """
 
@@ -81,6 +84,8 @@ def delivery_pass(library: Library, follows: list) -> tuple[float, int]:
         for item in items:
             earlier = library.following.earlier_post(follow.channel_id, item.article_id)
             posts += earlier is None
+            if earlier is None:
+                library.following.sending(follow, item.article_id, None)
             library.following.posted(follow, item.article_id, earlier if earlier is not None else 10**9 + posts)
         if newest > follow.cursor:
             library.following.dealt_with(follow, newest)
@@ -93,6 +98,8 @@ def main() -> int:
     parser.add_argument("--passages", type=int, default=100_000)
     parser.add_argument("--follows", type=int, default=1000)
     parser.add_argument("--stories", type=int, default=50)
+    parser.add_argument("--feed-follows", type=int, default=200, help="of --follows, how many follow a feed")
+    parser.add_argument("--feeds", type=int, default=20, help="the sources the new stories come from")
     parser.add_argument("--folder", type=Path, help="where the library is built (default: a temporary folder)")
     args = parser.parse_args()
     source = list(cached_articles(10**9, args.cache))
@@ -108,14 +115,26 @@ def main() -> int:
         took = time.perf_counter() - started
         print(f"library: {written:,} passages from {len(kept):,} cached stories ({took:.0f} s)")
         started = time.perf_counter()
+        feeds = []
+        for n in range(args.feeds):
+            (folder / f"feed-{n}").mkdir(parents=True, exist_ok=True)
+            feeds.append(library.add_source(str(folder / f"feed-{n}"), f"Feed {n}"))
         per_guild = 25
         names = topics(args.follows)
+        feed_from = args.follows - args.feed_follows  # the last follow a feed, every other one a topic in it
         follows = [
-            library.following.add(guild_id=1 + n // per_guild, channel_id=1000 + n // 5, topic=names[n], created_by=7)
+            library.following.add(
+                1 + n // per_guild,
+                1000 + n // 5,
+                names[n] if n < feed_from or n % 2 else None,
+                7,
+                str(feeds[n % len(feeds)].id) if n >= feed_from else None,
+            )
             for n in range(args.follows)
         ]
-        print(f"{len(follows)} follows made, their topics embedded once ({time.perf_counter() - started:.0f} s)")
-        write(library, fresh)
+        made = time.perf_counter() - started
+        print(f"{len(follows)} follows made ({args.feed_follows} of a feed), topics embedded once ({made:.0f} s)")
+        write(library, [(replace(a, source_id=feeds[i % len(feeds)].id), p, v) for i, (a, p, v) in enumerate(fresh)])
         follows = library.following.all()
         seconds, posts = delivery_pass(library, follows)
         print(f"pass with {len(fresh)} new stories: {seconds:.2f} s of library work, {posts} posts")
