@@ -16,11 +16,13 @@ import argparse
 import gzip
 import itertools
 import json
-import sqlite3
 import sys
 from pathlib import Path
 
 import numpy as np
+from parts import StoreParts
+
+from index import LibraryConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,17 +31,10 @@ REALTIMEQA = ROOT.parent / "shared" / "data" / "realtimeqa"
 
 def story_vectors(db: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """url -> (first passage's vector, mean passage vector) of one cached week index."""
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    passages: dict[str, list[np.ndarray]] = {}
-    for url, blob in conn.execute(
-        "SELECT a.url, p.vector FROM passages p JOIN articles a ON a.id = p.article_id ORDER BY a.id, p.ordinal"
-    ):
-        passages.setdefault(url, []).append(np.frombuffer(blob, dtype=np.float32))
-    conn.close()
     out = {}
-    for url, vectors in passages.items():
+    for article, _, vectors in StoreParts(LibraryConfig(data_dir=db.parent)).inventory.stories():
         mean = np.mean(vectors, axis=0)
-        out[url] = (vectors[0], mean / np.linalg.norm(mean))
+        out[article.url] = (vectors[0], mean / np.linalg.norm(mean))
     return out
 
 

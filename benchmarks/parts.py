@@ -20,6 +20,7 @@ class StoreParts:
     def __init__(self, config: LibraryConfig) -> None:
         storage = open_store(config)
         self.db, self.vectors, self.articles = storage.backend, storage.vectors, storage.articles
+        self.inventory = storage.inventory  # everything held, read out whole
 
     def write(self, stories: Iterable[tuple[Article, list[Passage], np.ndarray]], model: str = DEFAULT_MODEL) -> int:
         """Store articles with their passages and vectors as given (no embedding); passages written."""

@@ -19,14 +19,12 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-import numpy as np
 from parts import StoreParts
 from realtimeqa import is_excluded, load, normalise_answer
 from speed import postgres_databases
 
-from index import Article, Library, LibraryConfig
+from index import Library, LibraryConfig
 from index.config import SearchWeights
-from index.models import Passage
 from index.retrieval import (
     Embedder,
     fuse,
@@ -52,11 +50,7 @@ def rankings(year: str, cache: Path, weeks: int | None, depth: int, database=Non
         if database is not None:
             config = copied(StoreParts(config), LibraryConfig(data_dir=folder, database_url=database()))
         week = StoreParts(config)
-        passages = (
-            week.db.connect()
-            .execute("SELECT p.id, p.text, a.published FROM passages p JOIN articles a ON a.id = p.article_id")
-            .fetchall()
-        )
+        passages = week.inventory.passage_dates()
         texts = {pid: f" {normalise_answer(text)} " for pid, text, _ in passages}
         published = {pid: date for pid, _, date in passages}
         for question in questions:
@@ -79,20 +73,7 @@ def rankings(year: str, cache: Path, weeks: int | None, depth: int, database=Non
 def copied(source: StoreParts, target: LibraryConfig) -> LibraryConfig:
     """The library at `target` holding `source`'s articles, passages and vectors, through the store's
     write path."""
-    conn = source.db.connect()
-    batch = []
-    for article_id, url, title, text, published, name in conn.execute(
-        "SELECT id, url, title, text, published, source FROM articles ORDER BY id"
-    ).fetchall():
-        rows = conn.execute(
-            'SELECT ordinal, start, "end", text, vector FROM passages WHERE article_id = ? ORDER BY ordinal',
-            (article_id,),
-        ).fetchall()
-        article = Article(url=url, text=text, title=title, published=published, source=name)
-        passages = [Passage(text=r[3], start=r[1], end=r[2], ordinal=r[0]) for r in rows]
-        vectors = np.vstack([np.frombuffer(r[4], dtype=np.float32) for r in rows])
-        batch.append((article, passages, vectors))
-    StoreParts(target).write(batch)
+    StoreParts(target).write(list(source.inventory.stories()))
     return target
 
 

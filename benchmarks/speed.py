@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import gzip
 import json
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -43,7 +42,6 @@ from index.intake import (
     article_from_record,
     passage_input,
 )
-from index.models import Passage
 from index.reader import ExtractiveReader, has_bfloat16
 from index.retrieval import Embedder
 from index.store import ArticleStore, VectorIndex
@@ -103,28 +101,14 @@ def cached_articles(limit_passages: int, cache: Path = CACHE):
     seen: set[str] = set()
     total = 0
     for db in sorted(cache.glob("*/*/news.sqlite3")):
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-        for article_id, url, title, text, published, source in conn.execute(
-            "SELECT id, url, title, text, published, source FROM articles ORDER BY id"
-        ):
-            if url in seen:
+        for article, passages, vectors in StoreParts(LibraryConfig(data_dir=db.parent)).inventory.stories():
+            if article.url in seen:
                 continue
-            seen.add(url)
-            rows = conn.execute(
-                'SELECT ordinal, start, "end", text, vector FROM passages WHERE article_id = ? ORDER BY ordinal',
-                (article_id,),
-            ).fetchall()
-            if not rows:
-                continue
-            article = Article(url=url, text=text, title=title, published=published, source=source)
-            passages = [Passage(text=r[3], start=r[1], end=r[2], ordinal=r[0]) for r in rows]
-            vectors = np.vstack([np.frombuffer(r[4], dtype=np.float32) for r in rows])
+            seen.add(article.url)
             yield article, passages, vectors
-            total += len(rows)
+            total += len(passages)
             if total >= limit_passages:
-                conn.close()
                 return
-        conn.close()
 
 
 def assemble_library(library: Library, passages: int) -> int:
@@ -280,18 +264,14 @@ def footprint(library: Library) -> dict:
     data = library.config.data_dir
     stats = library.stats()
     passages = stats["passages"]
+    size = StoreParts(library.config).inventory.database_bytes()  # SQLite's with its log folded in
     if library.config.database_url:
-        query = "SELECT pg_database_size(current_database())"
-        size = StoreParts(library.config).db.connect().execute(query).fetchone()[0]
         return {
             "passages": passages,
             "postgres_bytes_per_passage": size / passages,
             "vector_index": stats["vector_index"],
         }
-    # Fold the write-ahead log into the database first, so the sizes are the steady state.
-    with sqlite3.connect(data / "news.sqlite3") as folding:
-        folding.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    sqlite_bytes = sum(p.stat().st_size for p in data.glob("news.sqlite3*"))
+    sqlite_bytes = size
     faiss_bytes = sum(p.stat().st_size for p in data.glob("vectors-*.faiss"))
     return {
         "passages": passages,
@@ -612,9 +592,7 @@ def main() -> None:
 
 def postgres_databases(url: str):
     """(a server this run started or None, a function giving the URL of a fresh database on it)."""
-    import uuid
-
-    import psycopg
+    from tests.postgres_server import new_database
 
     server = None
     if url == "temp":
@@ -627,10 +605,7 @@ def postgres_databases(url: str):
         url = server.url()
 
     def fresh() -> str:
-        name = f"newsbot_bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name}")
-        return url.rsplit("/", 1)[0] + "/" + name
+        return new_database(url, prefix="newsbot_bench_")
 
     return server, fresh
 

@@ -1,6 +1,6 @@
 """The one place a backend is chosen and a library's storage put together: what the rest of the
 library holds is a `Storage`, the store by what it keeps (articles and passages, the vector index,
-sources and poll state, follows and posts), never a bare connection."""
+sources and poll state, follows and posts, the inventory of it all), never a bare connection."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from index.config import LibraryConfig
 from index.store.articles import ArticleStore
 from index.store.contract import Store, VectorGenerations
 from index.store.follows import FollowBook
+from index.store.inventory import Inventory
 from index.store.registry import SourceRegistry
 
 
@@ -22,6 +23,7 @@ class Storage(NamedTuple):
     articles: ArticleStore
     sources: SourceRegistry
     follows: FollowBook
+    inventory: Inventory  # everything held, read out whole (copies, measurements)
 
 
 def open_store(config: LibraryConfig) -> Storage:
@@ -42,4 +44,4 @@ def open_store(config: LibraryConfig) -> Storage:
         local = Database(config.data_dir)
         backend, vectors = local, FileGenerations(local, config.index_policy)
     articles = ArticleStore(backend, vectors)
-    return Storage(backend, vectors, articles, SourceRegistry(backend), FollowBook(backend))
+    return Storage(backend, vectors, articles, SourceRegistry(backend), FollowBook(backend), Inventory(backend))
