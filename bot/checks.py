@@ -12,14 +12,23 @@ A server's follows (`/follow`) are that server's own: Manage Channels there mana
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 import discord
 from discord import app_commands
 
 if TYPE_CHECKING:
-    from bot.app import NewsBot
     from bot.cooldown import Cooldown
+    from bot.settings import Settings
+
+
+class OperatedBot(Protocol):
+    """What the checks ask of the bot (`bot.app.NewsBot` is one): the settings naming its operators,
+    and discord.py's owner check. Named here, so the checks need not import the bot that uses them."""
+
+    settings: Settings
+
+    async def is_owner(self, user: discord.abc.User, /) -> bool: ...
 
 
 class NotAdmin(app_commands.CheckFailure):
@@ -28,7 +37,7 @@ class NotAdmin(app_commands.CheckFailure):
 
 async def is_operator(interaction: discord.Interaction) -> bool:
     """The application's owner or team, or a user or role listed in the admin settings."""
-    bot = cast("NewsBot", interaction.client)
+    bot = cast(OperatedBot, interaction.client)
     settings = bot.settings
     user = interaction.user
     if user.id in settings.admin_user_ids:

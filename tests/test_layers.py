@@ -109,7 +109,7 @@ def test_open_store_chooses_the_backend(tmp_path):
     assert isinstance(shared.backend, PostgresDatabase) and isinstance(shared.vectors, ReplicaGenerations)
     for storage in (local, shared):  # every part reads and writes the one backend
         assert storage.vectors.db is storage.backend
-        assert {storage.articles.db, storage.sources.db, storage.follows.db} == {storage.backend}
+        assert {storage.articles.db, storage.sources.db, storage.follows.db, storage.inventory.db} == {storage.backend}
 
 
 def _tables(schema: str) -> dict[str, set[str]]:
@@ -149,6 +149,8 @@ SQL = re.compile(
     r"\bexecute(many)?\(|\bSELECT\s.+\sFROM\b|\bINSERT\s+INTO\b|\bUPDATE\s+\w+\s+SET\b|\bDELETE\s+FROM\b"
     r"|\bCREATE\s+TABLE\b"
 )
+DRIVER = re.compile(r"^\s*(import|from)\s+(sqlite3|psycopg)\b|(?<![\w.])(sqlite3|psycopg)\.\w")  # not "news.sqlite3"
+PROJECT = ("index", "bot", "training", "benchmarks")
 
 
 def test_the_library_is_built_in_wings():
@@ -159,42 +161,86 @@ def test_the_library_is_built_in_wings():
 
 
 def test_all_the_sql_lives_in_the_store_wing():
+    """No SQL and no database driver outside index/store/: the application, the training and the
+    benchmarks reach a library's data through the store wing's domain methods."""
     found = [
         f"{path.relative_to(ROOT)}:{number}"
-        for folder in ("index", "bot")
+        for folder in PROJECT
         for path in sorted((ROOT / folder).rglob("*.py"))
         if path.parent != ROOT / "index" / "store"
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
-        if SQL.search(line)
+        if SQL.search(line) or DRIVER.search(line)
     ]
     assert found == []
     assert SQL.search('conn.execute("SELECT id FROM follows")')  # the test sees SQL where there is some
+    assert DRIVER.search("import sqlite3") and DRIVER.search("    conn = psycopg.connect(url)")
+    assert not DRIVER.search('cache.glob("*/*/news.sqlite3")')
+
+
+SCRIPTS = {path.stem for path in (ROOT / "benchmarks").glob("*.py")}  # benchmarks import each other by bare name
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
 def _imports(path: Path) -> set[str]:
-    """The `index` modules a module imports when it loads (not those inside functions or only for
-    the type checker); a name taken from a wing's public face counts as its home module's."""
+    """The project's modules a module imports when it loads or names for the type checker (not those
+    imported inside functions); a name taken from an index wing's public face counts as its home
+    module's, a benchmark imported by its bare name as `benchmarks.<name>`."""
+    body = ast.parse(path.read_text(encoding="utf-8")).body
+    nodes = [n for node in body for n in (node.body if _type_checking(node) else [node])]
     names = set()
-    for node in ast.parse(path.read_text(encoding="utf-8")).body:
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("index"):
-            face = importlib.import_module(node.module)
-            homes = getattr(face, "_HOMES", {}) if node.module.count(".") == 1 else {}
-            names |= {homes.get(alias.name, node.module) for alias in node.names}
+    for node in nodes:
+        if isinstance(node, ast.ImportFrom) and node.module:
+            top = node.module.split(".")[0]
+            if top in SCRIPTS and path.parent == ROOT / "benchmarks":
+                names.add(f"benchmarks.{node.module}")
+            elif top == "index":
+                face = importlib.import_module(node.module)
+                homes = getattr(face, "_HOMES", {}) if node.module.count(".") == 1 else {}
+                names |= {homes.get(alias.name, node.module) for alias in node.names}
+            elif top in PROJECT:
+                names.add(node.module)
         elif isinstance(node, ast.Import):
-            names |= {alias.name for alias in node.names if alias.name.startswith("index")}
+            for alias in node.names:
+                top = alias.name.split(".")[0]
+                if top in SCRIPTS and path.parent == ROOT / "benchmarks":
+                    names.add(f"benchmarks.{alias.name}")
+                elif top in PROJECT:
+                    names.add(alias.name)
     return names
+
+
+def _type_checking(node: ast.stmt) -> bool:
+    return isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
 
 
 def test_config_imports_nothing_it_configures():
     assert _imports(ROOT / "index" / "config.py") == set()
 
 
+def _import_graph() -> dict[str, set[str]]:
+    return {
+        _module_name(path): {m for m in _imports(path) if m != _module_name(path)}
+        for folder in PROJECT
+        for path in (ROOT / folder).rglob("*.py")
+    }
+
+
+def test_the_import_graph_sees_every_kind_of_import():
+    graph = _import_graph()
+    assert "index.backbone.loading" in graph["index.retrieval.embed"]  # through a wing's face
+    assert "bot.settings" in graph["bot.checks"]  # for the type checker only
+    assert "benchmarks.parts" in graph["benchmarks.speed"]  # a benchmark by its bare name
+    assert "training.proposals" in graph["training.calibrate"]
+
+
 def test_no_import_circle():
-    modules = {}
-    for path in (ROOT / "index").rglob("*.py"):
-        parts = path.relative_to(ROOT).with_suffix("").parts
-        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-        modules[name] = {m for m in _imports(path) if m != name}
+    """Nowhere in index/, bot/, training/ or benchmarks/ does a module import, even only for the
+    type checker, a module that imports it back (`bot/app.py` and `bot/checks.py` once did)."""
+    modules = _import_graph()
     state: dict[str, int] = {}
 
     def visit(name: str, trail: list[str]) -> None:
