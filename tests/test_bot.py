@@ -6,7 +6,9 @@ import ast
 import asyncio
 import fcntl
 import json
+import logging
 from datetime import UTC, datetime, timedelta
+from fnmatch import fnmatch
 
 import discord
 import pytest
@@ -253,13 +255,24 @@ async def test_everyone_in_a_story_pings_no_one(world, bot_library, tmp_path):
     assert "@everyone" not in (reply.embeds[0].description or "").replace("@\u200beveryone", "")
 
 
-async def test_discord_500_on_send_does_not_crash_the_bot(world):
+async def test_discord_500_on_send_does_not_crash_the_bot(world, caplog):
     env, guild, channel, alice = world
     env.inject_error("POST", "/channels/*/messages", status=500)
+
+    def replies() -> list:
+        return [r for r in env.http_requests if r.method == "POST" and fnmatch(r.path, "/channels/*/messages")]
+
+    caplog.set_level(logging.WARNING, logger="bot")
+    question = await alice.send(channel, f"<@{env.bot.user.id}> {DEMO_QUESTION}")
+    # The bot's reply was sent and Discord answered it with the 500: nothing was posted, it was logged.
+    assert len(replies()) == 1 and env.backend.faults == []
+    assert channel.last_message.id == question.id
+    assert "could not reply to message" in caplog.text and "500" in caplog.text
+    # The bot still answers: the next question gets its reply, and nothing escaped a handler.
     await alice.send(channel, f"<@{env.bot.user.id}> {DEMO_QUESTION}")
-    # The failed reply is logged; the next question is answered normally.
-    await alice.send(channel, f"<@{env.bot.user.id}> {DEMO_QUESTION}")
+    assert len(replies()) == 2 and channel.last_message.author.id == env.bot.user.id
     assert "Yoshihiko Noda" in description(channel.last_message)
+    env.raise_errors()
 
 
 async def test_status_and_sources(world, tmp_path):
@@ -301,8 +314,18 @@ async def test_an_operator_removes_an_article_and_others_may_not(world, bot_libr
 
 @pytest.mark.simcord(shard_count=1, approved_intents=discord.Intents.default())
 async def test_works_without_the_message_content_intent(world):
+    """The bot asks Discord for no message content (a privileged intent this simulated Discord would
+    refuse it, as the real one does an unverified bot) and still answers the questions that mention it."""
     env, guild, channel, alice = world
+    assert env.bot.intents.message_content is False and env.approved_intents.message_content is False
+    assert env.bot.intents.guild_messages  # the messages themselves still come
+    # Discord withholds the words of a message that does not mention the bot...
+    await alice.send(channel, DEMO_QUESTION)
+    assert "content hidden: requires the message_content intent" in env.transcript()
+    assert channel.last_message.author.id == alice.id
+    # ...and gives those of one that does.
     await alice.send(channel, f"<@{env.bot.user.id}> {DEMO_QUESTION}")
+    assert channel.last_message.author.id == env.bot.user.id
     assert "Yoshihiko Noda" in description(channel.last_message)
 
 

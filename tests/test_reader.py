@@ -3,13 +3,19 @@ Hugging Face path (with a tiny randomly initialised QA model built here: no hub)
 
 from __future__ import annotations
 
+import json
 import math
+import re
+from dataclasses import asdict
+from pathlib import Path
 
 import pytest
 
+from index.config import READ_PASSAGES
 from index.errors import NewsbotError
 from index.models import Hit, Story
 from index.reader import (
+    CALIBRATION_FILE,
     Calibration,
     ExtractiveReader,
     Span,
@@ -234,8 +240,28 @@ def test_calibration_is_a_logistic_of_the_features(tmp_path):
 
 
 def test_bundled_calibration_ships_with_a_threshold(reader):
-    assert 0.0 < reader.threshold < 1.0
-    assert reader.calibration.weights
+    """The reader abstains at the threshold reader.json ships (not a default), and the file agrees
+    with what it records: fitted for the reader as it ships (passages read, span prior, headline),
+    its threshold above the floor of the candidates it offers, stated in the model card, and the
+    README's refit command the one asking for its recorded precisions, prior and features."""
+    shipped = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
+    assert reader.threshold == shipped["threshold"] != Calibration().threshold
+    assert reader.calibration.bias == shipped["bias"] and reader.calibration.weights == shipped["weights"]
+    assert shipped["passages"] == reader.passages == READ_PASSAGES
+    assert shipped["prior"] == asdict(reader.prior) and shipped["headline_chars"] == reader.headline_chars
+    assert 0.0 < shipped["candidate_floor"] < shipped["threshold"] < 1.0
+    card = (CALIBRATION_FILE.parent / "README.md").read_text(encoding="utf-8")
+    assert f"threshold {shipped['threshold']:.3f}" in card
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    refit = next(line for line in readme.splitlines() if line.startswith("python -m training.calibrate "))
+    flags = dict(re.findall(r"--([\w-]+) ([^-\s]\S*)", refit.split("#")[0]))
+    assert float(flags["precision"]) == shipped["precision_wanted"]
+    assert float(flags.get("people-precision", flags["precision"])) == shipped["people_precision_wanted"]
+    prior = {name: float(flags.get(name, 0.0)) for name in ("overlap", "echo", "staleness")}
+    assert prior == {name: shipped["prior"][name] for name in prior}
+    assert ("--bare-names" in refit) == shipped["prior"]["bare_names"]
+    assert flags["squash"].split(",") == shipped["squashed"]
+    assert int(flags["headline-chars"]) == shipped["headline_chars"]
 
 
 def test_the_headline_read_before_each_passage_is_the_calibrations(reader, tmp_path):
