@@ -32,6 +32,7 @@ TOPICS_KEPT = 4096  # topic vectors a process keeps
 NEWEST_LOOKED_AT = 200  # `latest --topic` matches the newest stories, and older ones its search finds
 NEAREST_LOOKED_AT = 200  # passages nearest a topic whose stories `latest --topic` matches too
 SHARED_STEM = 5  # a stem this long that begins another word's stem names it ("erupt" → "eruption")
+SHORT_PASSAGES = 2  # a story of this many passages or fewer is judged by the short rule
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,23 @@ class TopicFeatures:
             math.log(max(self.passages, 1)),
         )
 
+    @property
+    def short(self) -> bool:
+        """A headline and a summary, as many feeds carry a story: too few passages for the
+        best-against-the-rest reading of a full story."""
+        return 0 < self.passages <= SHORT_PASSAGES
+
+    def short_values(self) -> tuple[float, ...]:
+        """The short rule's inputs, in the order of SHORT_FEATURES: nothing that counts passages."""
+        return (
+            self.closeness,
+            self.whole,
+            float(self.in_headline),
+            float(self.in_lead),
+            float(self.words <= 1),
+            float(self.words == 2),
+        )
+
 
 TOPIC_FEATURES = (
     "closeness",
@@ -73,25 +91,36 @@ TOPIC_FEATURES = (
     "two_words",
     "log_passages",
 )
+SHORT_FEATURES = ("closeness", "whole", "in_headline", "in_lead", "one_word", "two_words")
 
 
 @dataclass(frozen=True)
 class TopicRule:
-    """A story is about a topic when the logistic model's chance is at least `threshold`. The
-    weights (one per TOPIC_FEATURES) and the threshold were fitted by `benchmarks/topics.py --fit`;
-    `nearest_floor` is only where `latest --topic` starts looking among older stories' passages."""
+    """A story is about a topic when a logistic model's chance is at least its threshold: for a full
+    story the model of TOPIC_FEATURES (`bias`, `weights`, `threshold`), for a short one (a headline
+    and a summary, `TopicFeatures.short`) the model of SHORT_FEATURES (`short_bias`, `short_weights`,
+    `short_threshold`). Both were fitted by `benchmarks/topics.py --fit`; `nearest_floor` is only
+    where `latest --topic` starts looking among older stories' passages."""
 
     bias: float = -6.9437
     weights: tuple[float, ...] = (-2.0911, 5.1017, 6.8033, 3.7389, 0.8497, 1.7678, 1.0986, 1.4097, -0.2308)
     threshold: float = 0.47
     nearest_floor: float = 0.25
+    short_bias: float = -4.096
+    short_weights: tuple[float, ...] = (4.9315, 4.9315, 1.0266, 1.2355, -0.531, 0.2748)
+    short_threshold: float = 0.65
 
     def chance(self, features: TopicFeatures) -> float:
-        z = self.bias + sum(w * v for w, v in zip(self.weights, features.values(), strict=True))
+        if features.short:
+            bias, weights, values = self.short_bias, self.short_weights, features.short_values()
+        else:
+            bias, weights, values = self.bias, self.weights, features.values()
+        z = bias + sum(w * v for w, v in zip(weights, values, strict=True))
         return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
 
     def about(self, features: TopicFeatures) -> bool:
-        return features.passages > 0 and self.chance(features) >= self.threshold
+        threshold = self.short_threshold if features.short else self.threshold
+        return features.passages > 0 and self.chance(features) >= threshold
 
 
 @dataclass(frozen=True)
