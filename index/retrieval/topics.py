@@ -25,6 +25,7 @@ import numpy as np
 
 from index.models import Headline
 from index.retrieval.embed import Embedder
+from index.retrieval.topic_bank import BACKGROUND_TOPICS, STANDING_TEMPERATURE
 from index.store import ArticleStore, VectorGenerations
 from index.text import content_terms
 
@@ -47,6 +48,9 @@ class TopicFeatures:
     words: int  # the topic's content words
     in_headline: bool  # the headline names every word of the topic
     in_lead: bool  # the headline and lead together name every word of it
+    # The story's log-chance of the topic among it and the background subjects (topic_bank), read
+    # off the whole story's cosines: how the topic ranks for this story, whatever its cosine's scale.
+    standing: float = 0.0
 
     def values(self) -> tuple[float, ...]:
         """The model's inputs, in the order of TOPIC_FEATURES."""
@@ -73,6 +77,7 @@ class TopicFeatures:
         return (
             self.closeness,
             self.whole,
+            self.standing,
             float(self.in_headline),
             float(self.in_lead),
             float(self.words <= 1),
@@ -91,7 +96,7 @@ TOPIC_FEATURES = (
     "two_words",
     "log_passages",
 )
-SHORT_FEATURES = ("closeness", "whole", "in_headline", "in_lead", "one_word", "two_words")
+SHORT_FEATURES = ("closeness", "whole", "standing", "in_headline", "in_lead", "one_word", "two_words")
 
 
 @dataclass(frozen=True)
@@ -106,8 +111,8 @@ class TopicRule:
     weights: tuple[float, ...] = (-2.0911, 5.1017, 6.8033, 3.7389, 0.8497, 1.7678, 1.0986, 1.4097, -0.2308)
     threshold: float = 0.47
     nearest_floor: float = 0.25
-    short_bias: float = -4.096
-    short_weights: tuple[float, ...] = (4.9315, 4.9315, 1.0266, 1.2355, -0.531, 0.2748)
+    short_bias: float = -2.4789
+    short_weights: tuple[float, ...] = (3.2561, 3.2561, 0.3069, 0.9796, 1.2856, -0.4022, 0.2737)
     short_threshold: float = 0.65
 
     def chance(self, features: TopicFeatures) -> float:
@@ -132,11 +137,12 @@ class TopicCloseness:
     whole: np.ndarray
     opening: np.ndarray
     passages: int
+    standing: np.ndarray
 
     @classmethod
     def missing(cls, topics: int) -> TopicCloseness:
         nothing = np.full(topics, -1.0, dtype=np.float32)
-        return cls(nothing, nothing, nothing, nothing, 0)
+        return cls(nothing, nothing, nothing, nothing, 0, np.zeros(topics, dtype=np.float32))
 
     def of(self, topic: int) -> tuple[float, float, float, float, int]:
         return (
@@ -148,8 +154,9 @@ class TopicCloseness:
         )
 
 
-def story_closeness(rows: np.ndarray, vectors: np.ndarray) -> TopicCloseness:
-    """A story's passage vectors (in passage order) against the topics' vectors."""
+def story_closeness(rows: np.ndarray, vectors: np.ndarray, background: np.ndarray | None = None) -> TopicCloseness:
+    """A story's passage vectors (in passage order) against the topics' vectors (and against the
+    background subjects' vectors, for each topic's standing among them)."""
     cosines = rows @ vectors.T  # passages x topics
     if len(rows) > 1:
         top_two = -np.partition(-cosines, 1, axis=0)[:2]
@@ -159,7 +166,12 @@ def story_closeness(rows: np.ndarray, vectors: np.ndarray) -> TopicCloseness:
     mean = rows.mean(axis=0)
     norm = float(np.linalg.norm(mean))
     whole = (mean / norm) @ vectors.T if norm > 0 else np.zeros(len(vectors), dtype=np.float32)
-    return TopicCloseness(best, runner_up, whole, cosines[0], len(rows))
+    standing = np.zeros(len(vectors), dtype=np.float32)
+    if background is not None and len(background) and norm > 0:
+        subjects = (mean / norm) @ background.T / STANDING_TEMPERATURE
+        rest = float(subjects.max() + np.log(np.exp(subjects - subjects.max()).sum()))
+        standing = whole / STANDING_TEMPERATURE - np.logaddexp(whole / STANDING_TEMPERATURE, rest)
+    return TopicCloseness(best, runner_up, whole, cosines[0], len(rows), standing)
 
 
 def names_every_word(topic_terms: set[str], text_terms: set[str]) -> bool:
@@ -188,6 +200,7 @@ class TopicMatcher:
         self.embedder = embedder
         self.rule = rule or TopicRule()
         self._vectors: dict[tuple[str, str], np.ndarray] = {}
+        self._background: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
     @property
@@ -216,6 +229,17 @@ class TopicMatcher:
                 self._vectors.pop(next(iter(self._vectors)))
         return np.vstack([kept[topic] for topic in topics]).astype(np.float32, copy=False)
 
+    def background(self) -> np.ndarray:
+        """The background subjects' vectors (topic_bank), embedded once per process and model."""
+        model = self.embedder.model_name
+        with self._lock:
+            kept = self._background.get(model)
+        if kept is None:
+            kept = self.embedder.encode(list(BACKGROUND_TOPICS)).astype(np.float32, copy=False)
+            with self._lock:
+                self._background[model] = kept
+        return kept
+
     def features(self, topic: str, stories: Sequence[Headline]) -> dict[int, TopicFeatures]:
         """Each story's features against `topic` (article id -> features)."""
         return self.features_many([topic], stories)[0]
@@ -237,7 +261,8 @@ class TopicMatcher:
             vectors = self.vectors(topics)
         if passages is None:
             passages = self.articles.passage_vectors([s.article_id for s in stories])
-        closeness = {article_id: story_closeness(rows, vectors) for article_id, rows in passages.items()}
+        background = self.background()
+        closeness = {article_id: story_closeness(rows, vectors, background) for article_id, rows in passages.items()}
         missing = TopicCloseness.missing(len(topics))
         headlines = {s.article_id: set(content_terms(s.story.title)) for s in stories}
         leads = {s.article_id: headlines[s.article_id] | set(content_terms(s.lead)) for s in stories}
@@ -251,6 +276,7 @@ class TopicMatcher:
                         words=len(terms),
                         in_headline=bool(terms) and names_every_word(terms, headlines[s.article_id]),
                         in_lead=bool(terms) and names_every_word(terms, leads[s.article_id]),
+                        standing=float(closeness.get(s.article_id, missing).standing[at]),
                     )
                     for s in stories
                 }
