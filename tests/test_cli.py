@@ -109,7 +109,7 @@ def test_batch_keeps_order_and_ids_and_reports_bad_lines(data_dir, tmp_path):
 def test_latest_json_newest_first(data_dir):
     result = newsbot("latest", "-n", "2", "--json", data_dir=data_dir)
     stories = json.loads(result.stdout)
-    assert [sorted(s) for s in stories] == [["published", "source", "title", "url"]] * 2
+    assert [sorted(s) for s in stories] == [["image", "published", "source", "title", "url"]] * 2
     assert stories[0]["published"] > stories[1]["published"]
 
 

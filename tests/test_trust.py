@@ -111,7 +111,7 @@ def test_an_answer_names_the_other_stories_that_agree_once_each(appointment_libr
         assert "Marta Lindqvist" in citation.quote
     record = answer.as_dict()
     assert len(record["agreeing"]) == 2
-    assert set(record["agreeing"][0]) == {"title", "url", "source", "published", "quote"}
+    assert set(record["agreeing"][0]) == {"title", "url", "source", "published", "image", "quote"}
     assert "3 stories agree" in answer_text(answer)
     embed = answer_embed(answer)
     field = next(f for f in embed.fields if f.name == "3 stories agree")
@@ -136,7 +136,7 @@ def test_when_unsure_the_reply_offers_candidates_not_a_claim_that_the_news_is_si
         assert 0.0 <= candidate.score < 1.0 and candidate.story.url
     record = answer.as_dict()
     assert record["answer"] == "" and record["candidates"][0]["answer"] == "Marta Lindqvist"
-    assert set(record["candidates"][0]) == {"answer", "score", "quote", "title", "url", "source", "published"}
+    assert set(record["candidates"][0]) == {"answer", "score", "quote", "title", "url", "source", "published", "image"}
     text = answer_text(answer)
     assert text.startswith("Not sure") and "does not answer" not in text and "Marta Lindqvist" in text
     embed = answer_embed(answer)
