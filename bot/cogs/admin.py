@@ -17,8 +17,7 @@ from bot.embeds import clip, outgoing, safe, timestamp
 from bot.jobs import BackgroundJob
 from bot.render import plural
 from bot.settings import in_setting_terms
-from index.intake import import_opml, write_opml
-from index.intake.opml import refuse_oversized
+from index import import_opml, refuse_oversized, write_opml
 
 if TYPE_CHECKING:
     from bot.app import NewsBot
@@ -180,7 +179,7 @@ class AdminCog(commands.Cog):
             await interaction.followup.send(**outgoing(text, ephemeral=True))
             return
         whole = discord.File(io.BytesIO("\n".join(lines).encode("utf-8")), filename="import-report.txt")
-        await interaction.followup.send(**outgoing(clip(text, 1900), ephemeral=True), file=whole)
+        await interaction.followup.send(**outgoing(clip(text, 1900), ephemeral=True, file=whole))
 
     @sources.command(name="export", description="The web sources as an OPML file, for a feed reader to import")
     @admin_only()
@@ -190,7 +189,7 @@ class AdminCog(commands.Cog):
         feeds = plural(opml.count("<outline "), "feed")
         text = f"{feeds} as OPML; credentials in addresses are masked (`newsbot sources export` keeps them)."
         upload = discord.File(io.BytesIO(opml.encode("utf-8")), filename="newsbot-sources.opml")
-        await interaction.response.send_message(**outgoing(text, ephemeral=True), file=upload)
+        await interaction.response.send_message(**outgoing(text, ephemeral=True, file=upload))
 
     @sources.command(name="remove", description="Stop reading a source (its stories stay indexed)")
     @app_commands.describe(source_id="the id shown by /sources list")
