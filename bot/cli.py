@@ -9,9 +9,7 @@ from bot.commands import COMMANDS
 from bot.parser import build_parser
 from bot.settings import in_setting_terms, load_settings, unknown_settings
 from bot.terminal import quiet_libraries, say
-from index import NewsbotError
-from index.store import storage_errors
-from index.text import hide_credentials
+from index import NewsbotError, hide_credentials, storage_errors
 
 log = logging.getLogger("newsbot")
 

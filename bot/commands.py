@@ -24,9 +24,8 @@ from bot.render import (
 )
 from bot.settings import Settings, in_setting_terms
 from bot.terminal import loading, progress_bar, say
-from index import Library, NewsbotError
-from index.dates import as_of_moment, published_moment
-from index.errors import Notice
+from index import Library, NewsbotError, as_of_moment, published_moment
+from index.errors import Notice, RefusedURLError
 from index.models import IngestReport
 
 
@@ -216,8 +215,6 @@ def cmd_sources(args, settings: Settings) -> int:
             try:
                 found, title = library.probe_source(location)
             except NewsbotError as exc:
-                from index.intake import RefusedURLError
-
                 if isinstance(exc, RefusedURLError):  # refused as it stands: `--no-check` would be too
                     raise
                 raise NewsbotError(
@@ -248,7 +245,7 @@ def cmd_sources(args, settings: Settings) -> int:
 
 def import_sources(library: Library, file: str, *, check: bool) -> int:
     """`sources import`: a line per outline not added, then how many were; 1 when any was not."""
-    from index.intake import import_opml
+    from index import import_opml
 
     report = import_opml(read_opml_file(file), library.add_source, library.probe_source if check else None)
     for line in report.lines:
@@ -259,7 +256,7 @@ def import_sources(library: Library, file: str, *, check: bool) -> int:
 
 def read_opml_file(file: str) -> bytes:
     """The bytes of an OPML file, read no further than the most an import reads."""
-    from index.intake.opml import MAX_OPML_BYTES
+    from index import MAX_OPML_BYTES
 
     try:
         with Path(file).expanduser().open("rb") as opml:
@@ -269,7 +266,7 @@ def read_opml_file(file: str) -> bytes:
 
 
 def export_sources(library: Library, file: str | None) -> int:
-    from index.intake import write_opml
+    from index import write_opml
 
     opml, left_out = write_opml(library.sources())
     if file is None:

@@ -18,7 +18,7 @@ from bot.render import AGREEING_SHOWN, printable
 from bot.settings import in_setting_terms
 from index import Answer, Story
 from index.errors import ModelChangedError, NewsbotError, NothingIndexedError, OperatorError
-from index.events import Event
+from index.models import Event
 
 log = logging.getLogger(__name__)
 

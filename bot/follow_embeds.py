@@ -7,8 +7,7 @@ from __future__ import annotations
 import discord
 
 from bot.embeds import ANSWER_COLOUR, DESCRIPTION_LIMIT, FIELD_LIMIT, TITLE_LIMIT, clip, safe, timestamp, web_url
-from index.follows import Follow
-from index.models import Headline
+from index.models import Follow, Headline
 
 
 def post_title(item: Headline) -> str:

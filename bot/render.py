@@ -6,10 +6,7 @@ import re
 import textwrap
 
 from index import Answer, Story
-from index.events import Event
-from index.follows import Follow
-from index.models import IngestReport
-from index.store import Source
+from index.models import Event, Follow, IngestReport, Source
 
 # C0 and C1 control characters but newline and tab: ESC sequences in an article must not clear the
 # screen or retitle the terminal of the operator reading it. And the bidirectional controls

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 _HOMES = {
+    "MAX_OPML_BYTES": "index.intake",
     "Answer": "index.models",
     "Article": "index.models",
     "Hit": "index.models",
@@ -21,9 +22,17 @@ _HOMES = {
     "NothingIndexedError": "index.errors",
     "Passage": "index.models",
     "Story": "index.models",
+    "as_of_moment": "index.dates",
+    "hide_credentials": "index.text",
+    "import_opml": "index.intake",
+    "published_moment": "index.dates",
+    "refuse_oversized": "index.intake",
+    "storage_errors": "index.store",
+    "write_opml": "index.intake",
 }
 
 __all__ = [
+    "MAX_OPML_BYTES",
     "Answer",
     "Article",
     "Hit",
@@ -33,13 +42,24 @@ __all__ = [
     "NothingIndexedError",
     "Passage",
     "Story",
+    "as_of_moment",
+    "hide_credentials",
+    "import_opml",
+    "published_moment",
+    "refuse_oversized",
+    "storage_errors",
+    "write_opml",
 ]
 
 if TYPE_CHECKING:
     from index.config import LibraryConfig
+    from index.dates import as_of_moment, published_moment
     from index.errors import NewsbotError, NothingIndexedError
+    from index.intake import MAX_OPML_BYTES, import_opml, refuse_oversized, write_opml
     from index.library import Library
     from index.models import Answer, Article, Hit, Passage, Story
+    from index.store import storage_errors
+    from index.text import hide_credentials
 
 
 def lazy_names(package: str, homes: dict[str, str]) -> Callable[[str], Any]:

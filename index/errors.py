@@ -28,6 +28,20 @@ class Notice:
         return self.text
 
 
+class FetchError(NewsbotError):
+    """A URL could not be fetched; the message says why in one line. `retry_after`: seconds the
+    server asked us to wait (a 429 or 5xx with Retry-After, or the host's backoff still running)."""
+
+    def __init__(self, message: str, retry_after: float | None = None, *, parameters: tuple[str, ...] = ()) -> None:
+        super().__init__(message, parameters=parameters)
+        self.retry_after = retry_after
+
+
+class RefusedURLError(FetchError):
+    """A URL newsbot will not fetch as it stands (malformed, not http(s), a non-public address not
+    allowed): skipping the check that reads it first (`sources add --no-check`) does not change that."""
+
+
 class NothingIndexedError(NewsbotError):
     def __init__(self, data_dir: object = None) -> None:
         where = f" in {data_dir}" if data_dir is not None else ""

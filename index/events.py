@@ -14,34 +14,13 @@ subject, not always its one event), so recall is understated.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
-from index.models import Headline
+from index.models import Event, Headline
 
 EVENT_SIMILARITY = 0.65
 EVENT_HOURS = 48
-
-
-@dataclass(frozen=True)
-class Event:
-    """One happening and the stories that report it, the clearest first (the story nearest the
-    event's centre)."""
-
-    stories: list[Headline]
-
-    @property
-    def headline(self) -> Headline:
-        return self.stories[0]
-
-    @property
-    def sources(self) -> int:
-        return len({item.story.source or item.story.url for item in self.stories})
-
-    @property
-    def newest(self) -> str:
-        return max(item.story.published or "" for item in self.stories)
 
 
 def story_vector(passages: np.ndarray) -> np.ndarray:

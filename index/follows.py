@@ -20,12 +20,12 @@ import numpy as np
 
 from index.errors import NewsbotError
 from index.events import EVENT_HOURS, same_event, story_vector
-from index.models import Headline
+from index.models import Follow, Headline
 from index.retrieval import TopicMatcher
-from index.store import ArticleStore, Follow, FollowBook
+from index.store import ArticleStore, FollowBook
 from index.text import without_surrogates
 
-__all__ = ["Follow", "Following", "MAX_TOPIC_CHARS", "checked_topic"]
+__all__ = ["Following", "MAX_TOPIC_CHARS", "checked_topic"]
 
 MAX_TOPIC_CHARS = 200
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from index.config import LibraryConfig, SearchWeights
 from index.dates import as_of_moment
 from index.errors import NewsbotError, NothingIndexedError, Notice, StoreUnavailableError
-from index.events import Event, group_events, story_vector
+from index.events import group_events, story_vector
 from index.follows import Following, checked_topic
 from index.intake import (
     Chunker,
@@ -30,10 +30,10 @@ from index.intake import (
     page_found,
     read_articles,
 )
-from index.models import Answer, Article, Citation, Hit, IngestReport, Story
+from index.models import Answer, Article, Citation, Event, Hit, IngestReport, Source, Story
 from index.reader import ExtractiveReader, Reader
 from index.retrieval import Embedder, HybridSearch, TopicMatcher
-from index.store import Source, open_store
+from index.store import open_store
 from index.text import holds_credentials, site_name, without_surrogates
 
 log = logging.getLogger(__name__)

@@ -1,10 +1,12 @@
-"""The vocabulary of the project: articles, their passages, search hits and answers."""
+"""The vocabulary of the project: articles, their passages, search hits and answers, and the rows
+an application reads back from the library (sources, follows, events)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from index.errors import Notice
+from index.text import hide_credentials
 
 
 @dataclass(frozen=True)
@@ -166,3 +168,77 @@ class IngestReport:
 
     def timed(self, stage: str, seconds: float) -> None:
         self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
+
+
+@dataclass(frozen=True)
+class Event:
+    """One happening and the stories that report it, the clearest first (the story nearest the
+    event's centre)."""
+
+    stories: list[Headline]
+
+    @property
+    def headline(self) -> Headline:
+        return self.stories[0]
+
+    @property
+    def sources(self) -> int:
+        return len({item.story.source or item.story.url for item in self.stories})
+
+    @property
+    def newest(self) -> str:
+        return max(item.story.published or "" for item in self.stories)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A place the library ingests news from, as configured by an admin, and how its polls go."""
+
+    id: int
+    location: str
+    name: str
+    kind: str = "file"  # "file" (JSONL or folder) or "web" (a feed or one article URL: told apart when read)
+    interval_minutes: float | None = None  # None: the default poll interval
+    last_polled_at: str | None = None
+    last_error: str | None = None
+    failures: int = 0  # consecutive failed polls
+    next_poll_at: float = 0.0  # Unix time
+    etag: str | None = None
+    last_modified: str | None = None
+
+    @property
+    def failing(self) -> bool:
+        return self.failures > 0
+
+    def shown(self) -> Source:
+        """The source as it may be shown to anyone: credentials in its URL and last error masked."""
+        return replace(
+            self,
+            location=hide_credentials(self.location),
+            last_error=hide_credentials(self.last_error) if self.last_error else self.last_error,
+        )
+
+
+@dataclass(frozen=True)
+class Follow:
+    """A channel of a guild that receives the new stories about a topic, of a source, or both."""
+
+    id: int
+    guild_id: int
+    channel_id: int
+    topic: str
+    created_by: int
+    created_at: str
+    cursor: int  # the newest article id dealt with
+    last_delivery_at: str | None = None
+    paused: str | None = None  # why delivery stopped (a deleted channel, a lost permission); None = delivering
+    source_id: int | None = None  # a follow of a source: its stories (those about `topic`, unless "")
+    source_name: str | None = None  # that source's name; None once the source is removed
+
+    @property
+    def subject(self) -> str:
+        """What it follows, in words: its topic, its source, or the topic in its source."""
+        if self.source_id is None:
+            return self.topic
+        source = self.source_name or f"source {self.source_id} (removed)"
+        return f"{self.topic} in {source}" if self.topic else f"everything from {source}"

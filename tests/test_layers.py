@@ -264,3 +264,33 @@ def test_training_and_benchmarks_import_without_path_edits():
         if "sys.path" in path.read_text(encoding="utf-8")
     ]
     assert edits == []
+
+
+# What the application may import of the library: the facade (`index`: the Library, its config, and
+# the few helpers a command line needs), the row types it reads back and the errors it catches.
+BOT_MAY_IMPORT = {"index", "index.models", "index.errors"}
+
+
+def _written_imports(path: Path) -> set[str]:
+    """The modules a module names in its import statements, as written, wherever they stand (inside
+    functions too)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+        elif isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+    return names
+
+
+def test_the_application_imports_only_the_librarys_face():
+    """bot/ reaches the library through `index` (the facade), `index.models` and `index.errors`:
+    no arrow from bot/ into a wing (index.store, index.intake, ...) or another module of index/."""
+    past = [
+        f"{path.relative_to(ROOT)} imports {module}"
+        for path in sorted((ROOT / "bot").rglob("*.py"))
+        for module in sorted(_written_imports(path))
+        if module.split(".")[0] == "index" and module not in BOT_MAY_IMPORT
+    ]
+    assert past == []
+    assert "index.store" in _written_imports(ROOT / "index" / "library.py")  # the test sees imports

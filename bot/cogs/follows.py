@@ -24,8 +24,7 @@ from discord.ext import commands, tasks
 from bot.checks import is_operator, manages_channels
 from bot.embeds import outgoing, safe, web_url
 from bot.follow_embeds import follow_embed, follows_embed, more_line, post_title, with_also
-from index.follows import Follow
-from index.models import Headline
+from index.models import Follow, Headline
 
 if TYPE_CHECKING:
     from bot.app import NewsBot

@@ -14,6 +14,7 @@ _HOMES = {
     "FetchError": "index.intake.fetch",
     "Fetcher": "index.intake.fetch",
     "Ingester": "index.intake.ingest",
+    "MAX_OPML_BYTES": "index.intake.opml",
     "OPMLError": "index.intake.opml",
     "PollReport": "index.intake.poller",
     "Poller": "index.intake.poller",
@@ -33,6 +34,7 @@ _HOMES = {
     "passage_input": "index.intake.ingest",
     "read_articles": "index.intake.sources",
     "read_page": "index.intake.poller",
+    "refuse_oversized": "index.intake.opml",
     "resolve_url": "index.intake.fetch",
     "write_opml": "index.intake.opml",
 }
@@ -43,6 +45,7 @@ __all__ = [
     "FetchError",
     "Fetcher",
     "Ingester",
+    "MAX_OPML_BYTES",
     "OPMLError",
     "PollReport",
     "Poller",
@@ -62,6 +65,7 @@ __all__ = [
     "passage_input",
     "read_articles",
     "read_page",
+    "refuse_oversized",
     "resolve_url",
     "write_opml",
 ]
@@ -71,7 +75,7 @@ if TYPE_CHECKING:
     from index.intake.dedup import FINGERPRINT_CHARS, canonical_url, fingerprint, near_duplicate
     from index.intake.fetch import Fetcher, FetchError, RefusedURLError, check_url, is_public, resolve_url
     from index.intake.ingest import Ingester, Progress, passage_input
-    from index.intake.opml import OPMLError, import_opml, write_opml
+    from index.intake.opml import MAX_OPML_BYTES, OPMLError, import_opml, refuse_oversized, write_opml
     from index.intake.poller import Poller, PollReport, page_found, read_page
     from index.intake.sources import article_from_record, html_to_article_text, normalise_published, read_articles
 

@@ -21,7 +21,7 @@ import httpcore
 import httpx
 
 from index.config import FetchLimits
-from index.errors import NewsbotError
+from index.errors import FetchError, RefusedURLError
 from index.intake.backoff import HostBackoff, retry_after_seconds
 
 USER_AGENT = "newsbot/0.1 (a Discord news bot; polls feeds politely)"
@@ -35,20 +35,6 @@ _HTTP_ERRORS = {  # httpx's error names, said in words
     "UnsupportedProtocol": "not an http(s) address",
     "LocalProtocolError": "the request could not be sent",
 }
-
-
-class FetchError(NewsbotError):
-    """A URL could not be fetched; the message says why in one line. `retry_after`: seconds the
-    server asked us to wait (a 429 or 5xx with Retry-After, or the host's backoff still running)."""
-
-    def __init__(self, message: str, retry_after: float | None = None, *, parameters: tuple[str, ...] = ()) -> None:
-        super().__init__(message, parameters=parameters)
-        self.retry_after = retry_after
-
-
-class RefusedURLError(FetchError):
-    """A URL newsbot will not fetch as it stands (malformed, not http(s), a non-public address not
-    allowed): skipping the check that reads it first (`sources add --no-check`) does not change that."""
 
 
 @dataclass(frozen=True)

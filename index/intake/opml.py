@@ -14,10 +14,9 @@ from email.utils import format_datetime
 from xml.parsers import expat
 from xml.sax.saxutils import quoteattr
 
-from index.errors import NewsbotError, Notice
-from index.intake.fetch import RefusedURLError
+from index.errors import NewsbotError, Notice, RefusedURLError
 from index.intake.poller import feed_name
-from index.store import Source
+from index.models import Source
 from index.text import hide_credentials, holds_credentials
 
 MAX_OPML_BYTES = 5 * 1024 * 1024  # a feed reader's export of thousands of feeds is well under 1 MB

@@ -19,8 +19,8 @@ from index.intake.dedup import canonical_url, fingerprint, near_duplicate
 from index.intake.feeds import FeedEntry, FeedError, extract_article, parse_feed, summary_article
 from index.intake.fetch import Fetcher
 from index.intake.sources import read_articles
-from index.models import Article, IngestReport
-from index.store import ArticleStore, Source, SourceRegistry
+from index.models import Article, IngestReport, Source
+from index.store import ArticleStore, SourceRegistry
 from index.text import hide_credentials, holds_credentials, site_name
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,6 @@ from index import lazy_names
 _HOMES = {
     "ArticleStore": "index.store.articles",
     "Database": "index.store.sqlite",
-    "Follow": "index.store.follows",
     "FollowBook": "index.store.follows",
     "POSTGRES_SCHEMA": "index.store.schema",
     "PostgresDatabase": "index.store.postgres",
@@ -19,7 +18,6 @@ _HOMES = {
     "SQLITE_ADDED_COLUMNS": "index.store.schema",
     "SQLITE_SCHEMA": "index.store.schema",
     "SQLITE_VERSION": "index.store.schema",
-    "Source": "index.store.registry",
     "SourceRegistry": "index.store.registry",
     "Store": "index.store.contract",
     "FileGenerations": "index.store.generations",
@@ -38,7 +36,6 @@ __all__ = [
     "ArticleStore",
     "Database",
     "FileGenerations",
-    "Follow",
     "FollowBook",
     "POSTGRES_SCHEMA",
     "PostgresDatabase",
@@ -47,7 +44,6 @@ __all__ = [
     "SQLITE_ADDED_COLUMNS",
     "SQLITE_SCHEMA",
     "SQLITE_VERSION",
-    "Source",
     "SourceRegistry",
     "Storage",
     "Store",
@@ -63,10 +59,10 @@ __all__ = [
 if TYPE_CHECKING:
     from index.store.articles import ArticleStore, PreparedArticle, content_hash
     from index.store.contract import Store, VectorGenerations, storage_errors
-    from index.store.follows import Follow, FollowBook
+    from index.store.follows import FollowBook
     from index.store.generations import FileGenerations
     from index.store.postgres import PostgresDatabase, redacted
-    from index.store.registry import Source, SourceRegistry
+    from index.store.registry import SourceRegistry
     from index.store.replica import ReplicaGenerations
     from index.store.schema import POSTGRES_SCHEMA, SQLITE_ADDED_COLUMNS, SQLITE_SCHEMA, SQLITE_VERSION
     from index.store.sqlite import Database

@@ -4,41 +4,18 @@ their cursors, and what each channel was posted (or is being posted: a post in f
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from index.dates import now
 from index.errors import NewsbotError
+from index.models import Follow
 from index.store.contract import Store
 
 _COLUMNS = (
     "f.id, f.guild_id, f.channel_id, f.topic, f.created_by, f.created_at, f.cursor, f.last_delivery_at, f.paused,"
     " f.source_id, s.name FROM follows f LEFT JOIN sources s ON s.id = f.source_id"
 )
-
-
-@dataclass(frozen=True)
-class Follow:
-    id: int
-    guild_id: int
-    channel_id: int
-    topic: str
-    created_by: int
-    created_at: str
-    cursor: int  # the newest article id dealt with
-    last_delivery_at: str | None = None
-    paused: str | None = None  # why delivery stopped (a deleted channel, a lost permission); None = delivering
-    source_id: int | None = None  # a follow of a source: its stories (those about `topic`, unless "")
-    source_name: str | None = None  # that source's name; None once the source is removed
-
-    @property
-    def subject(self) -> str:
-        """What it follows, in words: its topic, its source, or the topic in its source."""
-        if self.source_id is None:
-            return self.topic
-        source = self.source_name or f"source {self.source_id} (removed)"
-        return f"{self.topic} in {source}" if self.topic else f"everything from {source}"
 
 
 class FollowBook:

@@ -3,41 +3,11 @@ already handled: the poller's own tables."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-
 from index.dates import now
 from index.errors import NewsbotError
+from index.models import Source
 from index.store.contract import Store
 from index.text import hide_credentials, holds_credentials, site_name
-
-
-@dataclass(frozen=True)
-class Source:
-    """A place the library ingests news from, as configured by an admin, and how its polls go."""
-
-    id: int
-    location: str
-    name: str
-    kind: str = "file"  # "file" (JSONL or folder) or "web" (a feed or one article URL: told apart when read)
-    interval_minutes: float | None = None  # None: the default poll interval
-    last_polled_at: str | None = None
-    last_error: str | None = None
-    failures: int = 0  # consecutive failed polls
-    next_poll_at: float = 0.0  # Unix time
-    etag: str | None = None
-    last_modified: str | None = None
-
-    @property
-    def failing(self) -> bool:
-        return self.failures > 0
-
-    def shown(self) -> Source:
-        """The source as it may be shown to anyone: credentials in its URL and last error masked."""
-        return replace(
-            self,
-            location=hide_credentials(self.location),
-            last_error=hide_credentials(self.last_error) if self.last_error else self.last_error,
-        )
 
 
 class SourceRegistry:
