@@ -9,7 +9,7 @@ import numpy as np
 
 from index import Article, LibraryConfig
 from index.config import DEFAULT_MODEL
-from index.intake import fingerprint
+from index.intake.dedup import fingerprint
 from index.models import Passage
 from index.store import PreparedArticle, content_hash, open_store
 

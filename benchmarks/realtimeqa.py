@@ -29,10 +29,8 @@ from index.dates import as_of_moment
 from index.intake import (
     Chunker,
 )
-from index.reader import (
-    ExtractiveReader,
-    sentence_around,
-)
+from index.reader import ExtractiveReader
+from index.reader.spans import sentence_around
 from index.retrieval import Embedder
 from training.question_sets import holds_week, load, week_library, week_records
 from training.scoring import contains, f1, is_excluded, normalise_answer, reliability

@@ -25,11 +25,8 @@ from speed import postgres_databases
 
 from index import Library, LibraryConfig
 from index.config import SearchWeights
-from index.retrieval import (
-    Embedder,
-    fuse,
-    with_recency,
-)
+from index.retrieval import Embedder
+from index.retrieval.search import fuse, with_recency
 
 HERE = Path(__file__).resolve().parent
 

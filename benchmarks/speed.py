@@ -37,14 +37,14 @@ from parts import StoreParts
 
 from index import Article, Library, LibraryConfig
 from index.config import IndexPolicy
-from index.intake import (
-    Chunker,
-    article_from_record,
-    passage_input,
-)
-from index.reader import ExtractiveReader, has_bfloat16
+from index.intake import Chunker
+from index.intake.ingest import passage_input
+from index.intake.sources import article_from_record
+from index.reader import ExtractiveReader
+from index.reader.network import has_bfloat16
 from index.retrieval import Embedder
-from index.store import ArticleStore, VectorIndex
+from index.store import ArticleStore
+from index.store.vectors import VectorIndex
 
 ROOT = Path(__file__).resolve().parent.parent
 

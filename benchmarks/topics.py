@@ -37,11 +37,11 @@ import short_stories
 from parts import StoreParts
 
 from index.config import LibraryConfig
-from index.intake import article_from_record
+from index.intake.sources import article_from_record
 from index.library import Library
 from index.models import Article
-from index.retrieval import Embedder, TopicMatcher, TopicRule
-from index.retrieval.topics import TopicFeatures
+from index.retrieval import Embedder, TopicMatcher
+from index.retrieval.topics import TopicFeatures, TopicRule
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -14,8 +14,9 @@ import pytest
 import torch
 
 from index.backbone import Bert, BertShape
-from index.reader import as_shipped
-from index.retrieval import PooledEncoder, is_plain_mean_pooling, resolve_model_location
+from index.reader.network import as_shipped
+from index.retrieval.embed import resolve_model_location
+from index.retrieval.encoder import PooledEncoder, is_plain_mean_pooling
 
 MINILM = Path(resolve_model_location("all-MiniLM-L6-v2"))
 SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "news.jsonl"

@@ -11,7 +11,8 @@ import pytest
 
 from index import NewsbotError
 from index.config import LibraryConfig
-from index.intake import Fetcher, FetchError, canonical_url, check_url
+from index.intake import Fetcher, FetchError, check_url
+from index.intake.dedup import canonical_url
 from index.models import Article
 from index.store import open_store
 from tests.conftest import stored

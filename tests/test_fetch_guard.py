@@ -8,7 +8,8 @@ import socket
 import pytest
 
 from index.config import FetchLimits
-from index.intake import Fetcher, FetchError, is_public, resolve_url
+from index.intake import Fetcher, FetchError
+from index.intake.fetch import is_public, resolve_url
 from tests.newsserver import Handler, NewsServer
 
 PUBLIC = "93.184.216.34"  # a public address; nothing here can reach it, which is the point

@@ -18,7 +18,7 @@ import pytest
 from bot.app import create_bot
 from bot.settings import Settings
 from index import Article, NewsbotError
-from index.intake import article_from_record
+from index.intake.sources import article_from_record
 from index.store import open_store
 from tests.conftest import ROOT, SAMPLE_NEWS, stored
 

@@ -16,17 +16,12 @@ import pytest
 from bot.settings import Settings, in_setting_terms
 from index import LibraryConfig
 from index.errors import NewsbotError, Notice
-from index.store import (
-    POSTGRES_SCHEMA,
-    SQLITE_ADDED_COLUMNS,
-    SQLITE_SCHEMA,
-    Database,
-    FileGenerations,
-    PostgresDatabase,
-    ReplicaGenerations,
-    Store,
-    open_store,
-)
+from index.store import Store, open_store
+from index.store.generations import FileGenerations
+from index.store.postgres import PostgresDatabase
+from index.store.replica import ReplicaGenerations
+from index.store.schema import POSTGRES_SCHEMA, SQLITE_ADDED_COLUMNS, SQLITE_SCHEMA
+from index.store.sqlite import Database
 
 ROOT = Path(__file__).resolve().parents[1]
 MOST_LINES = 350
@@ -294,3 +289,47 @@ def test_the_application_imports_only_the_librarys_face():
     ]
     assert past == []
     assert "index.store" in _written_imports(ROOT / "index" / "library.py")  # the test sees imports
+
+
+def _wing_of(path: Path) -> str | None:
+    parts = path.relative_to(ROOT).parts
+    return parts[1] if parts[0] == "index" and len(parts) > 2 and parts[1] in WINGS else None
+
+
+def test_each_wings_face_is_what_its_neighbours_use():
+    """A wing's `__all__` names exactly what index/ and bot/ outside it take from it (the facade's
+    lazy names included); training/, benchmarks/ and tests/ import anything else by its module path."""
+    taken: dict[str, set[str]] = {wing: set() for wing in WINGS}
+    for folder in ("index", "bot"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.ImportFrom) and node.module and node.module.count(".") == 1:
+                    top, wing = node.module.split(".")
+                    if top == "index" and wing in WINGS and wing != _wing_of(path):
+                        taken[wing] |= {alias.name for alias in node.names}
+    facade = importlib.import_module("index")
+    for name, home in facade._HOMES.items():
+        if home.removeprefix("index.") in WINGS:
+            taken[home.removeprefix("index.")].add(name)
+    for wing in WINGS:
+        face = importlib.import_module(f"index.{wing}")
+        assert set(face._HOMES) == set(face.__all__), wing
+        assert sorted(face.__all__) == sorted(taken[wing]), f"index/{wing}/__init__.py hands out what no neighbour uses"
+
+
+def test_no_neighbour_reaches_into_a_wing():
+    """Outside a wing, index/ and bot/ import it through its face (`index.store`), never one of its
+    modules (`index.store.sqlite`)."""
+    reached = [
+        f"{path.relative_to(ROOT)} imports {module}"
+        for folder in ("index", "bot")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        for module in sorted(_written_imports(path))
+        if (parts := module.split("."))[0] == "index"
+        and len(parts) > 2
+        and parts[1] in WINGS
+        and parts[1] != _wing_of(path)
+    ]
+    assert reached == []
+    assert _wing_of(ROOT / "index" / "store" / "sqlite.py") == "store"
+    assert _wing_of(ROOT / "index" / "library.py") is None

@@ -10,9 +10,11 @@ import pytest
 
 from index import Library, LibraryConfig, NewsbotError, NothingIndexedError
 from index.config import SearchWeights
-from index.reader import sentence_around
-from index.retrieval import recency_gain
-from index.store import SQLITE_VERSION, ArticleStore, vector_file
+from index.reader.spans import sentence_around
+from index.retrieval.search import recency_gain
+from index.store import ArticleStore
+from index.store.schema import SQLITE_VERSION
+from index.store.vectors import vector_file
 from index.text import lexical_query
 from tests.conftest import DEMO_QUESTION, SAMPLE_NEWS, stored, write_jsonl
 
@@ -215,7 +217,7 @@ def test_a_story_dated_in_the_future_is_dated_when_ingested_and_never_pinned_fir
 
 
 def test_fingerprint_memory_is_bounded_by_a_prefix():
-    from index.intake import FINGERPRINT_CHARS, fingerprint
+    from index.intake.dedup import FINGERPRINT_CHARS, fingerprint
 
     start = " ".join(f"word{i}" for i in range(60_000))
     assert len(start) > FINGERPRINT_CHARS

@@ -10,7 +10,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from index.reader import FROZEN, base_location, build_net, load_trained
+from index.reader.network import FROZEN, base_location, build_net, load_trained
 from training.pack import SHARDS, write_pack
 from training.packed import Windows, main
 from training.reader_data import featurise

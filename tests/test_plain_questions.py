@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from index.models import Article
-from index.reader import normalise
+from index.reader.spans import normalise
 
 STORIES = [
     (

@@ -117,7 +117,7 @@ def test_no_form_of_connection_string_shows_its_password(url, tmp_path, embedder
     """`status` and connection errors once showed a password passed as a query setting or in the
     key=value form, and a multi-host URL made `status` fail with a ValueError."""
     from index import NewsbotError
-    from index.store import redacted
+    from index.store.postgres import redacted
 
     assert "hunter2-secret" not in redacted(url) and "***" in redacted(url)
     library = Library(

@@ -14,19 +14,10 @@ import pytest
 from index.config import READ_PASSAGES
 from index.errors import NewsbotError
 from index.models import Hit, Story
-from index.reader import (
-    CALIBRATION_FILE,
-    Calibration,
-    ExtractiveReader,
-    Span,
-    SpanPrior,
-    bare_name,
-    crosses_sentences,
-    normalise,
-    pool,
-    sentence_around,
-    trim,
-)
+from index.reader import ExtractiveReader
+from index.reader.calibration import CALIBRATION_FILE, Calibration
+from index.reader.extractive import Span, SpanPrior
+from index.reader.spans import bare_name, crosses_sentences, normalise, pool, sentence_around, trim
 
 
 def hit(text: str, title: str = "Local news", url: str = "https://x.test/a", passage_id: int = 1, rank: int = 0) -> Hit:
@@ -103,7 +94,7 @@ def test_only_the_attention_layers_run_in_int8(reader):
     floating point: bfloat16 where the CPU multiplies it in hardware, float32 elsewhere."""
     import torch
 
-    from index.reader import BFloat16Linear, has_bfloat16
+    from index.reader.network import BFloat16Linear, has_bfloat16
 
     layers = dict(reader.network[0].named_modules())
     assert isinstance(layers["bert.encoder.layer.0.attention.self.query"], torch.ao.nn.quantized.dynamic.Linear)
@@ -129,7 +120,7 @@ def test_the_feed_forward_layers_stay_float32_when_asked():
 def test_a_bfloat16_layer_computes_what_the_float_one_does_to_bfloat16s_precision():
     import torch
 
-    from index.reader import BFloat16Linear, feed_forward_in_bfloat16
+    from index.reader.network import BFloat16Linear, feed_forward_in_bfloat16
 
     torch.manual_seed(0)
     linear = torch.nn.Linear(384, 1536)
@@ -407,7 +398,7 @@ def test_a_newer_story_counts_against_an_answer_only_when_it_competes_for_it(rea
 def test_an_abstention_points_first_to_the_stories_the_reader_valued_most():
     """The Louvre story the reader rated highest was left out of "Closest stories" when three other
     stories ranked above it in search."""
-    from index.reader import closest_stories
+    from index.reader.spans import closest_stories
 
     hits = [hit(f"Story {n} text.", title=f"Story {n}", url=f"https://x.test/{n}", passage_id=n) for n in range(5)]
     louvre = Span(hits[4], 0, 5, 1.5, 1.0)

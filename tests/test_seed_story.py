@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from index.models import Article
-from index.reader import normalise, sentence_around
+from index.reader.spans import normalise, sentence_around
 from tests.conftest import DEMO_QUESTION, ROOT
 
 SEED = ROOT.parent / "shared" / "seed" / "takaichi-trump-call.txt"

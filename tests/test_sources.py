@@ -9,7 +9,8 @@ import os
 import pytest
 
 from index.errors import NewsbotError
-from index.intake import html_to_article_text, normalise_published, read_articles
+from index.intake import read_articles
+from index.intake.sources import html_to_article_text, normalise_published
 from tests.conftest import write_jsonl
 
 
@@ -176,7 +177,7 @@ def test_a_date_with_no_utc_instant_is_a_bad_line_not_a_lost_batch(value, tmp_pa
 
 
 def test_a_feed_date_with_no_utc_instant_leaves_the_entry_undated():
-    from index.intake import parse_feed
+    from index.intake.feeds import parse_feed
 
     feed = (
         b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Far future</title>'

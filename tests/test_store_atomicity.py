@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from index.store import vector_file
+from index.store.vectors import vector_file
 from tests.conftest import DEMO_QUESTION, ROOT, SAMPLE_NEWS, filler_news, write_jsonl
 
 
@@ -157,7 +157,7 @@ def test_many_processes_opening_a_new_store_at_once_create_it_once(tmp_path):
     # Separate Database objects open the lock file separately, as separate processes would.
     import threading
 
-    from index.store import Database
+    from index.store.sqlite import Database
 
     data_dir = tmp_path / "fresh"
     barrier, errors = threading.Barrier(8), []

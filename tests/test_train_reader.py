@@ -9,7 +9,7 @@ import random
 import pytest
 import torch
 
-from index.reader import build_net
+from index.reader.network import build_net
 from training.reader_data import featurise, news_examples, passages_of
 from training.reader_steps import listwise_loss, question_groups
 

@@ -12,7 +12,8 @@ from bot.render import answer_text
 from index import Library, LibraryConfig, NewsbotError
 from index.dates import as_of_moment
 from index.models import Article
-from index.reader import ExtractiveReader, names_a_time
+from index.reader import ExtractiveReader
+from index.reader.spans import names_a_time
 from tests.conftest import write_jsonl
 from tests.test_cli import newsbot
 

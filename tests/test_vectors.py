@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from index.config import EXACT, IVF, IndexPolicy
-from index.store import VectorIndex, vector_file
+from index.store.vectors import VectorIndex, vector_file
 from tests.conftest import DEMO_QUESTION, SAMPLE_NEWS, write_jsonl
 
 

@@ -33,7 +33,9 @@ from pathlib import Path
 import numpy as np
 
 from index.config import READ_PASSAGES
-from index.reader import CALIBRATION_FILE, Calibration, ExtractiveReader, SpanPrior
+from index.reader import ExtractiveReader
+from index.reader.calibration import CALIBRATION_FILE, Calibration
+from index.reader.extractive import SpanPrior
 from training.proposals import SETS, proposals, right
 from training.scoring import reliability
 

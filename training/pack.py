@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from index.reader import FROZEN
+from index.reader.network import FROZEN
 
 ROOT = Path(__file__).resolve().parent.parent
 PACK = ROOT / ".reader-pack"
@@ -95,7 +95,7 @@ def write_pack(features: list[dict], watched: list[dict], base: Path, folder: Pa
 
 def pack(args: argparse.Namespace) -> None:
     from index.backbone import load_tokenizer
-    from index.reader import base_location
+    from index.reader.network import base_location
     from training.reader_data import featurise, news_examples, news_split, squad_split, without_titles
 
     base = Path(base_location())

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from index.backbone import Bert, BertShape
-from index.reader import FROZEN, ReaderNet, has_bfloat16
+from index.reader.network import FROZEN, ReaderNet, has_bfloat16
 from training.pack import PACE_FROM, PACE_OVER, PACK, SHARDS, from_int8_rows, pack
 
 

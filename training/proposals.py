@@ -22,11 +22,9 @@ import sys
 from pathlib import Path
 
 from index.intake import Chunker
-from index.reader import (
-    Calibration,
-    ExtractiveReader,
-    has_bfloat16,
-)
+from index.reader import ExtractiveReader
+from index.reader.calibration import Calibration
+from index.reader.network import has_bfloat16
 from index.retrieval import Embedder
 from training import question_sets
 from training.reader_data import HELD_OUT_WEEKS

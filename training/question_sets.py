@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from index import Library, LibraryConfig
-from index.intake import article_from_record
+from index.intake.sources import article_from_record
 from index.models import Article
 from training.reader_data import SPLIT_SEED, squad_split
 

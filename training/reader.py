@@ -44,8 +44,9 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from index.reader import WEIGHTS_FILE as WEIGHTS
-from index.reader import Calibration, as_shipped, build_net, has_bfloat16, load_trained
+from index.reader.calibration import WEIGHTS_FILE as WEIGHTS
+from index.reader.calibration import Calibration
+from index.reader.network import as_shipped, build_net, has_bfloat16, load_trained
 from training import news_qa
 from training.reader_data import SPLIT_SEED, featurise, news_examples, news_split, squad_split, without_titles
 from training.reader_steps import (

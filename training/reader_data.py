@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from index.reader import encode_pairs
+from index.reader.network import encode_pairs
 from training.scoring import is_excluded, normalise_answer
 
 ROOT = Path(__file__).resolve().parent.parent

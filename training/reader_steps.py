@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from index.reader import FROZEN, ReaderNet, best_spans, encode_pairs
+from index.reader.network import FROZEN, ReaderNet, best_spans, encode_pairs
 from training.reader_data import rank_passages
 from training.scoring import f1, normalise_answer
 

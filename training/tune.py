@@ -15,7 +15,9 @@ import argparse
 import itertools
 from pathlib import Path
 
-from index.reader import Calibration, ExtractiveReader, SpanPrior
+from index.reader import ExtractiveReader
+from index.reader.calibration import Calibration
+from index.reader.extractive import SpanPrior
 from training.proposals import SETS, proposals, right
 
 ROOT = Path(__file__).resolve().parent.parent
