@@ -8,7 +8,7 @@ second-best cosine of a passage with the topic's embedding, the cosine of the st
 lead) names every word of the topic (stems that share a beginning count: "eruptions" and "erupts"
 both begin "erupt"), the topic's length (a short phrase scores lower with a passage about it than
 a sentence does) and the story's. One logistic model weighs them into the chance the story is
-about the topic; `benchmarks/topics.py --fit` fitted it on the tune part of a labelled set of
+about the topic; `python -m training.topics --fit` fitted it on the tune part of a labelled set of
 training-year stories, chose the cut-off by cross-validation there, and reports the held-out part.
 A round-up that mentions the topic once, or a story that names a word of it in another sense,
 scores high on one passage or the headline and low on the rest.
@@ -104,7 +104,7 @@ class TopicRule:
     """A story is about a topic when a logistic model's chance is at least its threshold: for a full
     story the model of TOPIC_FEATURES (`bias`, `weights`, `threshold`), for a short one (a headline
     and a summary, `TopicFeatures.short`) the model of SHORT_FEATURES (`short_bias`, `short_weights`,
-    `short_threshold`). Both were fitted by `benchmarks/topics.py --fit`; `nearest_floor` is only
+    `short_threshold`). Both were fitted by `python -m training.topics --fit`; `nearest_floor` is only
     where `latest --topic` starts looking among older stories' passages."""
 
     bias: float = -6.9437

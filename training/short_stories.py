@@ -1,4 +1,4 @@
-"""Short stories for the topic benchmark, as many feeds carry only a headline and a summary.
+"""Short stories for fitting and measuring the topic rule, as many feeds carry only a headline and a summary.
 
 Two kinds, each in a library of its own (one passage a story, as a feed item's summary is stored):
 - the labelled set's stories cut to their headline and first paragraph, as a feed summary gives them:
