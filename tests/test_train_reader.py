@@ -183,3 +183,29 @@ def test_news_qa_sentences_are_detokenised_with_their_answers_in_place():
     _, second = detokenise(tokens)
     assert passage.text[base + second[6][0] : base + second[6][1]] == "Ana"
     assert passage.text.startswith("The vote was held on Sunday. \u201cWe won")
+
+
+def test_both_trainers_draw_the_same_mix_from_the_same_flags():
+    """training.reader and training.packed's pack parse the same mix flags and draw the same examples:
+    every quiz positive kept, a share of its negatives, a seeded SQuAD sample; an unknown news QA set
+    is refused by name."""
+    import argparse
+
+    from training.mix import add_mix_arguments, mixed
+
+    parser = argparse.ArgumentParser()
+    add_mix_arguments(parser)
+    args = parser.parse_args(["--quiz-negatives", "0.25", "--squad-sample", "5"])
+    squad = [{"question": f"q{i}", "start": 0} for i in range(20)]
+    quiz = [{"question": f"p{i}", "start": 3} for i in range(10)] + [{"question": f"n{i}"} for i in range(400)]
+    first = mixed(squad, quiz, args, seed=13)
+    assert first == mixed(squad, quiz, args, seed=13)
+    kept_squad, kept_quiz, people = first
+    assert len(kept_squad) == 5 and people == []
+    assert sum("start" in e for e in kept_quiz) == 10  # every positive
+    assert 60 < sum("start" not in e for e in kept_quiz) < 140  # about a quarter of 400 negatives
+    wrong = parser.parse_args(["--news-qa", "10", "--news-qa-sources", "qamr,tweets"])
+    with pytest.raises(SystemExit, match="no set tweets"):
+        mixed(squad, quiz, wrong, seed=13)
+    with pytest.raises(SystemExit, match="share from 0 to 1"):
+        mixed(squad, quiz, parser.parse_args(["--quiz-negatives", "2"]), seed=13)

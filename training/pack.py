@@ -96,14 +96,16 @@ def write_pack(features: list[dict], watched: list[dict], base: Path, folder: Pa
 def pack(args: argparse.Namespace) -> None:
     from index.backbone import load_tokenizer
     from index.reader.network import base_location
+    from training.mix import mixed
     from training.reader_data import featurise, news_examples, news_split, squad_split, without_titles
 
     base = Path(base_location())
     tokenizer = load_tokenizer(str(base))
     parts = squad_split()
     news, _ = news_split()
-    examples = parts["train"] + news_examples(news, random.Random(args.seed), week_negatives=args.week_negatives)
-    examples = without_titles(examples, args.drop_titles, random.Random(args.seed))
+    quiz = news_examples(news, random.Random(args.seed), week_negatives=args.week_negatives)
+    squad_train, quiz, people = mixed(parts["train"], quiz, args, args.seed)
+    examples = without_titles(squad_train + quiz + people, args.drop_titles, random.Random(args.seed))
     watched = random.Random(args.seed).sample(parts["calibration"], min(WATCHED, len(parts["calibration"])))
     watched = without_titles(watched, args.drop_titles, random.Random(args.seed))
     keyed = [args.seed, args.max_length, len(examples), examples[-1]] + ([args.drop_titles] if args.drop_titles else [])
@@ -118,10 +120,13 @@ def pack(args: argparse.Namespace) -> None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         torch.save((features, watched_features), cache)
         print(f"tokenised {len(examples):,} examples in {time.time() - started:.0f} s", flush=True)
-    squad = len(parts["train"])
+    squad = len(squad_train)
     meta = {
         "squad_examples": squad,
-        "news_examples": len(examples) - squad,
+        "news_examples": len(quiz),
+        "wikinews_examples": len(people),
+        "news_qa_sources": args.news_qa_sources if people else "",
+        "quiz_negatives": args.quiz_negatives,
         "max_length": args.max_length,
         "seed": args.seed,
         "week_negatives": args.week_negatives,
@@ -132,7 +137,7 @@ def pack(args: argparse.Namespace) -> None:
     tracked = sum(p.stat().st_size for p in tracked_files())
     total = tracked + sum(sizes.values())
     print(
-        f"{squad:,} SQuAD + {len(examples) - squad:,} news examples -> {len(features):,} windows "
+        f"{squad:,} SQuAD + {len(quiz):,} quiz news + {len(people):,} Wikinews examples -> {len(features):,} windows "
         f"({sum(1 for f in features if f['start']):,} with an answer); {len(watched_features):,} watched windows",
         flush=True,
     )

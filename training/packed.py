@@ -35,6 +35,7 @@ import torch
 
 from index.backbone import Bert, BertShape
 from index.reader.network import FROZEN, ReaderNet, has_bfloat16
+from training.mix import add_mix_arguments
 from training.pack import PACE_FROM, PACE_OVER, PACK, SHARDS, from_int8_rows, pack
 
 
@@ -265,6 +266,7 @@ def main(argv: list[str] | None = None) -> None:
         default=0.0,
         help="share of examples read without their title or headline (1: all, as the product reads since 2026-12-07)",
     )
+    add_mix_arguments(packing)
     training = commands.add_parser("train", help="train from a pack (there)")
     training.add_argument("--pack", type=Path, default=PACK)
     training.add_argument("--out", type=Path, required=True, help="folder for the two weight shards")

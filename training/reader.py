@@ -48,6 +48,7 @@ from index.reader.calibration import WEIGHTS_FILE as WEIGHTS
 from index.reader.calibration import Calibration
 from index.reader.network import as_shipped, build_net, has_bfloat16, load_trained
 from training import news_qa
+from training.mix import add_mix_arguments, mixed
 from training.reader_data import SPLIT_SEED, featurise, news_examples, news_split, squad_split, without_titles
 from training.reader_steps import (
     batches,
@@ -95,31 +96,12 @@ def main() -> None:
         default=0.0,
         help="share of examples read without their title or headline (1: all, as the product reads since 2026-12-07)",
     )
-    parser.add_argument(
-        "--news-qa",
-        type=int,
-        default=0,
-        help="this many people's questions over Wikinews text (training.news_qa: QAMR, QA-SRL, QANom; 0: none)",
-    )
-    parser.add_argument(
-        "--news-qa-sources",
-        default="qamr,qasrl-v2_1/orig,qasrl-gs,qanom",
-        help="which of the news QA sets --news-qa draws from (comma-separated)",
-    )
+    add_mix_arguments(parser)
     parser.add_argument(
         "--wikinews-valid",
         type=int,
         default=0,
         help="also validate on this many held-out Wikinews questions (training.news_qa's held documents)",
-    )
-    parser.add_argument(
-        "--squad-sample", type=int, default=0, help="replay this many SQuAD training examples, drawn (0: all)"
-    )
-    parser.add_argument(
-        "--quiz-negatives",
-        type=float,
-        default=1.0,
-        help="share of RealTime QA's distant-label negatives kept (1: all; the positives are always kept)",
     )
     parser.add_argument(
         "--listwise",
@@ -201,16 +183,7 @@ def main() -> None:
         sys.exit("--news-repeat must be at least 1")
     read_titles = 0 if args.drop_titles == 1 else None  # validate as it trains: without titles when all dropped
     news_part = news_examples(news, random.Random(args.seed), week_negatives=args.week_negatives)
-    if args.quiz_negatives < 1:
-        kept = random.Random(args.seed)
-        news_part = [e for e in news_part if "start" in e or kept.random() < args.quiz_negatives]
-    if args.squad_sample:
-        squad_train = random.Random(args.seed).sample(squad_train, min(args.squad_sample, len(squad_train)))
-    people = []
-    if args.news_qa:
-        sources = set(args.news_qa_sources.split(","))
-        people = [e for e in news_qa.examples("train", seed=args.seed) if e["source"] in sources]
-        people = random.Random(args.seed).sample(people, min(args.news_qa, len(people)))
+    squad_train, news_part, people = mixed(squad_train, news_part, args, args.seed)
     examples = without_titles(
         squad_train + news_part * args.news_repeat + people, args.drop_titles, random.Random(args.seed)
     )
