@@ -17,6 +17,7 @@ from bot.render import (
     event_lines,
     event_record,
     ingest_line,
+    library_default,
     plural,
     source_lines,
     status_lines,
@@ -136,7 +137,8 @@ def _batch_questions(path: Path) -> Iterator[tuple[int, object, str, str | None,
 
 def cmd_latest(args, settings: Settings) -> int:
     library = Library(settings.library_config())
-    stories = library.latest(args.n, args.topic)
+    count = library_default(Library.latest, "count") if args.n is None else args.n
+    stories = library.latest(count, args.topic)
     if args.json:
         say(json.dumps([s.as_dict() for s in stories], ensure_ascii=False))
     elif not stories and not library.has_news():
@@ -167,7 +169,10 @@ def older_stories_hint(library: Library, hours: float) -> str:
 
 def cmd_brief(args, settings: Settings) -> int:
     library = Library(settings.library_config())
-    events = library.brief(args.hours, args.topic, args.n)
+    if args.hours is None:  # the library's window, said with the events
+        args.hours = library_default(Library.brief, "hours")
+    count = library_default(Library.brief, "count") if args.n is None else args.n
+    events = library.brief(args.hours, args.topic, count)
     if args.json:
         say(json.dumps([event_record(event) for event in events], ensure_ascii=False))
     elif not events:

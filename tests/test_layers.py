@@ -333,3 +333,33 @@ def test_no_neighbour_reaches_into_a_wing():
     assert reached == []
     assert _wing_of(ROOT / "index" / "store" / "sqlite.py") == "store"
     assert _wing_of(ROOT / "index" / "library.py") is None
+
+
+def test_every_default_is_written_once():
+    """The application's settings add only its own (each library parameter is LibraryConfig's, as it
+    is declared there); the library's parts default to what the configuration does."""
+    from index.intake.chunk import Chunker
+    from index.reader.extractive import ExtractiveReader
+    from index.retrieval.embed import Embedder
+
+    assert set(Settings.__annotations__) & set(LibraryConfig.model_fields) == set()
+    for name, field in LibraryConfig.model_fields.items():
+        assert Settings.model_fields[name].description == field.description, name
+    defaults = {name: field.default for name, field in LibraryConfig.model_fields.items()}
+    assert Chunker().max_words == defaults["passage_words"]
+    assert Embedder().batch_size == defaults["embed_batch_size"]
+    reader = inspect.signature(ExtractiveReader).parameters
+    assert reader["bfloat16"].default == defaults["reader_bfloat16"]
+    assert reader["passages"].default == defaults["reader_passages"]
+
+
+def test_env_example_and_the_readme_table_are_written_from_the_settings():
+    """`.env.example` and the README's table of settings are what `python -m bot.settings_docs --write`
+    writes from the settings model: a setting added, a default or a meaning changed shows here."""
+    from bot.settings_docs import ENV_EXAMPLE, README, SECTIONS, env_example, readme_with_table
+
+    shown = [name for names in SECTIONS.values() for name in names]
+    assert sorted(shown) == sorted(Settings.model_fields)  # each setting in one section, once
+    assert ENV_EXAMPLE.read_text(encoding="utf-8") == env_example(), "run python -m bot.settings_docs --write"
+    readme = README.read_text(encoding="utf-8")
+    assert readme_with_table(readme) == readme, "run python -m bot.settings_docs --write"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
-from index.config import EXACT, IVF, IndexPolicy
+from index.config import EXACT, IVF, IndexPolicy, LibraryConfig
 from index.store.vectors import VectorIndex, vector_file
 from tests.conftest import DEMO_QUESTION, SAMPLE_NEWS, write_jsonl
 
@@ -24,8 +27,8 @@ def test_policy_chooses_by_size_with_hysteresis():
     assert policy.kind_for(1000) == IVF
     assert policy.kind_for(900, current=IVF) == IVF  # no flapping around the line
     assert policy.kind_for(799, current=IVF) == EXACT
-    with pytest.raises(ValueError):
-        IndexPolicy(exact_below=0)
+    with pytest.raises(ValidationError):  # the bound is the configuration's, checked once
+        LibraryConfig(data_dir=Path("unused"), exact_search_below=0)
 
 
 def test_ivf_index_keeps_ids_finds_neighbours_and_supports_removal():

@@ -12,7 +12,8 @@ from discord.ext import commands
 from bot.checks import one_at_a_time
 from bot.cooldown import Cooldown
 from bot.embeds import brief_embed, clip, outgoing, safe, stories_embed
-from index import Story
+from bot.render import library_default
+from index import Library, Story
 
 if TYPE_CHECKING:
     from bot.app import NewsBot
@@ -67,9 +68,13 @@ class LatestCog(commands.Cog):
     @one_at_a_time()
     @app_commands.describe(topic="only stories about this", count="how many stories (1-50)")
     async def latest(
-        self, interaction: discord.Interaction, topic: str | None = None, count: app_commands.Range[int, 1, 50] = 10
+        self,
+        interaction: discord.Interaction,
+        topic: str | None = None,
+        count: app_commands.Range[int, 1, 50] | None = None,
     ) -> None:
         await interaction.response.defer(thinking=True)
+        count = count or library_default(Library.latest, "count")
         stories = await asyncio.to_thread(self.bot.library.latest, count, topic)
         title = f"Latest stories about {safe(clip(topic, 100))}" if topic else "Latest stories"
         if len(stories) <= PAGE_SIZE:
@@ -80,14 +85,17 @@ class LatestCog(commands.Cog):
 
     @app_commands.command(name="brief", description="The top events of the last hours, one line each")
     @one_at_a_time()
-    @app_commands.describe(hours="how far back (default 24)", topic="only events about this")
+    @app_commands.describe(
+        hours=f"how far back (default {library_default(Library.brief, 'hours'):g})", topic="only events about this"
+    )
     async def brief(
         self,
         interaction: discord.Interaction,
-        hours: app_commands.Range[int, 1, 168] = 24,
+        hours: app_commands.Range[int, 1, 168] | None = None,
         topic: str | None = None,
     ) -> None:
         await interaction.response.defer(thinking=True)
+        hours = hours or int(library_default(Library.brief, "hours"))
         events = await asyncio.to_thread(self.bot.library.brief, float(hours), topic)
         await interaction.followup.send(**outgoing(embed=brief_embed(events, hours, topic)))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from index.config import PASSAGE_WORDS
 from index.models import Article, Passage
 
 _PARAGRAPH = re.compile(r"[^\n]+")
@@ -25,7 +26,7 @@ class Chunker:
     Passages never start mid-sentence, so a quote drawn from one is always the article's own words.
     """
 
-    def __init__(self, max_words: int = 80, nlp=None) -> None:
+    def __init__(self, max_words: int = PASSAGE_WORDS, nlp=None) -> None:
         if max_words < 10:
             raise ValueError("max_words must be at least 10")
         self.max_words = max_words

@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from index.config import READ_PASSAGES
+from index.config import READ_PASSAGES, READER_BFLOAT16
 from index.dates import published_moment
 from index.errors import NewsbotError
 from index.models import Answer, Hit, Proposal
@@ -77,7 +77,7 @@ class ExtractiveReader:
         calibration: Calibration | None = None,
         prior: SpanPrior | None = None,
         quantize: bool = True,
-        bfloat16: bool = True,
+        bfloat16: bool = READER_BFLOAT16,
         max_answer_tokens: int = MAX_ANSWER_TOKENS,
         weights: Path = WEIGHTS_FILE,
         network: tuple[Any, Any] | None = None,

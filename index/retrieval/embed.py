@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from index.backbone import bundled_model_path, load_sentence_transformer
-from index.config import DEFAULT_MODEL
+from index.config import DEFAULT_MODEL, EMBED_BATCH_SIZE
 from index.errors import NewsbotError
 from index.retrieval.encoder import PooledEncoder, is_plain_mean_pooling
 
@@ -74,7 +74,9 @@ def check_hub_model(name: str, timeout: float = 10.0) -> str:
 class Embedder:
     """Turns passages and questions into unit-length float32 vectors (cosine = inner product)."""
 
-    def __init__(self, model_name: str = DEFAULT_MODEL, batch_size: int = 64, device: str = "cpu") -> None:
+    def __init__(
+        self, model_name: str = DEFAULT_MODEL, batch_size: int = EMBED_BATCH_SIZE, device: str = "cpu"
+    ) -> None:
         self.model_name = model_name
         self.batch_size = batch_size
         self.device = device

@@ -35,7 +35,7 @@ def open_store(config: LibraryConfig) -> Storage:
         from index.store.postgres import PostgresDatabase
         from index.store.replica import ReplicaGenerations
 
-        shared = PostgresDatabase(config.database_url)
+        shared = PostgresDatabase(config.database_url.get_secret_value())
         backend, vectors = shared, ReplicaGenerations(shared, config.index_policy)
     else:
         from index.store.generations import FileGenerations
