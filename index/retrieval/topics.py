@@ -34,6 +34,8 @@ NEWEST_LOOKED_AT = 200  # `latest --topic` matches the newest stories, and older
 NEAREST_LOOKED_AT = 200  # passages nearest a topic whose stories `latest --topic` matches too
 SHARED_STEM = 5  # a stem this long that begins another word's stem names it ("erupt" → "eruption")
 SHORT_PASSAGES = 2  # a story of this many passages or fewer is judged by the short rule
+_BACKGROUND: dict[str, np.ndarray] = {}  # the background subjects' vectors, by embedding model
+_BACKGROUND_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -200,7 +202,6 @@ class TopicMatcher:
         self.embedder = embedder
         self.rule = rule or TopicRule()
         self._vectors: dict[tuple[str, str], np.ndarray] = {}
-        self._background: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
     @property
@@ -230,14 +231,15 @@ class TopicMatcher:
         return np.vstack([kept[topic] for topic in topics]).astype(np.float32, copy=False)
 
     def background(self) -> np.ndarray:
-        """The background subjects' vectors (topic_bank), embedded once per process and model."""
+        """The background subjects' vectors (topic_bank), embedded once per process and model (a
+        new library in the same process, as a reopened one, embeds them again nowhere)."""
         model = self.embedder.model_name
-        with self._lock:
-            kept = self._background.get(model)
+        with _BACKGROUND_LOCK:
+            kept = _BACKGROUND.get(model)
         if kept is None:
             kept = self.embedder.encode(list(BACKGROUND_TOPICS)).astype(np.float32, copy=False)
-            with self._lock:
-                self._background[model] = kept
+            with _BACKGROUND_LOCK:
+                _BACKGROUND[model] = kept
         return kept
 
     def features(self, topic: str, stories: Sequence[Headline]) -> dict[int, TopicFeatures]:
