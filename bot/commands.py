@@ -278,7 +278,9 @@ def export_sources(library: Library, file: str | None) -> int:
         sys.stdout.write(opml)
     else:
         try:
-            Path(file).expanduser().write_text(opml, encoding="utf-8")
+            path = Path(file).expanduser()
+            path.touch(mode=0o600)  # the addresses keep their credentials: readable by the owner only
+            path.write_text(opml, encoding="utf-8")
         except OSError as exc:
             raise NewsbotError(f"cannot write {file[:200]}: {exc.strerror or exc}") from None
         say(f"wrote {plural(opml.count('<outline '), 'feed')} to {file}")

@@ -82,3 +82,11 @@ def follows_embed(follows: list[Follow], guild_name: str) -> discord.Embed:
     return discord.Embed(
         title=clip(f"Follows in {safe(guild_name)}", TITLE_LIMIT), description=description[:DESCRIPTION_LIMIT]
     )
+
+
+def without_image(embed: discord.Embed) -> discord.Embed:
+    """The same post without its picture, for when Discord refuses the picture's address."""
+    plain = embed.copy()
+    plain.set_image(url=None)
+    plain.set_thumbnail(url=None)
+    return plain

@@ -219,8 +219,8 @@ def _sources(command, common) -> None:
     listing.add_argument("--json", action="store_true", help="print JSON")
     remove = actions.add_parser(
         "remove",
-        help="stop reading a source (its stories stay indexed)",
-        description="Stop reading a source; its stories stay indexed.",
+        help="stop reading a source (its stories stay indexed; follows of it stop)",
+        description="Stop reading a source; its stories stay indexed and follows of it stop.",
         parents=[common],
     )
     remove.add_argument("source_id", type=int, metavar="ID", help="the id `newsbot sources list` shows")

@@ -77,16 +77,19 @@ def lead_of(text: str, most: int = 300) -> str:
 
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/@\s:]*):([^/@\s]+)@")
 _SECRET_PARAMETER = re.compile(
-    r"(?i)([?&;](?:api[_-]?key|apikey|key|token|access[_-]?token|auth|secret|client[_-]?secret|password|passwd|pwd"
-    r"|sig|signature)=)[^&#\s\"']+"
+    r"(?i)([?&;](?:[\w.-]*(?:key|token|secret|signature|credential)|auth|password|passwd|pwd|sig)=)[^&#\s\"']+"
 )
+# A user name alone before the host (`https://TOKEN@host/feed`): feeds carry tokens so.
+_LONE_USER = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/@\s:]+)@")
 
 
 def hide_credentials(text: str) -> str:
     """`text` with the credentials of any URL in it masked: a password in `user:pass@` and the values
-    of query parameters that carry keys (`?apikey=`, `token=`, `sig=`...). For what is shown or
+    of query parameters that carry keys (`?apikey=`, `feed_token=`, `X-Amz-Signature=`, `sig=`...), and
+    a user name given alone (a token in its place). For what is shown or
     stored as a message; fetching keeps the URL as given."""
-    return _SECRET_PARAMETER.sub(r"\1***", _USERINFO.sub(r"\1\2:***@", text))
+    masked = _LONE_USER.sub(r"\1***@", _USERINFO.sub(r"\1\2:***@", text))
+    return _SECRET_PARAMETER.sub(r"\1***", masked)
 
 
 # `user:password@host` without a scheme: how a URL's credentials read once the scheme is cut off.

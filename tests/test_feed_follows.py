@@ -168,6 +168,32 @@ async def test_a_feed_followed_into_a_channel_posts_each_new_story_once_with_its
     assert len(posts(volcanoes)) == 2  # the parade is not about the volcano (and the eruption was posted)
 
 
+async def test_a_picture_discord_refuses_does_not_hold_the_follow(server, feed_library, feed):
+    """Discord answers 400 to a post whose picture address it will not take: the story is posted
+    without its picture at once, not retried (and refused) every pass while the follow stands still."""
+    env, guild, everything, volcanoes, editor = server
+    await editor.slash(everything, "follow", source="harbour gazette")
+    eruption = feed.add(ERUPTION, f'<media:content url="{FERRY_IMAGE}" medium="image"/>')
+    lava = feed.add(LAVA_UPDATE)
+    assert feed_library.poll(only_due=False).new == 2
+    env.inject_error("POST", f"/channels/{everything.id}/messages", status=400, code=50035, message="Invalid Form Body")
+    await env.advance_time(61)
+    await env.advance_time(61)
+    assert env.backend.faults == []  # the refusal was served
+    assert shown(everything) == [(eruption.title, None), (lava.title, None)]  # each once, the first bare
+
+
+def test_a_feed_story_ingested_again_by_hand_keeps_its_source(feed_library, feed):
+    """`newsbot ingest` of a story a feed brought (no source of its own) updates it and leaves it
+    its feed's source, so the follows of that source keep it."""
+    eruption = feed.add(ERUPTION)
+    assert feed_library.poll(only_due=False).new == 1
+    (source,) = feed_library.sources()
+    edited = replace(ERUPTION, url=eruption.url, text=ERUPTION.text + " The ash cloud drifted east overnight.")
+    assert feed_library.ingest_articles([edited]).updated == 1
+    assert stored(feed_library, "SELECT source_id FROM articles WHERE url = ?", (eruption.url,)) == [(source.id,)]
+
+
 async def test_follow_refuses_an_unknown_source_or_nothing_to_follow(server, feed_library):
     env, guild, everything, volcanoes, editor = server
     unknown = await editor.slash(everything, "follow", source="Nowhere Times")
@@ -188,6 +214,7 @@ async def test_follow_refuses_an_unknown_source_or_nothing_to_follow(server, fee
     ("given", "kept"),
     [
         ("https://img.example.org/a.jpg", "https://img.example.org/a.jpg"),
+        ("HTTPS://img.example.org/a.jpg", "https://img.example.org/a.jpg"),  # the scheme as Discord takes it
         ("  https://img.example.org/a.jpg?w=800&h=450 ", "https://img.example.org/a.jpg?w=800&h=450"),
         ("/media/a.png", "https://news.example.org/media/a.png"),  # relative to the page: resolved
         ("https://img.example.org/café.jpg", "https://img.example.org/caf%C3%A9.jpg"),

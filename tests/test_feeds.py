@@ -452,3 +452,25 @@ def test_a_source_named_by_its_credentials_is_renamed_on_upgrade(backend, reques
     assert names == {source.id: "127.0.0.1", user_only.id: "127.0.0.1", kept.id: "wire"}
     assert sorted(story.source for story in reopened.latest(5)) == ["127.0.0.1", "wire"]
     assert stored(reopened, "SELECT count(*) FROM articles WHERE source LIKE '%hunter2pass%'") == [(0,)]
+
+
+@pytest.mark.parametrize(
+    ("address", "shown"),
+    [
+        ("https://reader:hunter2@feeds.example.org/rss", "https://reader:***@feeds.example.org/rss"),
+        ("https://glpat-abc123@gitlab.example.org/feed.atom", "https://***@gitlab.example.org/feed.atom"),
+        (
+            "https://gitlab.example.org/a.atom?feed_token=abc123&x=1",
+            "https://gitlab.example.org/a.atom?feed_token=***&x=1",
+        ),
+        ("https://s3.example.org/f.xml?X-Amz-Signature=abc123", "https://s3.example.org/f.xml?X-Amz-Signature=***"),
+        ("https://api.example.org/f?private_token=abc&lang=en", "https://api.example.org/f?private_token=***&lang=en"),
+        ("https://feeds.example.org/rss?lang=en&page=2", "https://feeds.example.org/rss?lang=en&page=2"),
+    ],
+)
+def test_credentials_in_an_address_are_masked_wherever_it_is_shown(address, shown):
+    """A password, a token given as the user name, and key-like query parameters (GitLab's
+    feed_token, S3's signature) never reach a message, an OPML export for Discord or a log."""
+    from index.text import hide_credentials
+
+    assert hide_credentials(address) == shown

@@ -83,6 +83,7 @@ SHORT_FEED = [  # headline and a one- or two-sentence summary, as many feeds car
 @pytest.mark.parametrize(
     "topic, matched",
     [
+        ("museum restoration", 2),  # the short rule matches a short story that names its topic
         pytest.param(
             "labour strikes",
             0,

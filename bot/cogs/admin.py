@@ -191,7 +191,7 @@ class AdminCog(commands.Cog):
         upload = discord.File(io.BytesIO(opml.encode("utf-8")), filename="newsbot-sources.opml")
         await interaction.response.send_message(**outgoing(text, ephemeral=True, file=upload))
 
-    @sources.command(name="remove", description="Stop reading a source (its stories stay indexed)")
+    @sources.command(name="remove", description="Stop reading a source (stories stay; its follows stop)")
     @app_commands.describe(source_id="the id shown by /sources list")
     @admin_only()
     async def sources_remove(self, interaction: discord.Interaction, source_id: int) -> None:

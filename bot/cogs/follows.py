@@ -23,7 +23,7 @@ from discord.ext import commands, tasks
 
 from bot.checks import is_operator, manages_channels
 from bot.embeds import outgoing, safe, web_url
-from bot.follow_embeds import follow_embed, follows_embed, more_line, post_title, with_also
+from bot.follow_embeds import follow_embed, follows_embed, more_line, post_title, with_also, without_image
 from index.models import Follow, Headline
 
 if TYPE_CHECKING:
@@ -251,6 +251,11 @@ class FollowsCog(commands.Cog):
         except discord.Forbidden:
             await self._pause(follow, f"I may no longer post in <#{follow.channel_id}>")
         except discord.HTTPException as exc:
+            embed = message.get("embed")
+            if exc.status == 400 and embed is not None and (embed.image.url or embed.thumbnail.url):
+                # A picture address Discord will not take would hold the follow on this story forever.
+                log.warning("follow %s: Discord refused a post (%s); posting it without its image", follow.id, exc)
+                return await self._post(follow, channel, **{**message, "embed": without_image(embed)})
             log.warning("follow %s: Discord refused a post (%s); trying again next pass", follow.id, exc)
         return None
 

@@ -29,6 +29,7 @@ def image_url(url: object, base: str = "") -> str | None:
         return None
     if parts.scheme.lower() != "https" or not host or "@" in parts.netloc or not parts.netloc.isascii():
         return None
+    url = "https" + url[len(parts.scheme) :]  # "HTTPS://" as Discord expects it
     if not url.isascii():  # words of another script in the path: as a browser sends them
         url = quote(url, safe=":/?#[]@!$&'()*+,;=%~")
     return url if len(url) <= MAX_IMAGE_URL_CHARS else None

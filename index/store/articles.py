@@ -139,8 +139,9 @@ class ArticleStore:
                     conn.execute("DELETE FROM passages WHERE article_id = ?", (article_id,))
                     conn.execute(
                         "UPDATE articles SET title = ?, text = ?, published = ?, published_utc = ?, source = ?,"
-                        " author = ?, summary_only = ?, fingerprint = ?, image = ?, source_id = ?, content_hash = ?,"
-                        " updated_at = ? WHERE id = ?",
+                        " author = ?, summary_only = ?, fingerprint = ?, image = ?,"
+                        " source_id = coalesce(?, source_id),"  # a story ingested by hand keeps its feed's source
+                        " content_hash = ?, updated_at = ? WHERE id = ?",
                         (*values, article_id),
                     )
                     updated += 1
