@@ -50,6 +50,10 @@ class Following:
         self.topics = topics
         self.most_per_guild = most_per_guild
 
+    def sources(self) -> list[tuple[int, str]]:
+        """(id, name) of every configured source, for a follow to name one."""
+        return self.book.sources()
+
     def add(
         self, guild_id: int, channel_id: int, topic: str | None, created_by: int, source: str | int | None = None
     ) -> Follow:

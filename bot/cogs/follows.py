@@ -110,7 +110,7 @@ class FollowsCog(commands.Cog):
 
     @follow.autocomplete("source")
     async def _source_names(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
-        sources = await asyncio.to_thread(self.bot.library.following.book.sources)
+        sources = await asyncio.to_thread(self.bot.library.following.sources)
         return [
             app_commands.Choice(name=name[:100], value=str(source_id))
             for source_id, name in sources
