@@ -77,6 +77,7 @@ class Library:
         self._warm = threading.Lock()
         self._poll_lock = threading.Lock()
         self._fetcher: Fetcher | None = None
+        self._fetcher_made = threading.Lock()
 
     @property
     def location(self) -> str:
@@ -194,8 +195,7 @@ class Library:
     def poll(
         self, *, only_due: bool = True, source_ids: list[int] | None = None, progress: Progress | None = None
     ) -> PollReport:
-        """One pass over the sources (those due, or all), then the retention cut. Never raises for
-        one broken source: its error is recorded and counted."""
+        """One pass over the sources (due, or all), then the retention cut; a broken source is counted, not raised."""
         with self._poll_lock:
             poller = Poller(
                 self._registry,
@@ -228,9 +228,9 @@ class Library:
             return self._articles.remove(references)
 
     def _web(self) -> Fetcher:
-        """The one fetcher of this library (its per-host backoff is shared by every poll)."""
-        if self._fetcher is None:
-            self._fetcher = Fetcher(self.config.fetch_limits)
+        """The one fetcher, made once however many threads ask (OPML checks); its backoff is shared by every poll."""
+        with self._fetcher_made:
+            self._fetcher = self._fetcher or Fetcher(self.config.fetch_limits)
         return self._fetcher
 
     # -- follows and events: new stories about a topic for a channel, the day's top events --------

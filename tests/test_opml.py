@@ -187,3 +187,20 @@ async def test_operators_import_an_attachment_and_export_one(simcord_env):
     assert sorted(o.url for o in outlines) == sorted(s.location for s in env.bot.library.sources())
     broken = await operator.slash(channel, "sources import", file=("x.opml", b"<opml><body>"), check=False)
     assert "Not an OPML file" in shown(broken).content and len(env.bot.library.sources()) == 3
+
+
+def test_checking_feeds_at_once_shares_one_fetcher(make_library, tmp_path):
+    """An import checks 16 feeds at a time: the threads share one fetcher (one connection pool, one
+    per-host backoff), not one each."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    library = make_library(tmp_path / "data")
+    start = threading.Barrier(16)
+
+    def fetcher(_: int) -> int:
+        start.wait()
+        return id(library._web())
+
+    with ThreadPoolExecutor(16) as pool:
+        assert len(set(pool.map(fetcher, range(16)))) == 1
