@@ -27,24 +27,18 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from index.retrieval.topics import TopicRule
-from training.topics import REALTIMEQA, labelled_sets, report
+from training.topics import report, sets_from_command_line
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "newsbot" / "topics")
     parser.add_argument("--wrong", action="store_true", help="print the tune pairs the rule gets wrong")
-    parser.add_argument(
-        "--short-only", action="store_true", help="only the short stories (the full ones take long to ingest once)"
-    )
-    args = parser.parse_args()
-    if not (REALTIMEQA / "2024" / "articles.jsonl.gz").exists():
-        print(f"skipped: {REALTIMEQA} not found (the shared RealTime QA data)")
+    read = sets_from_command_line(parser)
+    if read is None:
         return 0
-    sets = labelled_sets(args.cache, args.short_only)
+    args, sets = read
     rule = TopicRule()
     report(sets, rule, "the shipped rule")
     if args.wrong:

@@ -143,18 +143,27 @@ def labelled_sets(cache: Path, short_only: bool) -> list[LabelledSet]:
     return sets
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def sets_from_command_line(parser: argparse.ArgumentParser) -> tuple[argparse.Namespace, list[LabelledSet]] | None:
+    """The flags every reader of the labelled sets takes (`--cache`, `--short-only`) beside the caller's
+    own, and the sets they name; None, said, where the shared RealTime QA data is absent."""
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "newsbot" / "topics")
-    parser.add_argument("--fit", action="store_true", help="fit the rule on the tune parts, as the shipped one was")
     parser.add_argument(
         "--short-only", action="store_true", help="only the short stories (the full ones take long to ingest once)"
     )
     args = parser.parse_args()
     if not (REALTIMEQA / "2024" / "articles.jsonl.gz").exists():
         print(f"skipped: {REALTIMEQA} not found (the shared RealTime QA data)")
+        return None
+    return args, labelled_sets(args.cache, args.short_only)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--fit", action="store_true", help="fit the rule on the tune parts, as the shipped one was")
+    read = sets_from_command_line(parser)
+    if read is None:
         return 0
-    sets = labelled_sets(args.cache, args.short_only)
+    args, sets = read
     rule = TopicRule()
     report(sets, rule, "the shipped rule")
     if args.fit:
