@@ -1,10 +1,12 @@
 """Follow delivery at scale: the library's work in one delivery pass over 1,000 follows (40
 servers x 25) when 50 new stories have come, on a SQLite library of 100k passages; 200 of the
-follows are of a feed (a source), every other one of those with a topic too.
+follows are of a feed (a source), every other one of those with a topic too. Half the new stories
+are short (their first passage only, as a feed's summary), so the pass also embeds every topic's
+tuned vector (index/retrieval/topic_encoder.py) once, as a new process's first pass does.
 
     python benchmarks/follows.py [--cache benchmarks/cache/realtimeqa] [--passages 100000]
                                  [--follows 1000] [--feed-follows 200] [--feeds 20] [--stories 50]
-                                 [--folder DIR]
+                                 [--short 25] [--folder DIR]
 
 The library is assembled from the realtimeqa benchmark's cached weekly indexes
 (`python benchmarks/realtimeqa.py` builds them), their passages and vectors written through the
@@ -100,6 +102,7 @@ def main() -> int:
     parser.add_argument("--stories", type=int, default=50)
     parser.add_argument("--feed-follows", type=int, default=200, help="of --follows, how many follow a feed")
     parser.add_argument("--feeds", type=int, default=20, help="the sources the new stories come from")
+    parser.add_argument("--short", type=int, default=25, help="of --stories, how many are one passage long")
     parser.add_argument("--folder", type=Path, help="where the library is built (default: a temporary folder)")
     args = parser.parse_args()
     source = list(cached_articles(10**9, args.cache))
@@ -107,6 +110,7 @@ def main() -> int:
         print(f"skipped: no cached weekly indexes under {args.cache} (run benchmarks/realtimeqa.py first)")
         return 0
     fresh, kept = source[: args.stories], source[args.stories :]
+    fresh = [(a, p[:1], v[:1]) if n < args.short else (a, p, v) for n, (a, p, v) in enumerate(fresh)]
     with tempfile.TemporaryDirectory() as temporary:
         folder = args.folder or Path(temporary)
         library = Library(LibraryConfig(data_dir=folder / "library"))

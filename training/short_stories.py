@@ -5,7 +5,10 @@ Two kinds, each in a library of its own (one passage a story, as a feed item's s
   derived here from the data at run time (no text is kept in the project), labels carried over
   from the full story (a person labels by the story's main subject, which its opening names);
 - `benchmarks/data/short_topics.json`: 24 topics over short stories written in our own words and
-  labelled blind (parts tune and held).
+  labelled blind (parts tune and held);
+- `benchmarks/data/plain_short_topics.json`: 12 topics over 120 plain short stories (7 about each
+  topic, 36 about none of them, 14 of those next to one), written and labelled blind by another
+  writer: held out whole, every topic against every story, as `latest --topic` lists them.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from index.models import Article
 
 ROOT = Path(__file__).resolve().parent.parent
 SHORT_TOPICS = ROOT / "benchmarks" / "data" / "short_topics.json"
+PLAIN_TOPICS = ROOT / "benchmarks" / "data" / "plain_short_topics.json"
 FIRST_PARAGRAPH_WORDS = 10  # a shorter opening paragraph is a dateline or a byline ("CNN —")
 SUMMARY_WORDS = 60  # a feed's summary is a sentence or three
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|(?<=[.!?][\"'”’)])\s+")
@@ -69,4 +73,21 @@ def written() -> tuple[list[tuple[str, str, str, bool]], dict[str, Article]]:
                 title=story["headline"],
                 source="short.example.org",
             )
+    return pairs, articles
+
+
+def plain() -> tuple[list[tuple[str, str, str, bool]], dict[str, Article]]:
+    """The plain short topics set: every (topic, "held", story id, about) pair, and story id -> its Article."""
+    data = json.loads(PLAIN_TOPICS.read_text(encoding="utf-8"))
+    articles = {
+        story["id"]: Article(
+            url=f"https://plain.example.org/{story['id']}",
+            text=story["summary"],
+            title=story["headline"],
+            source="plain.example.org",
+        )
+        for story in data["stories"]
+    }
+    stories = data["stories"]
+    pairs = [(topic, "held", story["id"], topic in story["about"]) for topic in data["topics"] for story in stories]
     return pairs, articles

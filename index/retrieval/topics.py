@@ -12,20 +12,26 @@ about the topic; `python -m training.topics --fit` fitted it on the tune part of
 training-year stories, chose the cut-off by cross-validation there, and reports the held-out part.
 A round-up that mentions the topic once, or a story that names a word of it in another sense,
 scores high on one passage or the headline and low on the rest.
+
+A story of one or two passages (a headline and a summary, as many feeds carry it) gives too little for
+that best-against-the-rest reading; it is judged by a rule of its own over the cosine of its passages
+with the topic's *tuned* vector (index/retrieval/topic_encoder.py: MiniLM with its layers tuned to
+put a topic where short stories about it lie), fitted by `python -m training.topic_encoder` on
+cosines of topics its cross-validation folds did not train on.
 """
 
 from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from index.models import Headline
-from index.retrieval.embed import Embedder
-from index.retrieval.topic_bank import BACKGROUND_TOPICS, STANDING_TEMPERATURE
+from index.retrieval.embed import Embedder, is_bundled
+from index.retrieval.topic_encoder import TopicEncoder
 from index.store import ArticleStore, VectorGenerations
 from index.text import content_terms
 
@@ -34,8 +40,6 @@ NEWEST_LOOKED_AT = 200  # `latest --topic` matches the newest stories, and older
 NEAREST_LOOKED_AT = 200  # passages nearest a topic whose stories `latest --topic` matches too
 SHARED_STEM = 5  # a stem this long that begins another word's stem names it ("erupt" → "eruption")
 SHORT_PASSAGES = 2  # a story of this many passages or fewer is judged by the short rule
-_BACKGROUND: dict[str, np.ndarray] = {}  # the background subjects' vectors, by embedding model
-_BACKGROUND_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -50,9 +54,9 @@ class TopicFeatures:
     words: int  # the topic's content words
     in_headline: bool  # the headline names every word of the topic
     in_lead: bool  # the headline and lead together name every word of it
-    # The story's log-chance of the topic among it and the background subjects (topic_bank), read
-    # off the whole story's cosines: how the topic ranks for this story, whatever its cosine's scale.
-    standing: float = 0.0
+    # The best cosine of the story's passages with the topic's tuned vector (topic_encoder), or with
+    # its plain vector where no tuned encoder applies (another embedding model): the short rule's.
+    tuned: float = -1.0
 
     def values(self) -> tuple[float, ...]:
         """The model's inputs, in the order of TOPIC_FEATURES."""
@@ -77,9 +81,7 @@ class TopicFeatures:
     def short_values(self) -> tuple[float, ...]:
         """The short rule's inputs, in the order of SHORT_FEATURES: nothing that counts passages."""
         return (
-            self.closeness,
-            self.whole,
-            self.standing,
+            self.tuned,
             float(self.in_headline),
             float(self.in_lead),
             float(self.words <= 1),
@@ -98,7 +100,7 @@ TOPIC_FEATURES = (
     "two_words",
     "log_passages",
 )
-SHORT_FEATURES = ("closeness", "whole", "standing", "in_headline", "in_lead", "one_word", "two_words")
+SHORT_FEATURES = ("tuned", "in_headline", "in_lead", "one_word", "two_words")
 
 
 @dataclass(frozen=True)
@@ -106,16 +108,17 @@ class TopicRule:
     """A story is about a topic when a logistic model's chance is at least its threshold: for a full
     story the model of TOPIC_FEATURES (`bias`, `weights`, `threshold`), for a short one (a headline
     and a summary, `TopicFeatures.short`) the model of SHORT_FEATURES (`short_bias`, `short_weights`,
-    `short_threshold`). Both were fitted by `python -m training.topics --fit`; `nearest_floor` is only
+    `short_threshold`). The first was fitted by `python -m training.topics --fit`, the second by
+    `python -m training.topic_encoder` (with the tuned encoder it trains); `nearest_floor` is only
     where `latest --topic` starts looking among older stories' passages."""
 
     bias: float = -6.9437
     weights: tuple[float, ...] = (-2.0911, 5.1017, 6.8033, 3.7389, 0.8497, 1.7678, 1.0986, 1.4097, -0.2308)
     threshold: float = 0.47
     nearest_floor: float = 0.25
-    short_bias: float = -2.4789
-    short_weights: tuple[float, ...] = (3.2561, 3.2561, 0.3069, 0.9796, 1.2856, -0.4022, 0.2737)
-    short_threshold: float = 0.65
+    short_bias: float = -5.2645
+    short_weights: tuple[float, ...] = (12.7771, 0.7994, 1.0996, -0.2566, 0.4681)
+    short_threshold: float = 0.67
 
     def chance(self, features: TopicFeatures) -> float:
         if features.short:
@@ -139,12 +142,12 @@ class TopicCloseness:
     whole: np.ndarray
     opening: np.ndarray
     passages: int
-    standing: np.ndarray
+    tuned: np.ndarray  # the best cosine with the topics' tuned vectors
 
     @classmethod
     def missing(cls, topics: int) -> TopicCloseness:
         nothing = np.full(topics, -1.0, dtype=np.float32)
-        return cls(nothing, nothing, nothing, nothing, 0, np.zeros(topics, dtype=np.float32))
+        return cls(nothing, nothing, nothing, nothing, 0, nothing)
 
     def of(self, topic: int) -> tuple[float, float, float, float, int]:
         return (
@@ -156,9 +159,9 @@ class TopicCloseness:
         )
 
 
-def story_closeness(rows: np.ndarray, vectors: np.ndarray, background: np.ndarray | None = None) -> TopicCloseness:
-    """A story's passage vectors (in passage order) against the topics' vectors (and against the
-    background subjects' vectors, for each topic's standing among them)."""
+def story_closeness(rows: np.ndarray, vectors: np.ndarray, tuned: np.ndarray | None = None) -> TopicCloseness:
+    """A story's passage vectors (in passage order) against the topics' vectors (and their tuned
+    vectors, the same where None)."""
     cosines = rows @ vectors.T  # passages x topics
     if len(rows) > 1:
         top_two = -np.partition(-cosines, 1, axis=0)[:2]
@@ -168,12 +171,8 @@ def story_closeness(rows: np.ndarray, vectors: np.ndarray, background: np.ndarra
     mean = rows.mean(axis=0)
     norm = float(np.linalg.norm(mean))
     whole = (mean / norm) @ vectors.T if norm > 0 else np.zeros(len(vectors), dtype=np.float32)
-    standing = np.zeros(len(vectors), dtype=np.float32)
-    if background is not None and len(background) and norm > 0:
-        subjects = (mean / norm) @ background.T / STANDING_TEMPERATURE
-        rest = float(subjects.max() + np.log(np.exp(subjects - subjects.max()).sum()))
-        standing = whole / STANDING_TEMPERATURE - np.logaddexp(whole / STANDING_TEMPERATURE, rest)
-    return TopicCloseness(best, runner_up, whole, cosines[0], len(rows), standing)
+    best_tuned = best if tuned is None else (rows @ tuned.T).max(axis=0)
+    return TopicCloseness(best, runner_up, whole, cosines[0], len(rows), best_tuned)
 
 
 def names_every_word(topic_terms: set[str], text_terms: set[str]) -> bool:
@@ -201,6 +200,8 @@ class TopicMatcher:
         self.passage_index = vectors
         self.embedder = embedder
         self.rule = rule or TopicRule()
+        # The tuned topic vectors mean something only against the bundled model's passage vectors.
+        self.encoder = TopicEncoder.shared(is_bundled(embedder.model_name))
         self._vectors: dict[tuple[str, str], np.ndarray] = {}
         self._lock = threading.Lock()
 
@@ -215,32 +216,29 @@ class TopicMatcher:
 
     def vectors(self, topics: Sequence[str]) -> np.ndarray:
         """The topics' vectors, one row each; those not kept are embedded in one batch."""
+        return self._kept(topics, self.embedder.model_name, self.embedder.encode)
+
+    def tuned_vectors(self, topics: Sequence[str]) -> np.ndarray:
+        """The topics' tuned vectors (topic_encoder), kept as `vectors` keeps theirs; the plain
+        vectors where the tuned encoder does not apply."""
+        if self.encoder is None:
+            return self.vectors(topics)
+        return self._kept(topics, f"{self.embedder.model_name} tuned for topics", self.encoder.encode)
+
+    def _kept(self, topics: Sequence[str], model: str, encode: Callable[[list[str]], np.ndarray]) -> np.ndarray:
         if not topics:
             return np.zeros((0, self.embedder.dimension), dtype=np.float32)
-        model = self.embedder.model_name
         with self._lock:
             kept = {topic: self._vectors.pop((model, topic)) for topic in topics if (model, topic) in self._vectors}
         missing = sorted({topic for topic in topics if topic not in kept})
         if missing:
-            kept.update(zip(missing, self.embedder.encode(missing), strict=True))
+            kept.update(zip(missing, encode(missing), strict=True))
         with self._lock:
             for topic, vector in kept.items():
                 self._vectors[(model, topic)] = vector  # newest last
             while len(self._vectors) > TOPICS_KEPT:
                 self._vectors.pop(next(iter(self._vectors)))
         return np.vstack([kept[topic] for topic in topics]).astype(np.float32, copy=False)
-
-    def background(self) -> np.ndarray:
-        """The background subjects' vectors (topic_bank), embedded once per process and model (a
-        new library in the same process, as a reopened one, embeds them again nowhere)."""
-        model = self.embedder.model_name
-        with _BACKGROUND_LOCK:
-            kept = _BACKGROUND.get(model)
-        if kept is None:
-            kept = self.embedder.encode(list(BACKGROUND_TOPICS)).astype(np.float32, copy=False)
-            with _BACKGROUND_LOCK:
-                _BACKGROUND[model] = kept
-        return kept
 
     def features(self, topic: str, stories: Sequence[Headline]) -> dict[int, TopicFeatures]:
         """Each story's features against `topic` (article id -> features)."""
@@ -263,8 +261,13 @@ class TopicMatcher:
             vectors = self.vectors(topics)
         if passages is None:
             passages = self.articles.passage_vectors([s.article_id for s in stories])
-        background = self.background()
-        closeness = {article_id: story_closeness(rows, vectors, background) for article_id, rows in passages.items()}
+        # Only a short story is judged by its tuned cosines: a pass of long ones embeds no tuned vector.
+        short = [rows for rows in passages.values() if 0 < len(rows) <= SHORT_PASSAGES]
+        tuned = self.tuned_vectors(topics) if short else None
+        closeness = {
+            article_id: story_closeness(rows, vectors, tuned if len(rows) <= SHORT_PASSAGES else None)
+            for article_id, rows in passages.items()
+        }
         missing = TopicCloseness.missing(len(topics))
         headlines = {s.article_id: set(content_terms(s.story.title)) for s in stories}
         leads = {s.article_id: headlines[s.article_id] | set(content_terms(s.lead)) for s in stories}
@@ -278,7 +281,7 @@ class TopicMatcher:
                         words=len(terms),
                         in_headline=bool(terms) and names_every_word(terms, headlines[s.article_id]),
                         in_lead=bool(terms) and names_every_word(terms, leads[s.article_id]),
-                        standing=float(closeness.get(s.article_id, missing).standing[at]),
+                        tuned=float(closeness.get(s.article_id, missing).tuned[at]),
                     )
                     for s in stories
                 }
