@@ -208,8 +208,8 @@ def fit(sets: list[LabelledSet], shipped: TopicRule) -> TopicRule:
     if not tune:
         print("\nno full stories' tune pairs (--short-only): the full-story rule is left as shipped")
         return shipped
-    bias, weights, threshold = fit_rows(tune, {kind.name: AIMED_PRECISION for kind in sets}, "full stories")
-    rule = replace(shipped, bias=bias, weights=weights, threshold=threshold)
+    fitted = fit_rows(tune, {kind.name: AIMED_PRECISION for kind in sets}, "full stories")
+    rule = replace(shipped, bias=fitted.bias, weights=fitted.weights, threshold=fitted.threshold)
     print(f"fitted on the whole tune parts: {rule}")
     return rule
 
@@ -224,7 +224,18 @@ class TuneRow:
     truth: bool
 
 
-def fit_rows(tune: list[TuneRow], aims: dict[str, float], label: str) -> tuple[float, tuple[float, ...], float]:
+@dataclass(frozen=True)
+class Fitted:
+    """A fitted logistic model, its cut-off, and the cross-validated figures it was chosen by."""
+
+    bias: float
+    weights: tuple[float, ...]
+    threshold: float
+    precise: bool  # every set reached its aimed precision
+    lowest_recall: float  # the recall of the set where it is lowest
+
+
+def fit_rows(tune: list[TuneRow], aims: dict[str, float], label: str) -> Fitted:
     """A logistic model of the rows' values (standardised, L2 penalty 1, STEPS of gradient descent from
     zero: deterministic), and as its cut-off the chance with the highest recall on the set where it is
     lowest, at a precision of at least each set's aim (`aims`, by set name) on each, when each fold of
@@ -247,11 +258,11 @@ def fit_rows(tune: list[TuneRow], aims: dict[str, float], label: str) -> tuple[f
         ]
         precise = all(precision >= aims[k] for k, (precision, _, _) in zip(present, each, strict=True))
         choices.append((precise, min(recall for _, recall, _ in each), threshold, each))
-    _, _, threshold, each = max(choices, key=lambda choice: choice[:3])
+    precise, lowest, threshold, each = max(choices, key=lambda choice: choice[:3])
     bias, weights = logistic(x, y)
     said = ", ".join(f"{name} {p:.3f}/{r:.3f} ({n})" for name, (p, r, n) in zip(present, each, strict=True))
     print(f"\n{label} cross-validated on the tune parts: cut-off {threshold:.2f}, precision/recall {said}")
-    return round(bias, 4), tuple(round(w, 4) for w in weights), float(threshold)
+    return Fitted(round(bias, 4), tuple(round(w, 4) for w in weights), float(threshold), precise, lowest)
 
 
 def logistic(x: np.ndarray, y: np.ndarray) -> tuple[float, list[float]]:
