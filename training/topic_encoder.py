@@ -40,12 +40,6 @@ OTHERS_WEIGHT = 0.05  # another topic's story, as a negative of this one
 TOPICS_A_STEP = 16
 SEED = 13
 FOLDS = 5  # cross-fitting folds of the tune topics
-# The short rule's inputs tried (columns of SHORT_FEATURES); the one with the most cross-validated
-# recall at the tune parts' floors is kept, the others' weights 0.
-SHORT_RULE_INPUTS = {
-    "the tuned cosine": (0,),
-    "the tuned cosine, the headline naming the topic and its length": (0, 1, 2, 3, 4),
-}
 
 
 @dataclass
@@ -285,17 +279,7 @@ def main() -> int:
         recall, auc = recall_at(np.array(cosines[name]), np.array([about for *_, about in part.pairs]))
         print(f"  {name}: cross-fitted recall@P0.85 {recall:.3f}, AUC {auc:.3f}")
     aims = {"short versions": AIMED_PRECISION, "short topics": AIMED_SHORT_PRECISION}
-    rows = short_rule_rows(checks, cosines)
-    fitted = {}
-    for label, columns in SHORT_RULE_INPUTS.items():
-        kept = [replace(row, values=tuple(row.values[c] for c in columns)) for row in rows]
-        fitted[label] = fit_rows(kept, aims, f"the short rule on {label}")
-    label = max(fitted, key=lambda name: (fitted[name].precise, fitted[name].lowest_recall))
-    chosen = fitted[label]
-    weights = [0.0] * len(rows[0].values)
-    for column, weight in zip(SHORT_RULE_INPUTS[label], chosen.weights, strict=True):
-        weights[column] = weight
-    print(f"chosen: the short rule on {label}")
+    chosen = fit_rows(short_rule_rows(checks, cosines), aims, "the short rule")
     trainer = TopicTrainer(args.layers, args.lr)
     rng = random.Random(SEED)
     data = joined([written, *checks.values()])
@@ -305,7 +289,7 @@ def main() -> int:
         print(f"the shipped encoder: epoch {epoch + 1} loss {loss:.4f} ({elapsed:.0f} s)", flush=True)
     size = trainer.save(args.out)
     print(f"wrote {args.out} ({size / 1e6:.1f} MB)")
-    rule = replace(TopicRule(), short_bias=chosen.bias, short_weights=tuple(weights), short_threshold=chosen.threshold)
+    rule = replace(TopicRule(), short_bias=chosen.bias, short_weights=chosen.weights, short_threshold=chosen.threshold)
     print(f"the short rule for it (paste into index/retrieval/topics.py): short_bias={rule.short_bias},")
     print(f"    short_weights={rule.short_weights}, short_threshold={rule.short_threshold}")
     print("then report: python benchmarks/topics.py --short-only")
