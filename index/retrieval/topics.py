@@ -263,7 +263,7 @@ class TopicMatcher:
             passages = self.articles.passage_vectors([s.article_id for s in stories])
         # Only a short story is judged by its tuned cosines: a pass of long ones embeds no tuned vector.
         short = [rows for rows in passages.values() if 0 < len(rows) <= SHORT_PASSAGES]
-        tuned = self.tuned_vectors(topics) if short else None
+        tuned = self.tuned_vectors(topics) if short and self.encoder is not None else None  # else the plain
         closeness = {
             article_id: story_closeness(rows, vectors, tuned if len(rows) <= SHORT_PASSAGES else None)
             for article_id, rows in passages.items()
