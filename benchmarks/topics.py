@@ -29,18 +29,17 @@ import argparse
 import sys
 
 from index.retrieval.topics import TopicRule
-from training.topics import report, sets_from_command_line
+from training.topics import shipped_report
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--wrong", action="store_true", help="print the tune pairs the rule gets wrong")
-    read = sets_from_command_line(parser)
+    read = shipped_report(parser)
     if read is None:
         return 0
     args, sets = read
     rule = TopicRule()
-    report(sets, rule, "the shipped rule")
     if args.wrong:
         for kind in sets:
             print(f"\nwrong on, {kind.name}, tune part (topic | headline | labelled about):")

@@ -92,17 +92,16 @@ def joined(parts: list[Labelled]) -> Labelled:
 
 
 def tune_parts(embedder) -> dict[str, Labelled]:
-    """The labelled sets' tune parts, as the check printed after each epoch ({} without the shared data)."""
+    """The labelled sets' tune parts, embedded: the topic set's stories cut short (only where the shared
+    RealTime QA data is) and short_topics.json's."""
     from training import short_stories
-    from training.topics import REALTIMEQA, TOPIC_SET, load_records
+    from training.topics import REALTIMEQA, topic_set
 
     found = {}
     written_pairs, written_articles = short_stories.written()
     sets = [("short topics", written_pairs, written_articles)]
     if (REALTIMEQA / "2024" / "articles.jsonl.gz").exists():
-        entries = json.loads(TOPIC_SET.read_text(encoding="utf-8"))["topics"]
-        records = load_records({key for entry in entries for key in entry["stories"]})
-        labelled = [(e["topic"], e["part"], key, bool(a)) for e in entries for key, a in e["stories"].items()]
+        labelled, _, records = topic_set()
         sets.insert(0, ("short versions", labelled, short_stories.shortened(records)))
     for name, labelled, articles in sets:
         kept = [(topic, key, about) for topic, part, key, about in labelled if part == "tune" and key in articles]

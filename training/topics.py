@@ -119,13 +119,20 @@ def labelled_set(name, library, keys, labelled, matcher_of, batches=None) -> Lab
     return LabelledSet(name, pairs, features, {h.article_id: h.story.title for h in stories}, batches or {})
 
 
+def topic_set() -> tuple[list[tuple[str, str, str, bool]], dict[str, str], dict[str, dict]]:
+    """The topic set's (topic, part, data set id, about) pairs, each topic's batch ("first 20" or
+    "added") and the labelled stories' RealTime QA records."""
+    entries = json.loads(TOPIC_SET.read_text(encoding="utf-8"))["topics"]
+    records = load_records({key for entry in entries for key in entry["stories"]})
+    labelled = [(e["topic"], e["part"], key, bool(about)) for e in entries for key, about in e["stories"].items()]
+    batches = {e["topic"]: "added" if e.get("added") else "first 20" for e in entries}
+    return labelled, batches, records
+
+
 def labelled_sets(cache: Path, short_only: bool) -> list[LabelledSet]:
     """The labelled sets, each matched in a library of its own (ingested once into `cache`, then
     read from it): full stories (unless `short_only`), their short versions, and the short topics."""
-    topic_set = json.loads(TOPIC_SET.read_text(encoding="utf-8"))["topics"]
-    records = load_records({key for entry in topic_set for key in entry["stories"]})
-    labelled = [(e["topic"], e["part"], key, bool(about)) for e in topic_set for key, about in e["stories"].items()]
-    batches = {e["topic"]: "added" if e.get("added") else "first 20" for e in topic_set}
+    labelled, batches, records = topic_set()
     written_pairs, written_articles = short_stories.written()
     plain_pairs, plain_articles = short_stories.plain()
     shortened = short_stories.shortened(records)
@@ -147,9 +154,10 @@ def labelled_sets(cache: Path, short_only: bool) -> list[LabelledSet]:
     return sets
 
 
-def sets_from_command_line(parser: argparse.ArgumentParser) -> tuple[argparse.Namespace, list[LabelledSet]] | None:
+def shipped_report(parser: argparse.ArgumentParser) -> tuple[argparse.Namespace, list[LabelledSet]] | None:
     """The flags every reader of the labelled sets takes (`--cache`, `--short-only`) beside the caller's
-    own, and the sets they name; None, said, where the shared RealTime QA data is absent."""
+    own, and the sets they name, with the shipped rule's figures on them printed; None, said, where
+    the shared RealTime QA data is absent."""
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "newsbot" / "topics")
     parser.add_argument(
         "--short-only", action="store_true", help="only the short stories (the full ones take long to ingest once)"
@@ -158,18 +166,19 @@ def sets_from_command_line(parser: argparse.ArgumentParser) -> tuple[argparse.Na
     if not (REALTIMEQA / "2024" / "articles.jsonl.gz").exists():
         print(f"skipped: {REALTIMEQA} not found (the shared RealTime QA data)")
         return None
-    return args, labelled_sets(args.cache, args.short_only)
+    sets = labelled_sets(args.cache, args.short_only)
+    report(sets, TopicRule(), "the shipped rule")
+    return args, sets
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--fit", action="store_true", help="fit the rule on the tune parts, as the shipped one was")
-    read = sets_from_command_line(parser)
+    read = shipped_report(parser)
     if read is None:
         return 0
     args, sets = read
     rule = TopicRule()
-    report(sets, rule, "the shipped rule")
     if args.fit:
         fitted = fit(sets, rule)
         report(sets, fitted, "the fitted rule")
